@@ -1,0 +1,2 @@
+//! VibeBox facade. See the README.
+pub use vibebox_core::*;

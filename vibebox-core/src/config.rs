@@ -1,0 +1,99 @@
+//! The service's configuration. Every default comes from DESIGN.md and can be overridden.
+
+use std::time::Duration;
+
+use crate::domain::SessionType;
+use crate::runtime::HardeningProfile;
+
+/// How VibeBox behaves.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Most environments a user may have starting or running (default 10).
+    pub max_running_per_user: u64,
+    /// Sessions created when an environment starts (default: one tmux session named `main`).
+    pub default_sessions: Vec<(SessionType, String)>,
+    /// Idle timeout for new sessions, in minutes (default 30).
+    pub default_idle_timeout_minutes: i32,
+    /// How long a container gets to stop before it is killed (default 10 s).
+    pub stop_grace: Duration,
+    /// How long an environment may stay `starting` or `stopping` before the reconciler repairs
+    /// it (default 5 min).
+    pub transition_deadline: Duration,
+    /// How often the reconciler runs (default 30 s).
+    pub reconcile_interval: Duration,
+    /// How often the idle-session reaper runs (default 60 s).
+    pub reaper_interval: Duration,
+    /// Logs older than this are deleted (default 7 days).
+    pub log_max_age: Duration,
+    /// Logs beyond this many bytes per environment are deleted, oldest first (default 20 MB).
+    pub log_max_bytes_per_environment: u64,
+    /// How often log retention runs (default 10 min).
+    pub retention_interval: Duration,
+    /// Lines the log collector writes per batch (default 500).
+    pub log_batch_size: usize,
+    /// How long the log collector waits to fill a batch (default 200 ms).
+    pub log_batch_delay: Duration,
+    /// Events buffered per environment for slow subscribers (default 1024).
+    pub event_buffer: usize,
+    /// The host address ports are published on (default 127.0.0.1).
+    pub publish_host_ip: String,
+    /// The security profile of new containers (default `Dev`).
+    pub hardening: HardeningProfile,
+    /// The pids limit of new containers (default 1024).
+    pub pids_limit: i64,
+    /// The user environments run as (default `1000`, the images' non-root user).
+    pub container_user: Option<String>,
+    /// The prefix of container names (default `vibebox-`).
+    pub container_name_prefix: String,
+    /// The command that runs a VS Code server session (default `code-server`).
+    pub vscode_server_command: Vec<String>,
+    /// The command that installs a marketplace extension; the extension id is appended
+    /// (default `code-server --install-extension`).
+    pub extension_install_command: Vec<String>,
+    /// Whether the first user to register becomes a platform admin (default true).
+    pub first_user_is_platform_admin: bool,
+    /// Default lifetime of an API key when none is given (default 90 days).
+    pub api_key_default_ttl: Duration,
+    /// Longest lifetime of an API key (default 365 days).
+    pub api_key_max_ttl: Duration,
+    /// Lifetime of a sign-in's refresh tokens, absolute (default 7 days).
+    pub refresh_token_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 60 * 60;
+        Self {
+            max_running_per_user: 10,
+            default_sessions: vec![(SessionType::Tmux, "main".to_string())],
+            default_idle_timeout_minutes: 30,
+            stop_grace: Duration::from_secs(10),
+            transition_deadline: Duration::from_secs(5 * 60),
+            reconcile_interval: Duration::from_secs(30),
+            reaper_interval: Duration::from_secs(60),
+            log_max_age: Duration::from_secs(7 * DAY),
+            log_max_bytes_per_environment: 20 * 1024 * 1024,
+            retention_interval: Duration::from_secs(10 * 60),
+            log_batch_size: 500,
+            log_batch_delay: Duration::from_millis(200),
+            event_buffer: 1024,
+            publish_host_ip: "127.0.0.1".to_string(),
+            hardening: HardeningProfile::Dev,
+            pids_limit: 1024,
+            container_user: Some("1000".to_string()),
+            container_name_prefix: "vibebox-".to_string(),
+            vscode_server_command: vec![
+                "code-server".into(),
+                "--bind-addr".into(),
+                "0.0.0.0:8080".into(),
+                "--auth".into(),
+                "none".into(),
+            ],
+            extension_install_command: vec!["code-server".into(), "--install-extension".into()],
+            first_user_is_platform_admin: true,
+            api_key_default_ttl: Duration::from_secs(90 * DAY),
+            api_key_max_ttl: Duration::from_secs(365 * DAY),
+            refresh_token_ttl: Duration::from_secs(7 * DAY),
+        }
+    }
+}

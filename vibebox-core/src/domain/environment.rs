@@ -1,0 +1,133 @@
+use serde::{Deserialize, Serialize};
+
+use super::string_enum;
+use crate::clock::Timestamp;
+use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
+
+/// Where an environment is in its lifecycle (see [`lifecycle`](crate::lifecycle)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvironmentStatus {
+    /// No container runs.
+    Stopped,
+    /// A container is being created or started.
+    Starting,
+    /// The container runs.
+    Running,
+    /// The container is being stopped.
+    Stopping,
+    /// Something failed; `error_message` says what.
+    Error,
+}
+string_enum!(EnvironmentStatus, "status", {
+    Stopped => "stopped", Starting => "starting", Running => "running",
+    Stopping => "stopping", Error => "error",
+});
+
+/// A development environment: one container with limits, ports and variables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Identity.
+    pub id: EnvironmentId,
+    /// The project it belongs to.
+    pub project_id: ProjectId,
+    /// 1–100 characters.
+    pub name: String,
+    /// Slug rule; unique per project.
+    pub slug: String,
+    /// The user who created it (developers manage only their own).
+    pub creator_id: UserId,
+    /// A valid image reference.
+    pub base_image: String,
+    /// The runtime's container id, while a container exists.
+    pub container_id: Option<String>,
+    /// Lifecycle state.
+    pub status: EnvironmentStatus,
+    /// CPU cores, > 0 (default 2.0).
+    pub cpu_limit: f64,
+    /// Memory in MB, ≥ 64 (default 4096).
+    pub memory_limit: i64,
+    /// Storage in MB (default 20480); enforced only where the engine can.
+    pub storage_limit: i64,
+    /// Why the environment is in `error`.
+    pub error_message: Option<String>,
+    /// Optimistic-concurrency version; every write increments it.
+    pub version: i64,
+    /// When `status` last changed (used to find environments stuck mid-transition).
+    pub status_changed_at: Timestamp,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A transport protocol for a port mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+string_enum!(Protocol, "protocol", { Tcp => "tcp", Udp => "udp" });
+
+/// A port published from an environment's container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentPort {
+    /// Identity.
+    pub id: PortId,
+    /// The environment.
+    pub environment_id: EnvironmentId,
+    /// 1–65535; unique per (environment, protocol).
+    pub container_port: u16,
+    /// 1024–65535, unique across all environments; `None` lets the engine choose at start.
+    pub host_port: Option<u16>,
+    /// The host port bound at the last start (read back from the engine); `None` when stopped.
+    pub bound_host_port: Option<u16>,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// An environment variable. Encrypted values hold ciphertext from [`Secrets`](crate::secrets::Secrets)
+/// and are decrypted only to create the container.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentVariable {
+    /// Identity.
+    pub id: VariableId,
+    /// The environment.
+    pub environment_id: EnvironmentId,
+    /// `^[A-Z_][A-Z0-9_]*$`; unique per environment.
+    pub key: String,
+    /// The plaintext, or the ciphertext when `is_encrypted`.
+    pub value: String,
+    /// Whether `value` is ciphertext.
+    pub is_encrypted: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for EnvironmentVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvironmentVariable")
+            .field("id", &self.id)
+            .field("environment_id", &self.environment_id)
+            .field("key", &self.key)
+            .field(
+                "value",
+                &if self.is_encrypted {
+                    "<ciphertext>"
+                } else {
+                    self.value.as_str()
+                },
+            )
+            .field("is_encrypted", &self.is_encrypted)
+            .finish()
+    }
+}

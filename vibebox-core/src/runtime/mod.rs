@@ -1,0 +1,110 @@
+//! The container engine: the [`ContainerRuntime`] trait and the data it speaks.
+//!
+//! # Contract
+//!
+//! - A container is addressed by the engine's id ([`ContainerId`]). Operations on a container
+//!   that does not exist return `NotFound` (resource `container`).
+//! - `create` never pulls silently forever: an absent image that cannot be pulled is `NotFound`
+//!   with a message naming the image.
+//! - An engine that cannot be reached is `Unavailable` (what `container engine`).
+//! - `start` of a running container and `stop` of a stopped one succeed (idempotent).
+//! - Streams (`logs`, `stats`, `events`, exec output) end when their source ends; errors are
+//!   items of the stream.
+//!
+//! The conformance suite (`runtime_conformance!`, feature `testing`) checks all of this.
+
+mod events;
+mod exec;
+mod info;
+mod spec;
+
+pub use events::{RuntimeEvent, RuntimeEventKind};
+pub use exec::{ExecId, ExecInfo, ExecOutput, ExecSession, ExecSpec, TerminalSize};
+pub use info::{BoundPort, ContainerInfo, ContainerState, ContainerStats, LogChunk, LogOptions};
+pub use spec::{
+    ContainerId, ContainerSpec, HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED,
+    LABEL_PROJECT_ID, Limits, PortSpec,
+};
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::error::Result;
+
+/// What an engine can enforce or do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capabilities {
+    /// Whether storage limits are enforced (Docker: overlay2 on XFS with pquota).
+    pub storage_limit: bool,
+    /// Whether an exec's process can be killed (`kill_exec`).
+    pub kill_exec: bool,
+    /// Whether `stats` reports live metrics.
+    pub stats: bool,
+}
+
+/// A container engine.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
+    /// What this engine can enforce, e.g. whether storage limits work.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks that the engine answers. Errors: `Unavailable`.
+    async fn ping(&self) -> Result<()>;
+
+    /// Whether the image is present locally.
+    async fn image_present(&self, image: &str) -> Result<bool>;
+
+    /// Creates a stopped container from the spec and returns its id.
+    ///
+    /// Errors: `NotFound` if the image is absent and cannot be pulled (the message names the
+    /// image); `AlreadyExists` if a container with the spec's name exists; `Unavailable`.
+    async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId>;
+
+    /// Starts a created or stopped container; a running one is left alone.
+    ///
+    /// Errors: `NotFound`; `Internal` with the engine's reason when it cannot start (a port
+    /// already bound, a bad command); `Unavailable`.
+    async fn start(&self, id: &ContainerId) -> Result<()>;
+
+    /// Stops the container: a polite signal, then a kill after `grace`. A stopped container is
+    /// left alone. Errors: `NotFound`; `Unavailable`.
+    async fn stop(&self, id: &ContainerId, grace: Duration) -> Result<()>;
+
+    /// Removes the container (forcefully if it runs) with its anonymous volumes.
+    /// Errors: `NotFound`; `Unavailable`.
+    async fn remove(&self, id: &ContainerId) -> Result<()>;
+
+    /// The container's state, bound ports and labels. Errors: `NotFound`; `Unavailable`.
+    async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo>;
+
+    /// Every container (running or not) carrying all of the given labels.
+    async fn list(&self, labels: &[(String, String)]) -> Result<Vec<ContainerInfo>>;
+
+    /// The container's output, stdout and stderr kept apart, with timestamps. With `follow`,
+    /// the stream goes on until the container stops.
+    fn logs(&self, id: &ContainerId, options: LogOptions) -> BoxStream<'static, Result<LogChunk>>;
+
+    /// Starts a process in a running container. Errors: `NotFound`; `Conflict` if the
+    /// container is not running; `Unavailable`.
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession>;
+
+    /// Resizes an exec's terminal. Errors: `NotFound` (`exec`); `InvalidInput` without a TTY.
+    async fn resize_exec(&self, exec: &ExecId, size: TerminalSize) -> Result<()>;
+
+    /// Whether the exec still runs, and its exit code once it has ended.
+    /// Errors: `NotFound` (`exec`).
+    async fn inspect_exec(&self, exec: &ExecId) -> Result<ExecInfo>;
+
+    /// Kills an exec's process (the engine may have no native call for it; the adapter finds a
+    /// way or returns `Unsupported`). An exec that already ended is left alone.
+    async fn kill_exec(&self, exec: &ExecId) -> Result<()>;
+
+    /// Live resource usage, about once a second, until the container stops.
+    fn stats(&self, id: &ContainerId) -> BoxStream<'static, Result<ContainerStats>>;
+
+    /// Engine events about containers carrying all of the given labels, as they happen.
+    fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>>;
+}

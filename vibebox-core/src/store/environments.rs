@@ -1,0 +1,99 @@
+use async_trait::async_trait;
+
+use super::{Page, PageRequest};
+use crate::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use crate::error::Result;
+use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
+
+/// Which environments to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvironmentFilter {
+    /// Only environments in projects this user can see (owned, or owned by one of their teams).
+    pub visible_to: Option<UserId>,
+    /// Only environments of this project.
+    pub project_id: Option<ProjectId>,
+    /// Only environments created by this user.
+    pub creator_id: Option<UserId>,
+    /// Only environments in one of these states (empty: any state).
+    pub statuses: Vec<EnvironmentStatus>,
+}
+
+/// Environments with their ports and variables.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EnvironmentsStore: Send + Sync {
+    /// Errors: `AlreadyExists` (`slug`) within the project; `NotFound` (`project`, or `user`
+    /// for the creator).
+    async fn create_environment(&self, env: &Environment) -> Result<()>;
+
+    /// Errors: `NotFound` (`environment`).
+    async fn get_environment(&self, id: EnvironmentId) -> Result<Environment>;
+
+    /// Environments matching the filter, ordered by id.
+    async fn list_environments(
+        &self,
+        filter: &EnvironmentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Environment>>;
+
+    /// Compare-and-set: writes every mutable field of `env` if the stored row still has
+    /// `expected_status` and `expected_version`, and stores version `expected_version + 1`.
+    /// Returns the row as stored.
+    ///
+    /// Errors: `NotFound` (`environment`); `StaleVersion` when status or version differ;
+    /// `AlreadyExists` (`slug`).
+    async fn update_environment(
+        &self,
+        env: &Environment,
+        expected_status: EnvironmentStatus,
+        expected_version: i64,
+    ) -> Result<Environment>;
+
+    /// Deletes the environment with its ports, variables, sessions, extensions and logs.
+    ///
+    /// Errors: `NotFound` (`environment`).
+    async fn delete_environment(&self, id: EnvironmentId) -> Result<()>;
+
+    /// How many environments the user created are `starting` or `running`.
+    async fn count_running_environments(&self, creator: UserId) -> Result<u64>;
+
+    /// Adds a port mapping.
+    ///
+    /// Errors: `NotFound` (`environment`); `AlreadyExists` naming `container_port` (same
+    /// environment, port and protocol) or `host_port` (taken by any environment).
+    async fn add_port(&self, port: &EnvironmentPort) -> Result<()>;
+
+    /// The environment's ports, ordered by id.
+    async fn list_ports(&self, env: EnvironmentId) -> Result<Vec<EnvironmentPort>>;
+
+    /// Errors: `NotFound` (`port`) if the port does not exist in this environment.
+    async fn delete_port(&self, env: EnvironmentId, port: PortId) -> Result<()>;
+
+    /// Records the host ports the engine bound at start (`None` clears them at stop).
+    /// Ports of the environment that are not listed are left alone.
+    async fn set_bound_host_ports(
+        &self,
+        env: EnvironmentId,
+        bound: &[(PortId, Option<u16>)],
+    ) -> Result<()>;
+
+    /// Inserts the variable, or replaces the value and encryption flag of the variable with the
+    /// same key (keeping its id and created_at). Returns the row as stored.
+    ///
+    /// Errors: `NotFound` (`environment`).
+    async fn put_variable(&self, var: &EnvironmentVariable) -> Result<EnvironmentVariable>;
+
+    /// The environment's variables, ordered by key.
+    async fn list_variables(&self, env: EnvironmentId) -> Result<Vec<EnvironmentVariable>>;
+
+    /// Errors: `NotFound` (`variable`).
+    async fn delete_variable(&self, env: EnvironmentId, key: &str) -> Result<()>;
+
+    /// Encrypted variables of every environment, ordered by id, after `after` (for key
+    /// rotation in batches).
+    async fn list_encrypted_variables(
+        &self,
+        after: Option<VariableId>,
+        limit: u32,
+    ) -> Result<Vec<EnvironmentVariable>>;
+}
