@@ -43,6 +43,10 @@ pub struct Config {
     pub pids_limit: i64,
     /// The user environments run as (default `1000`, the images' non-root user).
     pub container_user: Option<String>,
+    /// The main process of environment containers; it must keep running (default: a shell that
+    /// logs one line and sleeps, so the image's own command, often an interactive shell that
+    /// would exit at once, is not used).
+    pub container_command: Option<Vec<String>>,
     /// The prefix of container names (default `vibebox-`).
     pub container_name_prefix: String,
     /// The command that runs a VS Code server session (default `code-server`).
@@ -81,6 +85,11 @@ impl Default for Config {
             hardening: HardeningProfile::Dev,
             pids_limit: 1024,
             container_user: Some("1000".to_string()),
+            container_command: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "echo \"vibebox: environment started\"; exec sleep 2147483647".into(),
+            ]),
             container_name_prefix: "vibebox-".to_string(),
             vscode_server_command: vec![
                 "code-server".into(),

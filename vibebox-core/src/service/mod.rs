@@ -1,14 +1,56 @@
 //! The `Vibebox` service: every operation of DESIGN.md §5 and §6 as a Rust method that takes
 //! the actor.
 
-use std::sync::Arc;
+mod access;
+mod audit;
+mod auth;
+mod background;
+mod collector;
+mod container_spec;
+mod environments;
+mod extensions;
+mod logs;
+mod patch;
+mod ports;
+mod projects;
+mod reconcile;
+mod retention;
+mod sessions;
+mod start_stop;
+mod teams;
+mod terminal;
+mod users;
+mod variables;
 
-use crate::clock::{Clock, SystemClock};
+pub use auth::{ClientInfo, CreatedApiKey, IssuedRefreshToken, NewApiKey};
+pub use background::BackgroundTasks;
+pub use environments::{EnvironmentPatch, NewEnvironment};
+pub use extensions::NewExtension;
+pub use logs::LogFilter;
+pub use patch::Patch;
+pub use ports::NewPort;
+pub use projects::{NewProject, ProjectPatch};
+pub use reconcile::ReconcileReport;
+pub use sessions::NewSession;
+pub use sessions::ReapReport;
+pub use teams::{NewTeam, TeamPatch};
+pub use terminal::{Terminal, TerminalControl, TerminalInput};
+pub use users::{OAuthProfile, ProfilePatch, Registration};
+pub use variables::{MASKED_VALUE, NewVariable, VariableView};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::config::Config;
+use crate::domain::AuditEvent;
 use crate::error::{Error, Result};
-use crate::events::EventBus;
+use crate::events::{Event, EventBus, EventKind};
+use crate::id::{AuditEventId, EnvironmentId, SessionId, TeamId};
 use crate::password::PasswordHasher;
+use crate::rbac::Actor;
 use crate::runtime::ContainerRuntime;
+use crate::runtime::ExecId;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -27,6 +69,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     events: EventBus,
     hasher: PasswordHasher,
+    /// Live terminal execs per session, killed when the session or environment ends.
+    terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
+    /// Running log collectors per environment.
+    collectors: Mutex<HashMap<EnvironmentId, tokio::task::AbortHandle>>,
 }
 
 impl Vibebox {
@@ -68,6 +114,70 @@ impl Vibebox {
     /// The password hasher.
     pub fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+
+    /// The current time from the service's clock.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Publishes an event about an environment.
+    pub(crate) fn publish(&self, environment_id: EnvironmentId, kind: EventKind) {
+        self.inner.events.publish(Event {
+            environment_id,
+            at: self.now(),
+            kind,
+        });
+    }
+
+    /// Records an audit event. The operation it describes has already happened, so a store
+    /// failure here is logged rather than returned.
+    pub(crate) async fn audit(&self, actor: &Actor, record: AuditRecord<'_>) {
+        let event = AuditEvent {
+            id: AuditEventId::new(),
+            actor: actor.audit_actor(),
+            action: record.action.to_string(),
+            resource_type: record.resource_type.to_string(),
+            resource_id: record.resource_id,
+            team_id: record.team_id,
+            details: record.details,
+            ip: None,
+            at: self.now(),
+        };
+        if let Err(e) = self.inner.store.record_audit(&event).await {
+            tracing::error!(error = %e, action = record.action, "failed to record audit event");
+        }
+    }
+}
+
+/// What an audit record says, before the service stamps it.
+pub(crate) struct AuditRecord<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: String,
+    pub team_id: Option<TeamId>,
+    pub details: serde_json::Value,
+}
+
+impl<'a> AuditRecord<'a> {
+    pub(crate) fn new(action: &'a str, resource_type: &'a str, resource_id: impl ToString) -> Self {
+        Self {
+            action,
+            resource_type,
+            resource_id: resource_id.to_string(),
+            team_id: None,
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub(crate) fn team(mut self, team_id: Option<TeamId>) -> Self {
+        self.team_id = team_id;
+        self
+    }
+
+    pub(crate) fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
     }
 }
 
@@ -140,6 +250,8 @@ impl VibeboxBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 hasher: self.hasher.unwrap_or_default(),
                 config,
+                terminals: Mutex::new(HashMap::new()),
+                collectors: Mutex::new(HashMap::new()),
             }),
         })
     }

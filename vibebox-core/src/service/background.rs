@@ -1,0 +1,143 @@
+//! Background work: the reconciler (at startup, periodically and on engine events), the
+//! idle-session reaper and log retention. It runs until the shutdown token fires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::Vibebox;
+use crate::runtime::{LABEL_MANAGED, RuntimeEventKind};
+
+/// The running background tasks.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    token: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl BackgroundTasks {
+    /// Stops every task and waits for them to finish.
+    pub async fn shutdown(mut self) {
+        self.token.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Vibebox {
+    /// Starts the background jobs. They stop when `shutdown` is cancelled (or through
+    /// [`BackgroundTasks::shutdown`]).
+    pub fn spawn_background(&self, shutdown: CancellationToken) -> BackgroundTasks {
+        let mut tasks = JoinSet::new();
+        let wake = Arc::new(Notify::new());
+        let cfg = self.config().clone();
+
+        let (this, token, w) = (self.clone(), shutdown.clone(), wake.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(cfg.reconcile_interval);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {}
+                    _ = w.notified() => {}
+                }
+                match this.reconcile().await {
+                    Ok(r) if r.repaired + r.orphans_removed > 0 => tracing::info!(?r, "reconciled"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "reconcile failed; retrying later"),
+                }
+            }
+        });
+
+        let (this, token, w) = (self.clone(), shutdown.clone(), wake.clone());
+        tasks.spawn(async move { this.watch_engine_events(token, w).await });
+
+        let (this, token) = (self.clone(), shutdown.clone());
+        let every = cfg.reaper_interval;
+        tasks.spawn(periodic(token, every, move || {
+            let this = this.clone();
+            async move {
+                if let Err(e) = this.reap_idle_sessions().await {
+                    tracing::warn!(error = %e, "session reaper failed");
+                }
+            }
+        }));
+
+        let (this, token) = (self.clone(), shutdown.clone());
+        let every = cfg.retention_interval;
+        tasks.spawn(periodic(token, every, move || {
+            let this = this.clone();
+            async move {
+                if let Err(e) = this.apply_retention().await {
+                    tracing::warn!(error = %e, "log retention failed");
+                }
+            }
+        }));
+
+        BackgroundTasks {
+            token: shutdown,
+            tasks,
+        }
+    }
+
+    /// Follows engine events and wakes the reconciler on container changes. When the stream
+    /// breaks it reconnects with backoff and asks for a full pass, since events sent while
+    /// disconnected are lost.
+    async fn watch_engine_events(&self, token: CancellationToken, wake: Arc<Notify>) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let mut events = self
+                .runtime()
+                .events(&[(LABEL_MANAGED.to_string(), "true".to_string())]);
+            loop {
+                let next = tokio::select! {
+                    _ = token.cancelled() => return,
+                    next = events.next() => next,
+                };
+                match next {
+                    Some(Ok(event)) => {
+                        backoff = Duration::from_millis(500);
+                        if matches!(
+                            event.kind,
+                            RuntimeEventKind::Die { .. }
+                                | RuntimeEventKind::Oom
+                                | RuntimeEventKind::Destroy
+                                | RuntimeEventKind::Stop
+                        ) {
+                            wake.notify_one();
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "engine events failed");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            wake.notify_one();
+        }
+    }
+}
+
+async fn periodic<F, Fut>(token: CancellationToken, every: Duration, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = tick.tick() => job().await,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The log collector: follows each running container's output, publishes every line live and
+//! persists lines in batches. After a restart it resumes after the last stored line, without
+//! duplicates or gaps.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::Vibebox;
+use crate::clock::truncate;
+use crate::domain::{Environment, NewLogEntry};
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::id::EnvironmentId;
+use crate::runtime::{ContainerId, LogOptions};
+use crate::store::LogQuery;
+
+impl Vibebox {
+    /// Starts a collector for a running environment unless one is already running.
+    pub(crate) fn ensure_collector(&self, env: &Environment) {
+        let Some(container) = env.container_id.clone() else {
+            return;
+        };
+        let mut collectors = self
+            .inner
+            .collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if collectors.get(&env.id).is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let this = self.clone();
+        let env_id = env.id;
+        let task = tokio::spawn(async move {
+            if let Err(e) = this.collect_logs(env_id, ContainerId(container)).await {
+                tracing::warn!(error = %e, environment.id = %env_id, "log collector stopped");
+            }
+        });
+        collectors.insert(env.id, task.abort_handle());
+    }
+
+    /// Stops an environment's collector (its stream also ends when the container stops).
+    pub(crate) fn stop_collector(&self, env_id: EnvironmentId) {
+        if let Some(handle) = self
+            .inner
+            .collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&env_id)
+        {
+            handle.abort();
+        }
+    }
+
+    /// Whether a collector runs for the environment.
+    pub fn is_collecting(&self, env_id: EnvironmentId) -> bool {
+        self.inner
+            .collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&env_id)
+            .is_some_and(|h| !h.is_finished())
+    }
+
+    async fn collect_logs(&self, env_id: EnvironmentId, container: ContainerId) -> Result<()> {
+        // Resume after the last stored line. Lines stamped with exactly its timestamp may have
+        // been stored already: skip as many of them as the store holds.
+        let latest = self.store().latest_log(env_id).await?;
+        let since = latest.as_ref().map(|l| l.timestamp);
+        let mut skip_at_since = match since {
+            Some(ts) => {
+                let mut q = LogQuery::all(env_id, 10_000);
+                q.since = Some(ts);
+                q.until = Some(ts + chrono::TimeDelta::microseconds(1));
+                self.store().query_logs(&q).await?.items.len()
+            }
+            None => 0,
+        };
+        let mut stream = self.runtime().logs(
+            &container,
+            LogOptions {
+                follow: true,
+                since,
+                tail: None,
+            },
+        );
+        let batch_size = self.config().log_batch_size.max(1);
+        let delay = self.config().log_batch_delay.max(Duration::from_millis(1));
+        let mut batch: Vec<NewLogEntry> = Vec::with_capacity(batch_size);
+        let mut flush_at = tokio::time::Instant::now() + delay;
+        loop {
+            let next = tokio::select! {
+                item = stream.next() => item,
+                _ = tokio::time::sleep_until(flush_at), if !batch.is_empty() => {
+                    self.flush_logs(&mut batch).await?;
+                    continue;
+                }
+            };
+            let Some(item) = next else { break };
+            let chunk = match item {
+                Ok(c) => c,
+                Err(e) => {
+                    self.flush_logs(&mut batch).await?;
+                    return Err(e);
+                }
+            };
+            let timestamp = truncate(chunk.timestamp);
+            if let Some(since) = since {
+                if timestamp < since {
+                    continue;
+                }
+                if timestamp == since && skip_at_since > 0 {
+                    skip_at_since -= 1;
+                    continue;
+                }
+            }
+            self.publish(
+                env_id,
+                EventKind::Log {
+                    timestamp,
+                    stream: chunk.stream,
+                    message: chunk.message.clone(),
+                },
+            );
+            if batch.is_empty() {
+                flush_at = tokio::time::Instant::now() + delay;
+            }
+            batch.push(NewLogEntry {
+                environment_id: env_id,
+                timestamp,
+                stream: chunk.stream,
+                message: chunk.message,
+            });
+            if batch.len() >= batch_size {
+                self.flush_logs(&mut batch).await?;
+            }
+        }
+        self.flush_logs(&mut batch).await
+    }
+
+    async fn flush_logs(&self, batch: &mut Vec<NewLogEntry>) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        match self.store().append_logs(batch).await {
+            Ok(()) => {
+                batch.clear();
+                Ok(())
+            }
+            // The environment was deleted: nothing left to collect for.
+            Err(Error::NotFound { .. }) => {
+                batch.clear();
+                Err(Error::not_found("environment"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

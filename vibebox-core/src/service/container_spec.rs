@@ -1,0 +1,103 @@
+//! Turning an environment into the container spec the runtime creates.
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use super::Vibebox;
+use crate::domain::{Environment, EnvironmentPort, Project};
+use crate::error::Result;
+use crate::runtime::{
+    ContainerSpec, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID, Limits, PortSpec,
+};
+use crate::secrets::variable_aad;
+
+/// Label carrying a hash of the spec, so a changed spec recreates the container.
+pub(crate) const LABEL_SPEC_HASH: &str = "vibebox.spec_hash";
+
+const MB: i64 = 1024 * 1024;
+
+impl Vibebox {
+    /// Builds the container spec of an environment, decrypting its variables for this call only.
+    pub(crate) async fn container_spec(
+        &self,
+        env: &Environment,
+        project: &Project,
+        ports: &[EnvironmentPort],
+    ) -> Result<ContainerSpec> {
+        let cfg = self.config();
+        let variables = self.store().list_variables(env.id).await?;
+        let mut hasher = Sha256::new();
+        let mut vars = Vec::with_capacity(variables.len());
+        for v in &variables {
+            hasher.update(v.key.as_bytes());
+            hasher.update([0]);
+            hasher.update(v.value.as_bytes());
+            hasher.update([0]);
+            let value = if v.is_encrypted {
+                self.secrets()
+                    .decrypt(&v.value, &variable_aad(env.id, &v.key))
+                    .await?
+            } else {
+                SecretString::from(v.value.clone())
+            };
+            vars.push((v.key.clone(), value));
+        }
+        let limits = Limits {
+            nano_cpus: (env.cpu_limit * 1e9).round() as i64,
+            memory_bytes: env.memory_limit.saturating_mul(MB),
+            pids_limit: cfg.pids_limit,
+            storage_bytes: self
+                .runtime()
+                .capabilities()
+                .storage_limit
+                .then(|| env.storage_limit.saturating_mul(MB)),
+        };
+        let port_specs: Vec<PortSpec> = ports
+            .iter()
+            .map(|p| PortSpec {
+                container_port: p.container_port,
+                protocol: p.protocol,
+                host_ip: cfg.publish_host_ip.clone(),
+                host_port: p.host_port,
+            })
+            .collect();
+        hasher.update(
+            format!(
+                "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                env.base_image,
+                limits,
+                port_specs,
+                cfg.hardening,
+                cfg.container_user,
+                cfg.container_command
+            )
+            .as_bytes(),
+        );
+        let spec_hash: String = hasher
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let labels = BTreeMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_ENVIRONMENT_ID.to_string(), env.id.to_string()),
+            (LABEL_PROJECT_ID.to_string(), project.id.to_string()),
+            (LABEL_SPEC_HASH.to_string(), spec_hash),
+        ]);
+        Ok(ContainerSpec {
+            name: format!("{}{}", cfg.container_name_prefix, env.id),
+            image: env.base_image.clone(),
+            cmd: cfg.container_command.clone(),
+            user: cfg.container_user.clone(),
+            hostname: Some(env.slug.clone()),
+            env: vars,
+            limits,
+            ports: port_specs,
+            labels,
+            hardening: cfg.hardening,
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! Environments: create, read, list, update, delete.
+
+use serde::Deserialize;
+use serde_json::json;
+use tracing::instrument;
+
+use super::{AuditRecord, Vibebox};
+use crate::domain::{Environment, EnvironmentStatus};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::EventKind;
+use crate::id::{EnvironmentId, ProjectId};
+use crate::rbac::{Action, Actor};
+use crate::runtime::ContainerId;
+use crate::store::{EnvironmentFilter, Page, PageRequest};
+use crate::validate;
+
+/// Default CPU limit, in cores.
+pub const DEFAULT_CPU_LIMIT: f64 = 2.0;
+/// Default memory limit, in MB.
+pub const DEFAULT_MEMORY_LIMIT: i64 = 4096;
+/// Default storage limit, in MB.
+pub const DEFAULT_STORAGE_LIMIT: i64 = 20480;
+
+/// A new environment.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewEnvironment {
+    /// The project.
+    pub project_id: ProjectId,
+    /// 1–100 characters.
+    pub name: String,
+    /// Slug, unique per project.
+    pub slug: String,
+    /// The image reference.
+    pub base_image: String,
+    /// CPU cores (default 2.0).
+    #[serde(default)]
+    pub cpu_limit: Option<f64>,
+    /// Memory in MB (default 4096).
+    #[serde(default)]
+    pub memory_limit: Option<i64>,
+    /// Storage in MB (default 20480).
+    #[serde(default)]
+    pub storage_limit: Option<i64>,
+}
+
+/// Changes to an environment. Image and limit changes take effect at the next start.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct EnvironmentPatch {
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new slug.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// A new image.
+    #[serde(default)]
+    pub base_image: Option<String>,
+    /// New CPU limit.
+    #[serde(default)]
+    pub cpu_limit: Option<f64>,
+    /// New memory limit.
+    #[serde(default)]
+    pub memory_limit: Option<i64>,
+    /// New storage limit.
+    #[serde(default)]
+    pub storage_limit: Option<i64>,
+    /// The version the caller last saw; the update fails with `StaleVersion` if it changed.
+    #[serde(default)]
+    pub expected_version: Option<i64>,
+}
+
+impl Vibebox {
+    /// Creates a stopped environment in a project (owner, team admins and developers).
+    ///
+    /// Errors: `InvalidInput` naming the field; `AlreadyExists` (`slug`); `Conflict` for an
+    /// archived project; `PermissionDenied`; `NotFound` (`project`).
+    #[instrument(skip_all, fields(project.id = %new.project_id))]
+    pub async fn create_environment(
+        &self,
+        actor: &Actor,
+        new: NewEnvironment,
+    ) -> Result<Environment> {
+        let creator = actor.user_id().ok_or(Error::Unauthenticated)?;
+        let project = self
+            .project_for(actor, new.project_id, Action::CreateEnvironment)
+            .await?;
+        if project.is_archived {
+            return Err(Error::Conflict("the project is archived".into()));
+        }
+        let name = validate::name("name", &new.name)?;
+        validate::slug("slug", &new.slug)?;
+        validate::image_reference(&new.base_image)?;
+        let cpu_limit = new.cpu_limit.unwrap_or(DEFAULT_CPU_LIMIT);
+        validate::cpu_limit(cpu_limit)?;
+        let memory_limit = new.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
+        validate::memory_limit(memory_limit)?;
+        let storage_limit = new.storage_limit.unwrap_or(DEFAULT_STORAGE_LIMIT);
+        validate::storage_limit(storage_limit)?;
+        let now = self.now();
+        let env = Environment {
+            id: EnvironmentId::new(),
+            project_id: project.id,
+            name,
+            slug: new.slug,
+            creator_id: creator,
+            base_image: new.base_image,
+            container_id: None,
+            status: EnvironmentStatus::Stopped,
+            cpu_limit,
+            memory_limit,
+            storage_limit,
+            error_message: None,
+            version: 1,
+            status_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().create_environment(&env).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("environment.create", "environment", env.id)
+                .team(project.owner.team_id())
+                .details(json!({ "project_id": project.id, "base_image": env.base_image })),
+        )
+        .await;
+        Ok(env)
+    }
+
+    /// An environment the actor can see. Errors: `NotFound` (`environment`).
+    pub async fn get_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
+        Ok(self
+            .environment_for(actor, id, Action::ReadProject)
+            .await?
+            .env)
+    }
+
+    /// Environments the actor can see, optionally of one project.
+    ///
+    /// Errors: `NotFound` (`project`) for a project the actor cannot see.
+    pub async fn list_environments(
+        &self,
+        actor: &Actor,
+        project_id: Option<ProjectId>,
+        page: &PageRequest,
+    ) -> Result<Page<Environment>> {
+        if let Some(p) = project_id {
+            self.project_for(actor, p, Action::ReadProject).await?;
+        } else {
+            self.authorize_platform(actor, Action::ReadOwnAccount)?;
+        }
+        let filter = EnvironmentFilter {
+            visible_to: actor.user_id(),
+            project_id,
+            ..Default::default()
+        };
+        self.store().list_environments(&filter, page).await
+    }
+
+    /// Updates an environment's name, slug, image or limits. Changes to the image or limits
+    /// take effect at the next start (the container is recreated).
+    ///
+    /// Errors: `InvalidInput`; `StaleVersion` if `expected_version` is outdated or the
+    /// environment changed meanwhile; `AlreadyExists` (`slug`); `PermissionDenied`; `NotFound`.
+    #[instrument(skip_all, fields(environment.id = %id))]
+    pub async fn update_environment(
+        &self,
+        actor: &Actor,
+        id: EnvironmentId,
+        patch: EnvironmentPatch,
+    ) -> Result<Environment> {
+        let access = self
+            .environment_for(actor, id, Action::ManageEnvironment)
+            .await?;
+        let current = access.env;
+        if let Some(v) = patch.expected_version
+            && v != current.version
+        {
+            return Err(Error::StaleVersion {
+                resource: "environment",
+            });
+        }
+        let mut env = current.clone();
+        if let Some(name) = patch.name {
+            env.name = validate::name("name", &name)?;
+        }
+        if let Some(slug) = patch.slug {
+            validate::slug("slug", &slug)?;
+            env.slug = slug;
+        }
+        if let Some(image) = patch.base_image {
+            validate::image_reference(&image)?;
+            env.base_image = image;
+        }
+        if let Some(cpu) = patch.cpu_limit {
+            validate::cpu_limit(cpu)?;
+            env.cpu_limit = cpu;
+        }
+        if let Some(mem) = patch.memory_limit {
+            validate::memory_limit(mem)?;
+            env.memory_limit = mem;
+        }
+        if let Some(storage) = patch.storage_limit {
+            validate::storage_limit(storage)?;
+            env.storage_limit = storage;
+        }
+        env.updated_at = self.now();
+        let stored = self
+            .store()
+            .update_environment(&env, current.status, current.version)
+            .await?;
+        self.audit(
+            actor,
+            AuditRecord::new("environment.update", "environment", id)
+                .team(access.project.owner.team_id()),
+        )
+        .await;
+        Ok(stored)
+    }
+
+    /// Deletes an environment and its container. A running environment is stopped first;
+    /// one that is starting or stopping is refused.
+    ///
+    /// Errors: `InvalidTransition` while starting or stopping; `PermissionDenied`; `NotFound`.
+    #[instrument(skip_all, fields(environment.id = %id))]
+    pub async fn delete_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<()> {
+        let access = self
+            .environment_for(actor, id, Action::ManageEnvironment)
+            .await?;
+        let mut env = access.env;
+        if env.status == EnvironmentStatus::Running {
+            env = self.stop_environment(actor, id).await?;
+        }
+        if !env.status.is_deletable() {
+            return Err(Error::InvalidTransition {
+                machine: "environment",
+                from: env.status.to_string(),
+                to: "deleted".to_string(),
+            });
+        }
+        self.terminate_all_sessions(id).await;
+        self.remove_container_of(&env).await?;
+        self.store().delete_environment(id).await?;
+        self.stop_collector(id);
+        self.publish(id, EventKind::Deleted);
+        self.audit(
+            actor,
+            AuditRecord::new("environment.delete", "environment", id)
+                .team(access.project.owner.team_id()),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Removes an environment's container if it has one; an already-missing container is fine.
+    pub(crate) async fn remove_container_of(&self, env: &Environment) -> Result<()> {
+        let Some(container) = &env.container_id else {
+            return Ok(());
+        };
+        match self.runtime().remove(&ContainerId(container.clone())).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Starting and stopping environments: the state machine, the quota, and the runtime calls.
+//!
+//! The runtime part of a start or stop runs in its own task, so a caller that goes away (an
+//! HTTP client hanging up) cannot leave an environment half-started. A crash in the middle
+//! leaves the environment `starting` or `stopping`; the reconciler repairs it.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use tracing::{Instrument, instrument};
+
+use super::container_spec::LABEL_SPEC_HASH;
+use super::{AuditRecord, Vibebox};
+use crate::domain::{Environment, EnvironmentStatus, Project};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::EventKind;
+use crate::id::EnvironmentId;
+use crate::lifecycle::StateMachine;
+use crate::rbac::{Action, Actor};
+use crate::runtime::{ContainerId, ContainerInfo, ExecSpec, LABEL_ENVIRONMENT_ID};
+
+impl Vibebox {
+    /// Starts an environment: creates its container if needed (or if its spec changed), starts
+    /// it, records the bound host ports, and opens the default sessions. Starting a running or
+    /// starting environment is a no-op.
+    ///
+    /// Errors: `QuotaExceeded` past the running-environments quota; `InvalidTransition` while
+    /// stopping; `Conflict` for an archived project; `PermissionDenied`; `NotFound`. When the
+    /// runtime fails, the environment ends in `error` with a message, and that error is returned.
+    #[instrument(skip_all, fields(environment.id = %id))]
+    pub async fn start_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
+        let access = self
+            .environment_for(actor, id, Action::StartStopEnvironment)
+            .await?;
+        let (env, project) = (access.env, access.project);
+        if project.is_archived {
+            return Err(Error::Conflict("the project is archived".into()));
+        }
+        if matches!(
+            env.status,
+            EnvironmentStatus::Running | EnvironmentStatus::Starting
+        ) {
+            return Ok(env);
+        }
+        env.status.transition_to(EnvironmentStatus::Starting)?;
+        let limit = self.config().max_running_per_user;
+        let quota_error = Error::QuotaExceeded {
+            what: "running environments per user",
+            limit,
+        };
+        if self
+            .store()
+            .count_running_environments(env.creator_id)
+            .await?
+            >= limit
+        {
+            return Err(quota_error);
+        }
+        let previous = env.status;
+        let starting = match self
+            .set_status(&env, EnvironmentStatus::Starting, None)
+            .await
+        {
+            Ok(e) => e,
+            Err(Error::StaleVersion { .. }) => {
+                // Someone else moved it first; a concurrent start is not an error.
+                let now = self.store().get_environment(id).await?;
+                return match now.status {
+                    EnvironmentStatus::Starting | EnvironmentStatus::Running => Ok(now),
+                    _ => Err(Error::StaleVersion {
+                        resource: "environment",
+                    }),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        // Concurrent starts of different environments may all pass the first check; the one
+        // that finds the quota exceeded after its own write undoes it.
+        if self
+            .store()
+            .count_running_environments(env.creator_id)
+            .await?
+            > limit
+        {
+            let mut undo = starting.clone();
+            undo.status = previous;
+            undo.status_changed_at = env.status_changed_at;
+            undo.error_message = env.error_message.clone();
+            let undone = self
+                .store()
+                .update_environment(&undo, starting.status, starting.version)
+                .await?;
+            self.publish_status(&undone);
+            return Err(quota_error);
+        }
+        self.audit(
+            actor,
+            AuditRecord::new("environment.start", "environment", id).team(project.owner.team_id()),
+        )
+        .await;
+        let this = self.clone();
+        tokio::spawn(async move { this.finish_start(starting, project).await }.in_current_span())
+            .await
+            .map_err(|e| {
+                Error::internal(
+                    "the start task failed",
+                    Some(Box::new(e) as crate::error::BoxError),
+                )
+            })?
+    }
+
+    /// CAS the status, keeping the state machine, and publish the change.
+    pub(crate) async fn set_status(
+        &self,
+        env: &Environment,
+        to: EnvironmentStatus,
+        error_message: Option<String>,
+    ) -> Result<Environment> {
+        env.status.transition_to(to)?;
+        let now = self.now();
+        let mut next = env.clone();
+        next.status = to;
+        next.error_message = error_message;
+        next.status_changed_at = now;
+        next.updated_at = now;
+        let stored = self
+            .store()
+            .update_environment(&next, env.status, env.version)
+            .await?;
+        self.publish_status(&stored);
+        Ok(stored)
+    }
+
+    pub(crate) fn publish_status(&self, env: &Environment) {
+        self.publish(
+            env.id,
+            EventKind::Status {
+                status: env.status,
+                error_message: env.error_message.clone(),
+                version: env.version,
+            },
+        );
+    }
+
+    /// Moves an environment to `error` with a message, from whatever state it is in now.
+    pub(crate) async fn fail_environment(&self, env: &Environment, message: String) {
+        tracing::warn!(environment.id = %env.id, %message, "environment failed");
+        let current = match self.store().get_environment(env.id).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "could not reload a failing environment");
+                return;
+            }
+        };
+        if current.status == EnvironmentStatus::Error {
+            return;
+        }
+        if let Err(e) = self
+            .set_status(&current, EnvironmentStatus::Error, Some(message.clone()))
+            .await
+        {
+            tracing::error!(error = %e, "could not record an environment failure");
+            return;
+        }
+        self.audit(
+            &Actor::System,
+            AuditRecord::new("environment.error", "environment", env.id)
+                .details(json!({ "error_message": message })),
+        )
+        .await;
+    }
+
+    async fn finish_start(&self, env: Environment, project: Project) -> Result<Environment> {
+        let started = match self.bring_up(env.clone(), &project).await {
+            Ok(started) => started,
+            Err(e) => {
+                self.fail_environment(&env, format!("could not start the environment: {e}"))
+                    .await;
+                return Err(e);
+            }
+        };
+        let (env, info) = started;
+        let running = match self
+            .set_status(&env, EnvironmentStatus::Running, None)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail_environment(&env, format!("could not record the start: {e}"))
+                    .await;
+                return Err(e);
+            }
+        };
+        self.record_bound_ports(&running, &info).await?;
+        self.install_ssh_key(&running).await;
+        self.ensure_collector(&running);
+        self.open_default_sessions(&running).await;
+        self.spawn_pending_extensions(running.id);
+        tracing::info!(environment.id = %running.id, "environment running");
+        Ok(running)
+    }
+
+    /// Finds or creates the container and starts it. Returns the environment (with its
+    /// container id recorded) and the started container's info.
+    async fn bring_up(
+        &self,
+        mut env: Environment,
+        project: &Project,
+    ) -> Result<(Environment, ContainerInfo)> {
+        let ports = self.store().list_ports(env.id).await?;
+        let spec = self.container_spec(&env, project, &ports).await?;
+        let wanted_hash = spec.labels.get(LABEL_SPEC_HASH).cloned();
+        let mut reuse = None;
+        // Every container labelled for this environment: keep one with the current spec,
+        // remove the rest (stale specs, leftovers of an interrupted start).
+        let labelled = self
+            .runtime()
+            .list(&[(LABEL_ENVIRONMENT_ID.to_string(), env.id.to_string())])
+            .await?;
+        for c in labelled {
+            if reuse.is_none() && c.labels.get(LABEL_SPEC_HASH) == wanted_hash.as_ref() {
+                reuse = Some(c.id);
+            } else {
+                tracing::info!(container = %c.id, "removing a stale container");
+                match self.runtime().remove(&c.id).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let container = match reuse {
+            Some(id) => id,
+            None => self.runtime().create(&spec).await?,
+        };
+        if env.container_id.as_deref() != Some(container.as_str()) {
+            let mut next = env.clone();
+            next.container_id = Some(container.0.clone());
+            next.updated_at = self.now();
+            env = self
+                .store()
+                .update_environment(&next, env.status, env.version)
+                .await?;
+        }
+        self.runtime().start(&container).await?;
+        let info = self.runtime().inspect(&container).await?;
+        if !info.state.is_running() {
+            return Err(Error::runtime(
+                ErrorKind::Internal,
+                exit_message("the container exited right after starting", &info),
+                None,
+            ));
+        }
+        Ok((env, info))
+    }
+
+    async fn record_bound_ports(&self, env: &Environment, info: &ContainerInfo) -> Result<()> {
+        let ports = self.store().list_ports(env.id).await?;
+        let bound: HashMap<_, _> = info
+            .ports
+            .iter()
+            .map(|b| ((b.container_port, b.protocol), b.host_port))
+            .collect();
+        let updates: Vec<_> = ports
+            .iter()
+            .map(|p| (p.id, bound.get(&(p.container_port, p.protocol)).copied()))
+            .collect();
+        self.store().set_bound_host_ports(env.id, &updates).await
+    }
+
+    /// Writes the creator's SSH public key to the environment user's authorized_keys.
+    /// Best effort: a failure is logged, not fatal.
+    async fn install_ssh_key(&self, env: &Environment) {
+        let key = match self.store().get_user(env.creator_id).await {
+            Ok(u) => u.ssh_public_key,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the creator's ssh key");
+                None
+            }
+        };
+        let (Some(key), Some(container)) = (key, &env.container_id) else {
+            return;
+        };
+        let spec = ExecSpec {
+            cmd: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "umask 077 && mkdir -p \"$HOME/.ssh\" && printf '%s\\n' \"$VIBEBOX_SSH_KEY\" > \"$HOME/.ssh/authorized_keys\"".into(),
+            ],
+            env: vec![("VIBEBOX_SSH_KEY".into(), key)],
+            user: self.config().container_user.clone(),
+            ..Default::default()
+        };
+        match self
+            .run_to_end(&ContainerId(container.clone()), &spec)
+            .await
+        {
+            Ok((0, _)) => {}
+            Ok((code, out)) => {
+                tracing::warn!(code, output = %out, "writing authorized_keys failed")
+            }
+            Err(e) => tracing::warn!(error = %e, "writing authorized_keys failed"),
+        }
+    }
+
+    /// Stops an environment: terminates its sessions, stops the container (gracefully, then by
+    /// force after the grace period) and clears its bound ports. Stopping a stopped environment
+    /// is a no-op; stopping one in `error` cleans up and marks it stopped.
+    ///
+    /// Errors: `InvalidTransition` while starting; `PermissionDenied`; `NotFound`.
+    #[instrument(skip_all, fields(environment.id = %id))]
+    pub async fn stop_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
+        let access = self
+            .environment_for(actor, id, Action::StartStopEnvironment)
+            .await?;
+        let env = access.env;
+        let target = match env.status {
+            EnvironmentStatus::Stopped | EnvironmentStatus::Stopping => return Ok(env),
+            EnvironmentStatus::Error => EnvironmentStatus::Stopped,
+            _ => EnvironmentStatus::Stopping,
+        };
+        let stopping = self.set_status(&env, target, None).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("environment.stop", "environment", id)
+                .team(access.project.owner.team_id()),
+        )
+        .await;
+        let this = self.clone();
+        tokio::spawn(async move { this.finish_stop(stopping).await }.in_current_span())
+            .await
+            .map_err(|e| {
+                Error::internal(
+                    "the stop task failed",
+                    Some(Box::new(e) as crate::error::BoxError),
+                )
+            })?
+    }
+
+    pub(crate) async fn finish_stop(&self, env: Environment) -> Result<Environment> {
+        self.terminate_all_sessions(env.id).await;
+        if let Err(e) = self.bring_down(&env).await {
+            self.fail_environment(&env, format!("could not stop the environment: {e}"))
+                .await;
+            return Err(e);
+        }
+        self.stop_collector(env.id);
+        if env.status == EnvironmentStatus::Stopping {
+            return self
+                .set_status(&env, EnvironmentStatus::Stopped, None)
+                .await;
+        }
+        Ok(env)
+    }
+
+    async fn bring_down(&self, env: &Environment) -> Result<()> {
+        if let Some(container) = &env.container_id {
+            match self
+                .runtime()
+                .stop(&ContainerId(container.clone()), self.config().stop_grace)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let ports = self.store().list_ports(env.id).await?;
+        let cleared: Vec<_> = ports.iter().map(|p| (p.id, None)).collect();
+        self.store().set_bound_host_ports(env.id, &cleared).await
+    }
+}
+
+/// A message explaining why a container is not running.
+pub(crate) fn exit_message(what: &str, info: &ContainerInfo) -> String {
+    if info.oom_killed {
+        return format!("{what}: it was killed for exceeding its memory limit");
+    }
+    let mut msg = match info.exit_code {
+        Some(code) => format!("{what} (exit code {code})"),
+        None => what.to_string(),
+    };
+    if let Some(err) = info.error.as_deref().filter(|e| !e.is_empty()) {
+        msg.push_str(": ");
+        msg.push_str(err);
+    }
+    msg
+}

@@ -1,0 +1,238 @@
+//! Teams and their members. A team always keeps at least one admin.
+
+use serde::Deserialize;
+use serde_json::json;
+use tracing::instrument;
+
+use super::{AuditRecord, Patch, Vibebox};
+use crate::domain::{Membership, ProjectOwner, Role, Team};
+use crate::error::{Error, Result};
+use crate::id::{TeamId, UserId};
+use crate::rbac::{Action, Actor, Relation, Target, authorize};
+use crate::store::{Page, PageRequest};
+use crate::validate;
+
+/// A new team.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewTeam {
+    /// 1–100 characters.
+    pub name: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Changes to a team.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TeamPatch {
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new slug.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// A new description, or `null` to clear it.
+    #[serde(default)]
+    pub description: Patch<String>,
+}
+
+impl Vibebox {
+    /// Creates a team; the actor becomes its first admin.
+    ///
+    /// Errors: `InvalidInput`; `AlreadyExists` (`slug`).
+    #[instrument(skip_all)]
+    pub async fn create_team(&self, actor: &Actor, new: NewTeam) -> Result<Team> {
+        let user = actor.user_id().ok_or(Error::Unauthenticated)?;
+        authorize(
+            actor,
+            Action::ManageTeam,
+            &Target {
+                resource: "team",
+                relation: Relation::Member(Role::Admin),
+                is_creator: true,
+            },
+        )?;
+        let name = validate::name("name", &new.name)?;
+        validate::slug("slug", &new.slug)?;
+        if let Some(d) = &new.description {
+            validate::description(d)?;
+        }
+        let now = self.now();
+        let team = Team {
+            id: TeamId::new(),
+            name,
+            slug: new.slug,
+            description: new.description,
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = Membership {
+            team_id: team.id,
+            user_id: user,
+            role: Role::Admin,
+            joined_at: now,
+            updated_at: now,
+        };
+        self.store().create_team(&team, &admin).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.create", "team", team.id).team(Some(team.id)),
+        )
+        .await;
+        Ok(team)
+    }
+
+    /// A team the actor belongs to. Errors: `NotFound` (`team`) otherwise.
+    pub async fn get_team(&self, actor: &Actor, id: TeamId) -> Result<Team> {
+        Ok(self.team_for(actor, id, Action::ReadTeam).await?.0)
+    }
+
+    /// The teams the actor belongs to.
+    pub async fn list_teams(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Team>> {
+        self.authorize_platform(actor, Action::ReadOwnAccount)?;
+        let user = actor.user_id().ok_or(Error::Unauthenticated)?;
+        self.store().list_teams_for_user(user, page).await
+    }
+
+    /// Updates a team (team admins).
+    ///
+    /// Errors: `InvalidInput`; `AlreadyExists` (`slug`); `PermissionDenied`; `NotFound`.
+    #[instrument(skip_all, fields(team.id = %id))]
+    pub async fn update_team(&self, actor: &Actor, id: TeamId, patch: TeamPatch) -> Result<Team> {
+        let (mut team, _) = self.team_for(actor, id, Action::ManageTeam).await?;
+        if let Some(name) = patch.name {
+            team.name = validate::name("name", &name)?;
+        }
+        if let Some(slug) = patch.slug {
+            validate::slug("slug", &slug)?;
+            team.slug = slug;
+        }
+        if let Patch::Set(d) = &patch.description {
+            validate::description(d)?;
+        }
+        patch.description.apply_to(&mut team.description);
+        team.updated_at = self.now();
+        self.store().update_team(&team).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.update", "team", id).team(Some(id)),
+        )
+        .await;
+        Ok(team)
+    }
+
+    /// Deletes a team with its projects and environments (team admins). Refused while any of
+    /// its environments is not stopped.
+    ///
+    /// Errors: `Conflict` while environments run; `PermissionDenied`; `NotFound`.
+    #[instrument(skip_all, fields(team.id = %id))]
+    pub async fn delete_team(&self, actor: &Actor, id: TeamId) -> Result<()> {
+        self.team_for(actor, id, Action::ManageTeam).await?;
+        self.remove_owner_containers(ProjectOwner::Team(id)).await?;
+        self.store().delete_team(id).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.delete", "team", id).team(Some(id)),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The team's members (any member may read).
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        team: TeamId,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>> {
+        self.team_for(actor, team, Action::ReadTeam).await?;
+        self.store().list_members(team, page).await
+    }
+
+    /// Adds the user with this email to the team (team admins).
+    ///
+    /// Errors: `NotFound` (`user`); `AlreadyExists` (`user_id`); `PermissionDenied`.
+    #[instrument(skip_all, fields(team.id = %team))]
+    pub async fn add_member(
+        &self,
+        actor: &Actor,
+        team: TeamId,
+        email: &str,
+        role: Role,
+    ) -> Result<Membership> {
+        self.team_for(actor, team, Action::ManageTeam).await?;
+        let email = validate::email(email)?;
+        let user = self
+            .store()
+            .find_user_by_email(&email)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
+        let now = self.now();
+        let membership = Membership {
+            team_id: team,
+            user_id: user.id,
+            role,
+            joined_at: now,
+            updated_at: now,
+        };
+        self.store().add_member(&membership).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.member.add", "team", team)
+                .team(Some(team))
+                .details(json!({ "user_id": user.id, "role": role })),
+        )
+        .await;
+        Ok(membership)
+    }
+
+    /// Changes a member's role (team admins).
+    ///
+    /// Errors: `LastAdmin` when it would leave no admin; `NotFound` (`membership`).
+    #[instrument(skip_all, fields(team.id = %team, user.id = %user))]
+    pub async fn update_member_role(
+        &self,
+        actor: &Actor,
+        team: TeamId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Membership> {
+        self.team_for(actor, team, Action::ManageTeam).await?;
+        let membership = self
+            .store()
+            .update_member_role(team, user, role, self.now())
+            .await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.member.role", "team", team)
+                .team(Some(team))
+                .details(json!({ "user_id": user, "role": role })),
+        )
+        .await;
+        Ok(membership)
+    }
+
+    /// Removes a member (team admins), or leaves the team (any member removing themselves).
+    ///
+    /// Errors: `LastAdmin`; `NotFound` (`membership`).
+    #[instrument(skip_all, fields(team.id = %team, user.id = %user))]
+    pub async fn remove_member(&self, actor: &Actor, team: TeamId, user: UserId) -> Result<()> {
+        let action = if actor.user_id() == Some(user) {
+            Action::ReadTeam
+        } else {
+            Action::ManageTeam
+        };
+        self.team_for(actor, team, action).await?;
+        self.store().remove_member(team, user).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("team.member.remove", "team", team)
+                .team(Some(team))
+                .details(json!({ "user_id": user })),
+        )
+        .await;
+        Ok(())
+    }
+}
