@@ -162,7 +162,13 @@ pub fn email(value: &str) -> Result<String> {
         return Err(invalid("email", "the domain must contain a dot"));
     }
     let tld = domain.rsplit('.').next().unwrap_or_default();
-    if tld.len() < 2 || !tld.chars().all(|c| c.is_ascii_alphabetic()) {
+    // Letters, or an internationalized top-level domain in punycode (`xn--p1ai`).
+    let tld_ok = tld.len() >= 2
+        && (tld.chars().all(|c| c.is_ascii_alphabetic())
+            || tld
+                .strip_prefix("xn--")
+                .is_some_and(|rest| !rest.is_empty()));
+    if !tld_ok {
         return Err(invalid("email", "the domain's last label must be letters"));
     }
     Ok(v)
@@ -306,15 +312,16 @@ pub fn ssh_public_key(value: &str) -> Result<String> {
     let well_formed = match kind {
         "ssh-ed25519" => reader.string().is_some_and(|k| k.len() == 32) && reader.0.is_empty(),
         "sk-ssh-ed25519@openssh.com" => {
-            reader.string().is_some_and(|k| k.len() == 32) && reader.string().is_some()
+            reader.string().is_some_and(|k| k.len() == 32)
+                && reader.string().is_some()
+                && reader.0.is_empty()
         }
         "ssh-rsa" => {
             let e = reader.string();
             let n = reader.string();
             match (e, n) {
                 (Some(e), Some(n)) if !e.is_empty() && reader.0.is_empty() => {
-                    let n = n.strip_prefix(&[0u8][..]).unwrap_or(n);
-                    if n.len() * 8 < 2048 {
+                    if mpint_bits(n) < 2048 {
                         return Err(invalid(FIELD, "RSA keys must have at least 2048 bits"));
                     }
                     true
@@ -323,20 +330,42 @@ pub fn ssh_public_key(value: &str) -> Result<String> {
             }
         }
         _ => {
-            // ecdsa: curve name, then the point.
+            // ecdsa: curve name, then the point (uncompressed: 0x04, x, y), then for security
+            // keys the application string.
             let curve = reader.string();
             let point = reader.string();
             let expected = kind
                 .trim_start_matches("sk-")
                 .trim_end_matches("@openssh.com")
                 .trim_start_matches("ecdsa-sha2-");
-            curve.is_some_and(|c| c == expected.as_bytes()) && point.is_some_and(|p| !p.is_empty())
+            let coordinate_len = match expected {
+                "nistp256" => 32,
+                "nistp384" => 48,
+                _ => 66,
+            };
+            let application_ok = if kind.starts_with("sk-") {
+                reader.string().is_some()
+            } else {
+                true
+            };
+            curve.is_some_and(|c| c == expected.as_bytes())
+                && point.is_some_and(|p| p.len() == 1 + 2 * coordinate_len && p.first() == Some(&4))
+                && application_ok
+                && reader.0.is_empty()
         }
     };
     if !well_formed {
         return Err(invalid(FIELD, "key data is malformed"));
     }
     Ok(v.to_string())
+}
+
+/// The number of significant bits of an SSH mpint (big-endian, possibly with leading zeros).
+fn mpint_bits(n: &[u8]) -> usize {
+    match n.iter().position(|&b| b != 0) {
+        Some(i) => (n.len() - i - 1) * 8 + (8 - n[i].leading_zeros() as usize),
+        None => 0,
+    }
 }
 
 struct SshReader<'a>(&'a [u8]);
@@ -611,10 +640,20 @@ pub fn download_url(value: &str) -> Result<()> {
         .or_else(|| value.strip_prefix("http://"))
         .ok_or_else(|| invalid(FIELD, "must start with https:// or http://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let (host, port) = match host_port.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (host_port, None),
+    };
     if host.is_empty() || hostname(host).is_err() {
         return Err(invalid(FIELD, "must name a valid host"));
+    }
+    if let Some(p) = port
+        && !(p.len() <= 5
+            && p.chars().all(|c| c.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|p| p >= 1))
+    {
+        return Err(invalid(FIELD, "port must be between 1 and 65535"));
     }
     if value.contains(['\'', '"', '`', '$', '\\']) {
         return Err(invalid(FIELD, "must not contain quotes, '$', '`' or '\\'"));
