@@ -7,7 +7,12 @@ use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use crate::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
 
 impl State {
-    fn environment_slug_taken(&self, project: ProjectId, slug: &str, except: EnvironmentId) -> bool {
+    fn environment_slug_taken(
+        &self,
+        project: ProjectId,
+        slug: &str,
+        except: EnvironmentId,
+    ) -> bool {
         self.environments
             .values()
             .any(|e| e.id != except && e.project_id == project && e.slug == slug)
@@ -141,9 +146,7 @@ impl EnvironmentsStore for MemoryStore {
             }) {
                 return Err(Error::already_exists("port", "container_port"));
             }
-            if port.host_port.is_some()
-                && s.ports.values().any(|p| p.host_port == port.host_port)
-            {
+            if port.host_port.is_some() && s.ports.values().any(|p| p.host_port == port.host_port) {
                 return Err(Error::already_exists("port", "host_port"));
             }
             s.ports.insert(port.id, port.clone());

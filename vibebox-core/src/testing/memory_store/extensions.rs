@@ -23,8 +23,7 @@ impl ExtensionsStore for MemoryStore {
             if s.extensions.contains_key(&ext.id) {
                 return Err(Error::already_exists("extension", "id"));
             }
-            if s
-                .extensions
+            if s.extensions
                 .values()
                 .any(|x| x.extension_id == ext.extension_id)
             {

@@ -67,13 +67,7 @@ impl LogsStore for MemoryStore {
                         && query.since.is_none_or(|t| l.timestamp >= t)
                         && query.until.is_none_or(|t| l.timestamp < t)
                         && query.stream.is_none_or(|st| l.stream == st)
-                        && after.is_none_or(|c| {
-                            if newest_first {
-                                key(l) < c
-                            } else {
-                                key(l) > c
-                            }
-                        })
+                        && after.is_none_or(|c| if newest_first { key(l) < c } else { key(l) > c })
                 })
                 .cloned()
                 .collect();

@@ -94,10 +94,7 @@ impl SessionsStore for MemoryStore {
 
     async fn touch_session(&self, id: SessionId, at: Timestamp) -> Result<()> {
         self.with(|s| {
-            let session = s
-                .sessions
-                .get_mut(&id)
-                .ok_or(Error::not_found("session"))?;
+            let session = s.sessions.get_mut(&id).ok_or(Error::not_found("session"))?;
             session.last_activity_at = session.last_activity_at.max(at);
             Ok(())
         })
