@@ -68,7 +68,7 @@ impl AuthStore for MemoryStore {
 
     async fn delete_api_key(&self, user: UserId, id: ApiKeyId) -> Result<()> {
         self.with(|s| {
-            if !s.api_keys.get(&id).is_some_and(|k| k.user_id == user) {
+            if s.api_keys.get(&id).is_none_or(|k| k.user_id != user) {
                 return Err(Error::not_found("api_key"));
             }
             s.api_keys.remove(&id);

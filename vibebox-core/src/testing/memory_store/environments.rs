@@ -166,7 +166,7 @@ impl EnvironmentsStore for MemoryStore {
 
     async fn delete_port(&self, env: EnvironmentId, port: PortId) -> Result<()> {
         self.with(|s| {
-            if !s.ports.get(&port).is_some_and(|p| p.environment_id == env) {
+            if s.ports.get(&port).is_none_or(|p| p.environment_id != env) {
                 return Err(Error::not_found("port"));
             }
             s.ports.remove(&port);
@@ -181,10 +181,10 @@ impl EnvironmentsStore for MemoryStore {
     ) -> Result<()> {
         self.with(|s| {
             for (id, host_port) in bound {
-                if let Some(port) = s.ports.get_mut(id) {
-                    if port.environment_id == env {
-                        port.bound_host_port = *host_port;
-                    }
+                if let Some(port) = s.ports.get_mut(id)
+                    && port.environment_id == env
+                {
+                    port.bound_host_port = *host_port;
                 }
             }
             Ok(())
