@@ -192,3 +192,17 @@ macro_rules! store_conformance {
         $crate::__vibebox_store_checks!(__vibebox_store_check_tests![$make]);
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ALL_CHECKS;
+
+    #[test]
+    fn check_names_are_unique() {
+        let mut names = ALL_CHECKS.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL_CHECKS.len());
+        assert!(ALL_CHECKS.len() >= 40);
+    }
+}

@@ -19,6 +19,17 @@ pub async fn email_is_unique_case_insensitively(store: &dyn Store) {
     store.create_user(&user(&email), None).await.unwrap();
     let res = store.create_user(&user(&email.to_uppercase()), None).await;
     assert_already_exists(res, "email");
+
+    // Whatever case the stored address has.
+    let mixed = format!("Mixed.{}@Example.COM", suffix());
+    store.create_user(&user(&mixed), None).await.unwrap();
+    let res = store.create_user(&user(&mixed.to_lowercase()), None).await;
+    assert_already_exists(res, "email");
+    let found = store
+        .find_user_by_email(&mixed.to_uppercase())
+        .await
+        .unwrap();
+    assert_eq!(found.map(|u| u.email), Some(mixed));
 }
 
 /// `find_user_by_email` ignores case.
