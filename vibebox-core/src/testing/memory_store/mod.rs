@@ -1,0 +1,200 @@
+//! [`MemoryStore`]: every store trait over plain collections behind one mutex.
+//!
+//! Each method takes the lock once, checks every rule before it writes, and releases the lock
+//! before returning, so each call is atomic and a failed call changes nothing. The lock is never
+//! held across an `.await`.
+
+mod audit;
+mod auth;
+mod environments;
+mod extensions;
+mod logs;
+mod projects;
+mod sessions;
+mod teams;
+mod users;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::{
+    ApiKey, AuditEvent, Environment, EnvironmentExtension, EnvironmentPort, EnvironmentVariable,
+    Extension, LogEntry, Membership, OAuthIdentity, Project, RefreshSession, Session, Team, User,
+};
+use crate::error::{Error, Result};
+use crate::id::{
+    ApiKeyId, AuditEventId, EnvironmentExtensionId, EnvironmentId, ExtensionId, OAuthIdentityId,
+    PortId, ProjectId, RefreshSessionId, SessionId, TeamId, UserId, VariableId,
+};
+use crate::store::{Page, PageRequest, StoreHealth};
+
+/// A complete in-memory [`Store`](crate::Store) for tests and examples.
+///
+/// It enforces the same uniqueness, foreign-key, cascade and compare-and-set rules as the SQL
+/// backends, and passes the same conformance suite
+/// ([`store_conformance!`](crate::store_conformance)). Nothing is persisted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use vibebox_core::store::StoreHealth;
+/// use vibebox_core::testing::MemoryStore;
+///
+/// let store = MemoryStore::new();
+/// assert_eq!(store.backend(), "memory");
+/// store.ping().await.unwrap();
+/// # }
+/// ```
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Runs `f` with exclusive access to the whole state. `f` must check every rule before it
+    /// writes anything, so that an error leaves the state unchanged.
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        let mut state: MutexGuard<'_, State> = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut state)
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Every table, keyed by primary key.
+#[derive(Default)]
+struct State {
+    users: BTreeMap<UserId, User>,
+    identities: BTreeMap<OAuthIdentityId, OAuthIdentity>,
+    teams: BTreeMap<TeamId, Team>,
+    memberships: BTreeMap<(TeamId, UserId), Membership>,
+    projects: BTreeMap<ProjectId, Project>,
+    environments: BTreeMap<EnvironmentId, Environment>,
+    ports: BTreeMap<PortId, EnvironmentPort>,
+    variables: BTreeMap<VariableId, EnvironmentVariable>,
+    sessions: BTreeMap<SessionId, Session>,
+    extensions: BTreeMap<ExtensionId, Extension>,
+    environment_extensions: BTreeMap<EnvironmentExtensionId, EnvironmentExtension>,
+    logs: BTreeMap<i64, LogEntry>,
+    last_log_id: i64,
+    api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    refresh_sessions: BTreeMap<RefreshSessionId, RefreshSession>,
+    audit: BTreeMap<AuditEventId, AuditEvent>,
+}
+
+impl State {
+    fn require_user(&self, id: UserId) -> Result<()> {
+        if self.users.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(Error::not_found("user"))
+        }
+    }
+
+    fn require_environment(&self, id: EnvironmentId) -> Result<()> {
+        if self.environments.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(Error::not_found("environment"))
+        }
+    }
+
+    /// Deletes a project and everything in it (the caller has checked that it exists).
+    fn cascade_delete_project(&mut self, id: ProjectId) {
+        self.projects.remove(&id);
+        let envs: Vec<EnvironmentId> = self
+            .environments
+            .values()
+            .filter(|e| e.project_id == id)
+            .map(|e| e.id)
+            .collect();
+        for env in envs {
+            self.cascade_delete_environment(env);
+        }
+    }
+
+    /// Deletes an environment and everything in it (the caller has checked that it exists).
+    fn cascade_delete_environment(&mut self, id: EnvironmentId) {
+        self.environments.remove(&id);
+        self.ports.retain(|_, p| p.environment_id != id);
+        self.variables.retain(|_, v| v.environment_id != id);
+        self.sessions.retain(|_, s| s.environment_id != id);
+        self.environment_extensions
+            .retain(|_, x| x.environment_id != id);
+        self.logs.retain(|_, l| l.environment_id != id);
+    }
+}
+
+/// Parses an id cursor. Cursors of id-ordered lists are the last item's UUID.
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<Uuid>> {
+    cursor
+        .map(|c| Uuid::parse_str(c).map_err(|_| Error::invalid("cursor", "malformed cursor")))
+        .transpose()
+}
+
+/// The effective page size: at least 1, at most [`PageRequest::MAX_LIMIT`].
+fn clamp_limit(limit: u32) -> usize {
+    limit.clamp(1, PageRequest::MAX_LIMIT) as usize
+}
+
+/// Pages through `items` ordered by `key` (ascending, or descending when `newest_first`),
+/// starting after the cursor. `next_cursor` is the last item's key when more items follow.
+fn paginate<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> Uuid,
+    page: &PageRequest,
+    newest_first: bool,
+) -> Result<Page<T>> {
+    let after = parse_cursor(page.cursor.as_deref())?;
+    items.sort_by_key(|t| key(t));
+    if newest_first {
+        items.reverse();
+    }
+    if let Some(after) = after {
+        items.retain(|t| {
+            if newest_first {
+                key(t) < after
+            } else {
+                key(t) > after
+            }
+        });
+    }
+    let limit = clamp_limit(page.limit);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_cursor = if more {
+        items.last().map(|t| key(t).to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}

@@ -1,0 +1,324 @@
+//! Environments: uniqueness, compare-and-set, cascades and filters.
+
+use super::prelude::*;
+
+/// An environment slug is unique within its project only.
+pub async fn environment_slug_is_unique_per_project(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let dup = environment(e.project_id, e.creator_id, &e.slug);
+    assert_already_exists(store.create_environment(&dup).await, "slug");
+    assert_not_found(store.get_environment(dup.id).await, "environment");
+
+    let u = store.get_user(e.creator_id).await.unwrap();
+    let other = create_project(store, &u).await;
+    store
+        .create_environment(&environment(other.id, u.id, &e.slug))
+        .await
+        .unwrap();
+
+    let sibling = environment(e.project_id, e.creator_id, &unique_slug("env"));
+    store.create_environment(&sibling).await.unwrap();
+    let mut renamed = sibling.clone();
+    renamed.slug = e.slug.clone();
+    let res = store
+        .update_environment(&renamed, sibling.status, sibling.version)
+        .await;
+    assert_already_exists(res, "slug");
+}
+
+/// An update with a stale status or version is `StaleVersion` and changes nothing.
+pub async fn environment_update_is_compare_and_set(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let mut next = e.clone();
+    next.status = EnvironmentStatus::Starting;
+    next.name = "Changed".into();
+
+    assert_stale(
+        store
+            .update_environment(&next, EnvironmentStatus::Running, e.version)
+            .await,
+    );
+    assert_stale(
+        store
+            .update_environment(&next, e.status, e.version + 1)
+            .await,
+    );
+    assert_eq!(store.get_environment(e.id).await.unwrap(), e);
+
+    let stored = store
+        .update_environment(&next, e.status, e.version)
+        .await
+        .unwrap();
+    assert_eq!(stored.status, EnvironmentStatus::Starting);
+    assert_stale(store.update_environment(&next, e.status, e.version).await);
+
+    let ghost = environment(e.project_id, e.creator_id, &unique_slug("env"));
+    assert_not_found(
+        store
+            .update_environment(&ghost, ghost.status, ghost.version)
+            .await,
+        "environment",
+    );
+}
+
+/// A successful update stores version `expected + 1` and returns the stored row.
+pub async fn environment_update_increments_version(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let mut next = e.clone();
+    next.status = EnvironmentStatus::Starting;
+    next.container_id = Some("abc123".into());
+    next.cpu_limit = 1.5;
+    next.memory_limit = 2048;
+    next.error_message = Some("none".into());
+    next.status_changed_at = fixed_time();
+    next.updated_at = fixed_time();
+    next.version = 999; // ignored: the store sets expected + 1
+    let stored = store
+        .update_environment(&next, e.status, e.version)
+        .await
+        .unwrap();
+    assert_eq!(stored.version, e.version + 1);
+    let expected = Environment {
+        version: e.version + 1,
+        ..next.clone()
+    };
+    assert_eq!(stored, expected);
+    assert_eq!(store.get_environment(e.id).await.unwrap(), expected);
+}
+
+/// Eight concurrent updates from the same expected version: exactly one wins.
+pub async fn concurrent_status_updates_have_one_winner(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let mut next = e.clone();
+            next.status = EnvironmentStatus::Starting;
+            next.name = format!("attempt {i}");
+            next
+        })
+        .collect();
+    let results = futures::future::join_all(
+        attempts
+            .iter()
+            .map(|next| store.update_environment(next, e.status, e.version)),
+    )
+    .await;
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "exactly one winner");
+    for r in &results {
+        if let Err(err) = r {
+            assert!(matches!(err, Error::StaleVersion { .. }), "{err:?}");
+        }
+    }
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(stored.version, e.version + 1);
+    assert_eq!(&stored, winners[0]);
+}
+
+/// Deleting an environment deletes its ports, variables, sessions, extensions and logs.
+pub async fn deleting_environment_cascades_to_children(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let keep = create_environment(store).await;
+    let host = random_host_port();
+    store.add_port(&port(e.id, 3000, Some(host))).await.unwrap();
+    store
+        .put_variable(&variable(e.id, "SECRET_TOKEN", "ciphertext", true))
+        .await
+        .unwrap();
+    let s = session(e.id, SessionType::Shell, "main");
+    store.create_session(&s).await.unwrap();
+    let ext = extension(&unique_extension_id());
+    store.create_extension(&ext).await.unwrap();
+    store
+        .add_environment_extension(&environment_extension(e.id, ext.id))
+        .await
+        .unwrap();
+    store
+        .add_environment_extension(&environment_extension(keep.id, ext.id))
+        .await
+        .unwrap();
+    store
+        .append_logs(&[
+            log_line(e.id, now(), LogStream::Stdout, "bye"),
+            log_line(keep.id, now(), LogStream::Stdout, "stay"),
+        ])
+        .await
+        .unwrap();
+
+    store.delete_environment(e.id).await.unwrap();
+    assert_not_found(store.get_environment(e.id).await, "environment");
+    assert!(store.list_ports(e.id).await.unwrap().is_empty());
+    assert!(store.list_variables(e.id).await.unwrap().is_empty());
+    assert_not_found(store.get_session(s.id).await, "session");
+    assert!(store.list_sessions(e.id, true).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_environment_extensions(e.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.log_bytes(e.id).await.unwrap(), 0);
+    assert!(store.latest_log(e.id).await.unwrap().is_none());
+
+    // Siblings and the catalog are untouched; the freed host port can be reused.
+    assert_eq!(store.get_extension(ext.id).await.unwrap(), ext);
+    assert_eq!(
+        store
+            .list_environment_extensions(keep.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.log_bytes(keep.id).await.unwrap(), 4);
+    store
+        .add_port(&port(keep.id, 3000, Some(host)))
+        .await
+        .unwrap();
+    assert_not_found(store.delete_environment(e.id).await, "environment");
+}
+
+/// Only the creator's `starting` and `running` environments count as running.
+pub async fn count_running_environments_counts_starting_and_running(store: &dyn Store) {
+    let u = create_user(store).await;
+    let p = create_project(store, &u).await;
+    for status in EnvironmentStatus::ALL {
+        let mut e = environment(p.id, u.id, &unique_slug("env"));
+        e.status = *status;
+        store.create_environment(&e).await.unwrap();
+    }
+    assert_eq!(store.count_running_environments(u.id).await.unwrap(), 2);
+    let other = create_user(store).await;
+    assert_eq!(store.count_running_environments(other.id).await.unwrap(), 0);
+}
+
+/// Each filter field narrows `list_environments`; results are ordered by id.
+pub async fn environment_filter_matches_every_field(store: &dyn Store) {
+    let owner = create_user(store).await;
+    let dev = create_user(store).await;
+    let stranger = create_user(store).await;
+    let t = create_team(store, &owner).await;
+    store
+        .add_member(&membership(t.id, dev.id, Role::Developer))
+        .await
+        .unwrap();
+    let team_project = project(ProjectOwner::Team(t.id), &unique_slug("proj"));
+    store.create_project(&team_project).await.unwrap();
+    let personal = create_project(store, &owner).await;
+
+    let mut e1 = environment(team_project.id, owner.id, &unique_slug("env"));
+    e1.status = EnvironmentStatus::Running;
+    let e2 = environment(team_project.id, dev.id, &unique_slug("env"));
+    let e3 = environment(personal.id, owner.id, &unique_slug("env"));
+    for e in [&e1, &e2, &e3] {
+        store.create_environment(e).await.unwrap();
+    }
+    let list = |filter: EnvironmentFilter| async move {
+        store
+            .list_environments(&filter, &PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    let visible = |user| EnvironmentFilter {
+        visible_to: Some(user),
+        ..Default::default()
+    };
+    assert_eq!(list(visible(owner.id)).await, [e1.id, e2.id, e3.id]);
+    assert_eq!(list(visible(dev.id)).await, [e1.id, e2.id]);
+    assert!(list(visible(stranger.id)).await.is_empty());
+    let by_project = EnvironmentFilter {
+        project_id: Some(personal.id),
+        ..Default::default()
+    };
+    assert_eq!(list(by_project).await, [e3.id]);
+    let by_creator = EnvironmentFilter {
+        creator_id: Some(dev.id),
+        ..Default::default()
+    };
+    assert_eq!(list(by_creator).await, [e2.id]);
+    let by_status = EnvironmentFilter {
+        project_id: Some(team_project.id),
+        statuses: vec![EnvironmentStatus::Running, EnvironmentStatus::Error],
+        ..Default::default()
+    };
+    assert_eq!(list(by_status).await, [e1.id]);
+    let combined = EnvironmentFilter {
+        visible_to: Some(dev.id),
+        creator_id: Some(owner.id),
+        ..Default::default()
+    };
+    assert_eq!(list(combined).await, [e1.id]);
+}
+
+/// A missing parent is `NotFound` naming the parent, for every child row.
+pub async fn missing_parent_is_not_found(store: &dyn Store) {
+    let u = create_user(store).await;
+    let p = create_project(store, &u).await;
+    let e = environment(ProjectId::new(), u.id, &unique_slug("env"));
+    assert_not_found(store.create_environment(&e).await, "project");
+    let e = environment(p.id, UserId::new(), &unique_slug("env"));
+    assert_not_found(store.create_environment(&e).await, "user");
+
+    let ghost = EnvironmentId::new();
+    assert_not_found(store.get_environment(ghost).await, "environment");
+    assert_not_found(store.add_port(&port(ghost, 80, None)).await, "environment");
+    assert_not_found(
+        store.put_variable(&variable(ghost, "A", "b", false)).await,
+        "environment",
+    );
+    assert_not_found(
+        store
+            .create_session(&session(ghost, SessionType::Shell, "main"))
+            .await,
+        "environment",
+    );
+    assert_not_found(
+        store
+            .append_logs(&[log_line(ghost, now(), LogStream::Stdout, "x")])
+            .await,
+        "environment",
+    );
+    assert_not_found(
+        store
+            .create_api_key(&api_key(UserId::new(), &suffix()))
+            .await,
+        "user",
+    );
+    assert_not_found(
+        store
+            .create_refresh_session(&refresh_session(UserId::new(), RefreshFamilyId::new()))
+            .await,
+        "user",
+    );
+}
+
+/// Timestamps with microseconds come back exactly.
+pub async fn timestamps_round_trip_at_microsecond_precision(store: &dyn Store) {
+    let t = fixed_time();
+    let mut u = user(&unique_email());
+    u.created_at = t;
+    u.updated_at = t;
+    u.last_login_at = Some(t + chrono::TimeDelta::microseconds(1));
+    store.create_user(&u, None).await.unwrap();
+    assert_eq!(store.get_user(u.id).await.unwrap(), u);
+
+    let p = create_project(store, &u).await;
+    let mut e = environment(p.id, u.id, &unique_slug("env"));
+    e.status_changed_at = t + chrono::TimeDelta::microseconds(999_999);
+    e.created_at = t;
+    e.updated_at = t;
+    store.create_environment(&e).await.unwrap();
+    assert_eq!(store.get_environment(e.id).await.unwrap(), e);
+
+    store
+        .append_logs(&[log_line(e.id, t, LogStream::Stderr, "tick")])
+        .await
+        .unwrap();
+    let line = store.latest_log(e.id).await.unwrap().unwrap();
+    assert_eq!(line.timestamp, t);
+}
