@@ -88,7 +88,7 @@ impl Default for Config {
             container_command: Some(vec![
                 "/bin/sh".into(),
                 "-c".into(),
-                "echo \"vibebox: environment started\"; exec sleep 2147483647".into(),
+                "echo \"vibebox: environment started\"; sleep 2147483647".into(),
             ]),
             container_name_prefix: "vibebox-".to_string(),
             vscode_server_command: vec![

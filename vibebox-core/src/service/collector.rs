@@ -15,6 +15,9 @@ use crate::id::EnvironmentId;
 use crate::runtime::{ContainerId, LogOptions};
 use crate::store::LogQuery;
 
+/// How long a stopping environment waits for its collector to write its last lines.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Vibebox {
     /// Starts a collector for a running environment unless one is already running.
     pub(crate) fn ensure_collector(&self, env: &Environment) {
@@ -36,20 +39,33 @@ impl Vibebox {
                 tracing::warn!(error = %e, environment.id = %env_id, "log collector stopped");
             }
         });
-        collectors.insert(env.id, task.abort_handle());
+        collectors.insert(env.id, task);
     }
 
-    /// Stops an environment's collector (its stream also ends when the container stops).
+    /// Stops an environment's collector at once (the environment is being deleted).
     pub(crate) fn stop_collector(&self, env_id: EnvironmentId) {
-        if let Some(handle) = self
-            .inner
+        if let Some(handle) = self.take_collector(env_id) {
+            handle.abort();
+        }
+    }
+
+    /// Waits for a collector whose container has stopped to write its last lines (its stream
+    /// ends with the container), aborting it if it does not finish in time.
+    pub(crate) async fn drain_collector(&self, env_id: EnvironmentId) {
+        if let Some(mut handle) = self.take_collector(env_id)
+            && tokio::time::timeout(DRAIN_TIMEOUT, &mut handle).await.is_err()
+        {
+            tracing::warn!(environment.id = %env_id, "log collector did not finish; aborting it");
+            handle.abort();
+        }
+    }
+
+    fn take_collector(&self, env_id: EnvironmentId) -> Option<tokio::task::JoinHandle<()>> {
+        self.inner
             .collectors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&env_id)
-        {
-            handle.abort();
-        }
     }
 
     /// Whether a collector runs for the environment.

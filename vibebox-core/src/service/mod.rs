@@ -72,7 +72,7 @@ struct Inner {
     /// Live terminal execs per session, killed when the session or environment ends.
     terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
     /// Running log collectors per environment.
-    collectors: Mutex<HashMap<EnvironmentId, tokio::task::AbortHandle>>,
+    collectors: Mutex<HashMap<EnvironmentId, tokio::task::JoinHandle<()>>>,
 }
 
 impl Vibebox {

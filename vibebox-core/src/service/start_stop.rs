@@ -344,7 +344,7 @@ impl Vibebox {
                 .await;
             return Err(e);
         }
-        self.stop_collector(env.id);
+        self.drain_collector(env.id).await;
         if env.status == EnvironmentStatus::Stopping {
             return self
                 .set_status(&env, EnvironmentStatus::Stopped, None)

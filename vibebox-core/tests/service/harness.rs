@@ -1,0 +1,156 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+use vibebox_core::Vibebox;
+use vibebox_core::config::Config;
+use vibebox_core::domain::{Environment, Project, Role, Team};
+use vibebox_core::events::{Event, EventKind};
+use vibebox_core::rbac::Actor;
+use vibebox_core::runtime::ContainerId;
+use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
+use vibebox_core::service::{NewEnvironment, NewProject, NewTeam, Registration};
+use vibebox_core::testing::{FakeRuntime, ManualClock, MemoryStore};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct H {
+    pub vb: Vibebox,
+    pub rt: Arc<FakeRuntime>,
+    pub store: Arc<MemoryStore>,
+    pub clock: Arc<ManualClock>,
+}
+
+impl H {
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        let rt = Arc::new(FakeRuntime::new().with_stats_interval(Duration::from_millis(20)));
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new());
+        let vb = Vibebox::builder()
+            .store(store.clone())
+            .runtime(rt.clone())
+            .secrets(Arc::new(AesGcmSecrets::new(
+                Keyring::generate(KeyId::new("test").unwrap()).unwrap(),
+            )))
+            .clock(clock.clone())
+            .config(config)
+            .build()
+            .unwrap();
+        Self {
+            vb,
+            rt,
+            store,
+            clock,
+        }
+    }
+
+    /// Registers a user and returns the actor.
+    pub async fn user(&self, name: &str) -> Actor {
+        let user = self
+            .vb
+            .register(Registration {
+                email: format!("{name}@example.com"),
+                password: SecretString::from(PASSWORD),
+                display_name: name.to_string(),
+            })
+            .await
+            .unwrap();
+        self.vb.actor_for_user(user.id).await.unwrap()
+    }
+
+    /// A team administered by `admin`, with the given extra members.
+    pub async fn team(&self, admin: &Actor, slug: &str, members: &[(&str, Role)]) -> Team {
+        let team = self
+            .vb
+            .create_team(
+                admin,
+                NewTeam {
+                    name: slug.to_string(),
+                    slug: slug.to_string(),
+                    description: None,
+                },
+            )
+            .await
+            .unwrap();
+        for (name, role) in members {
+            self.vb
+                .add_member(admin, team.id, &format!("{name}@example.com"), *role)
+                .await
+                .unwrap();
+        }
+        team
+    }
+
+    pub async fn project(&self, actor: &Actor, slug: &str, team: Option<&Team>) -> Project {
+        self.vb
+            .create_project(
+                actor,
+                NewProject {
+                    name: slug.to_string(),
+                    slug: slug.to_string(),
+                    team_id: team.map(|t| t.id),
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    pub async fn env(&self, actor: &Actor, project: &Project, slug: &str) -> Environment {
+        self.vb
+            .create_environment(actor, new_env(project, slug))
+            .await
+            .unwrap()
+    }
+
+    /// A user with a personal project and one stopped environment in it.
+    pub async fn owner_with_env(&self, name: &str) -> (Actor, Project, Environment) {
+        let actor = self.user(name).await;
+        let project = self.project(&actor, &format!("{name}-proj"), None).await;
+        let env = self.env(&actor, &project, "dev").await;
+        (actor, project, env)
+    }
+
+    pub fn container(env: &Environment) -> ContainerId {
+        ContainerId(env.container_id.clone().expect("environment has a container"))
+    }
+}
+
+pub fn new_env(project: &Project, slug: &str) -> NewEnvironment {
+    NewEnvironment {
+        project_id: project.id,
+        name: format!("env {slug}"),
+        slug: slug.to_string(),
+        base_image: "vibebox/base:bookworm".to_string(),
+        cpu_limit: None,
+        memory_limit: Some(512),
+        storage_limit: None,
+    }
+}
+
+/// Waits (bounded) for the first event that `pick` accepts.
+pub async fn wait_for<T>(
+    rx: &mut broadcast::Receiver<Event>,
+    mut pick: impl FnMut(&EventKind) -> Option<T>,
+) -> T {
+    let deadline = Duration::from_secs(10);
+    tokio::time::timeout(deadline, async {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    if let Some(t) = pick(&event.kind) {
+                        return t;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the expected event did not arrive")
+}

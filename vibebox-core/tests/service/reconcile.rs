@@ -1,0 +1,139 @@
+use std::time::Duration;
+
+use vibebox_core::config::Config;
+use vibebox_core::domain::EnvironmentStatus;
+use vibebox_core::events::EventKind;
+use vibebox_core::store::EnvironmentsStore;
+use vibebox_core::ErrorKind;
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::{H, wait_for};
+
+#[tokio::test]
+async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    assert!(h.rt.crash(&H::container(&env), 137));
+    let report = h.vb.reconcile().await.unwrap();
+    assert_eq!(report.repaired, 1);
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Error);
+    assert_eq!(
+        env.error_message.as_deref(),
+        Some("the container stopped unexpectedly (exit code 137)")
+    );
+    // Sessions ended with it.
+    assert!(h.vb.list_sessions(&alice, env.id, false).await.unwrap().is_empty());
+    // And it can be started again.
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Running);
+}
+
+#[tokio::test]
+async fn an_oom_kill_is_reported_as_such() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    h.rt.oom_kill(&H::container(&env));
+    h.vb.reconcile().await.unwrap();
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert!(env.error_message.unwrap().contains("exceeding its memory limit"));
+}
+
+#[tokio::test]
+async fn a_container_removed_behind_our_back_is_reflected() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    h.rt.remove_behind_back(&H::container(&env));
+    h.vb.reconcile().await.unwrap();
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Error);
+    assert!(env.error_message.unwrap().contains("removed outside VibeBox"));
+}
+
+#[tokio::test]
+async fn an_environment_stuck_starting_past_the_deadline_is_repaired() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    // A crash right after the status write: starting, and no container.
+    let mut stuck = env.clone();
+    stuck.status = EnvironmentStatus::Starting;
+    h.store
+        .update_environment(&stuck, env.status, env.version)
+        .await
+        .unwrap();
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 0, "not before the deadline");
+    h.clock.advance(Config::default().transition_deadline + Duration::from_secs(1));
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 1);
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Error);
+    assert!(env.error_message.unwrap().contains("interrupted"));
+}
+
+#[tokio::test]
+async fn a_start_interrupted_after_the_container_started_is_adopted() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let running = h.vb.start_environment(&alice, env.id).await.unwrap();
+    // Pretend VibeBox died before recording `running`.
+    let mut stuck = running.clone();
+    stuck.status = EnvironmentStatus::Starting;
+    h.store
+        .update_environment(&stuck, running.status, running.version)
+        .await
+        .unwrap();
+    h.clock.advance(Config::default().transition_deadline + Duration::from_secs(1));
+    h.vb.reconcile().await.unwrap();
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Running);
+    assert_eq!(env.container_id, running.container_id);
+}
+
+#[tokio::test]
+async fn an_orphan_container_is_removed() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    // The row disappears behind VibeBox's back (say, restored from an older backup).
+    h.store.delete_environment(env.id).await.unwrap();
+    let report = h.vb.reconcile().await.unwrap();
+    assert_eq!(report.orphans_removed, 1);
+    assert_eq!(h.rt.container_count(), 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_changes_nothing() {
+    let h = H::new();
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    h.rt.set_unavailable(true);
+    let e = h.vb.reconcile().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Running);
+    h.rt.set_unavailable(false);
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 0);
+}
+
+#[tokio::test]
+async fn the_background_reconciler_reacts_to_engine_events() {
+    let h = H::with_config(Config {
+        reconcile_interval: Duration::from_secs(3600),
+        ..Config::default()
+    });
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    let token = CancellationToken::new();
+    let tasks = h.vb.spawn_background(token.clone());
+    let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
+    h.rt.kill_behind_back(&H::container(&env));
+    let status = wait_for(&mut rx, |k| match k {
+        EventKind::Status { status, .. } if *status == EnvironmentStatus::Error => Some(*status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, EnvironmentStatus::Error);
+    tasks.shutdown().await;
+}
