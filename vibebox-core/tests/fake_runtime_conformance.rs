@@ -1,0 +1,12 @@
+//! The runtime conformance suite against FakeRuntime.
+#![cfg(feature = "testing")]
+
+use std::time::Duration;
+
+use vibebox_core::testing::FakeRuntime;
+use vibebox_core::testing::runtime_checks::RuntimeFixture;
+
+vibebox_core::runtime_conformance!(
+    async { FakeRuntime::new().with_stats_interval(Duration::from_millis(50)) },
+    RuntimeFixture::new("vibebox/busybox:test"),
+);
