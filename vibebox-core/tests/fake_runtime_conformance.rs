@@ -1,5 +1,6 @@
 //! The runtime conformance suite against FakeRuntime.
 #![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

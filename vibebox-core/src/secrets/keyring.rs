@@ -305,7 +305,7 @@ mod tests {
             "current=k1".to_string(),
             format!("current=k2;k1={good}"),
             format!("current=k1;k1={short}"),
-            format!("current=k1;k1=not base64!"),
+            "current=k1;k1=not base64!".to_string(),
             format!("current=k1;k1={good};k1={good}"),
             format!("current=k1;current=k1;k1={good}"),
             format!("current=k1;junk;k1={good}"),

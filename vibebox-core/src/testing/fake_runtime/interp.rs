@@ -415,8 +415,7 @@ pub(super) fn run_script<'a>(ctx: &'a mut Ctx, script: &'a str) -> BoxFuture<'a,
         let mut last = 0;
         let mut words: Vec<String> = Vec::new();
         let mut pending_op = Token::Seq;
-        let mut iter = tokens.into_iter().chain(std::iter::once(Token::Seq));
-        while let Some(token) = iter.next() {
+        for token in tokens.into_iter().chain(std::iter::once(Token::Seq)) {
             match token {
                 Token::Word(w) => words.push(w),
                 op => {
@@ -519,8 +518,8 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                         match stdin.read(&mut buf).await {
                             Ok(0) | Err(_) => break,
                             Ok(n) => {
-                                let text =
-                                    String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+                                let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]))
+                                    .into_owned();
                                 ctx.emit(out, &text);
                             }
                         }

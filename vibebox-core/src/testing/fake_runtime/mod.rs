@@ -35,8 +35,8 @@ use crate::domain::LogStream;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::{
     BoundPort, Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
-    ContainerState, ContainerStats, ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk,
-    LogOptions, RuntimeEvent, RuntimeEventKind, TerminalSize,
+    ContainerState, ContainerStats, ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions,
+    RuntimeEvent, RuntimeEventKind, TerminalSize,
 };
 
 /// The first port the fake engine hands out when none is requested.
@@ -618,7 +618,14 @@ impl FakeRuntime {
             .unwrap_or_default()
     }
 
-    fn spawn_main(&self, id: ContainerId, run: u64, token: CancellationToken, ctx: Ctx, cmd: Vec<String>) {
+    fn spawn_main(
+        &self,
+        id: ContainerId,
+        run: u64,
+        token: CancellationToken,
+        ctx: Ctx,
+        cmd: Vec<String>,
+    ) {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             let mut ctx = ctx;
@@ -1072,32 +1079,29 @@ impl ContainerRuntime for FakeRuntime {
         let changes = self.inner.changes.subscribe();
         let weak = Arc::downgrade(&self.inner);
         let labels = labels.to_vec();
-        futures::stream::unfold(
-            Some((events, changes, weak, labels)),
-            |state| async move {
-                let (mut events, mut changes, weak, labels) = state?;
-                loop {
-                    tokio::select! {
-                        r = events.recv() => match r {
-                            Ok(ev) => {
-                                if carries(&ev.labels, &labels) {
-                                    return Some((Ok(ev), Some((events, changes, weak, labels))));
-                                }
+        futures::stream::unfold(Some((events, changes, weak, labels)), |state| async move {
+            let (mut events, mut changes, weak, labels) = state?;
+            loop {
+                tokio::select! {
+                    r = events.recv() => match r {
+                        Ok(ev) => {
+                            if carries(&ev.labels, &labels) {
+                                return Some((Ok(ev), Some((events, changes, weak, labels))));
                             }
-                            Err(broadcast::error::RecvError::Lagged(_)) => {}
-                            Err(broadcast::error::RecvError::Closed) => return None,
-                        },
-                        r = changes.changed() => {
-                            r.ok()?;
-                            let down = weak.upgrade().is_some_and(|i| i.lock().unavailable);
-                            if down {
-                                return Some((Err(unavailable()), None));
-                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    },
+                    r = changes.changed() => {
+                        r.ok()?;
+                        let down = weak.upgrade().is_some_and(|i| i.lock().unavailable);
+                        if down {
+                            return Some((Err(unavailable()), None));
                         }
                     }
                 }
-            },
-        )
+            }
+        })
         .boxed()
     }
 }

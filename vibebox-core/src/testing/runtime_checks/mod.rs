@@ -116,9 +116,9 @@ macro_rules! __vibebox_runtime_conformance_tests {
 #[macro_export]
 macro_rules! runtime_conformance {
     ($make:expr, $fixture:expr $(,)?) => {
-        $crate::__vibebox_runtime_check_list!(
-            __vibebox_runtime_conformance_tests!($make, $fixture)
-        );
+        $crate::__vibebox_runtime_check_list!(__vibebox_runtime_conformance_tests!(
+            $make, $fixture
+        ));
     };
 }
 
@@ -151,7 +151,10 @@ impl RuntimeFixture {
     /// `sleep 3600` as the long-running command.
     pub fn new(image: impl Into<String>) -> Self {
         let uuid = uuid::Uuid::now_v7().simple().to_string();
-        let run_id = uuid.get(uuid.len().saturating_sub(12)..).unwrap_or(&uuid).to_string();
+        let run_id = uuid
+            .get(uuid.len().saturating_sub(12)..)
+            .unwrap_or(&uuid)
+            .to_string();
         Self {
             image: image.into(),
             long_running_cmd: vec!["sleep".into(), "3600".into()],
@@ -329,7 +332,11 @@ async fn wait_for_logs(
     .await
 }
 
-async fn read_logs(rt: &dyn ContainerRuntime, id: &ContainerId, options: LogOptions) -> Vec<LogChunk> {
+async fn read_logs(
+    rt: &dyn ContainerRuntime,
+    id: &ContainerId,
+    options: LogOptions,
+) -> Vec<LogChunk> {
     within("the logs to end", rt.logs(id, options).collect::<Vec<_>>())
         .await
         .into_iter()
@@ -376,7 +383,10 @@ async fn read_until(session: &mut ExecSession, needle: &str) -> String {
     String::from_utf8_lossy(&seen).into_owned()
 }
 
-async fn drain_until_end<T>(what: &str, stream: &mut futures::stream::BoxStream<'static, Result<T>>) {
+async fn drain_until_end<T>(
+    what: &str,
+    stream: &mut futures::stream::BoxStream<'static, Result<T>>,
+) {
     within(what, async { while stream.next().await.is_some() {} }).await;
 }
 
@@ -426,7 +436,10 @@ pub async fn image_present_reports_present_and_absent_images(
     fx: &RuntimeFixture,
 ) {
     assert!(rt.image_present(&fx.image).await.expect("image_present"));
-    let absent = format!("vibebox/absent-{}:none", fx.name_prefix.trim_end_matches('-'));
+    let absent = format!(
+        "vibebox/absent-{}:none",
+        fx.name_prefix.trim_end_matches('-')
+    );
     assert!(!rt.image_present(&absent).await.expect("image_present"));
 }
 
@@ -434,7 +447,10 @@ pub async fn image_present_reports_present_and_absent_images(
 pub async fn create_with_absent_image_is_not_found(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let mut spec = fx.spec("absent-image");
-        spec.image = format!("vibebox/absent-{}:none", fx.name_prefix.trim_end_matches('-'));
+        spec.image = format!(
+            "vibebox/absent-{}:none",
+            fx.name_prefix.trim_end_matches('-')
+        );
         let r = within("create with an absent image", s.rt.create(&spec)).await;
         if let Ok(id) = &r {
             s.created.lock().unwrap().push(id.clone());
@@ -525,7 +541,9 @@ pub async fn start_is_idempotent(rt: &dyn ContainerRuntime, fx: &RuntimeFixture)
 pub async fn stop_is_idempotent(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let created = s.create(&fx.spec("stop-created")).await;
-        s.rt.stop(&created, GRACE).await.expect("stop a created container");
+        s.rt.stop(&created, GRACE)
+            .await
+            .expect("stop a created container");
         let id = s.create_started(&fx.spec("stop-twice")).await;
         within("stop", s.rt.stop(&id, GRACE)).await.expect("stop");
         s.rt.stop(&id, GRACE).await.expect("second stop");
@@ -573,7 +591,11 @@ pub async fn operations_on_unknown_container_are_not_found(
         ErrorKind::NotFound,
         "exec",
     );
-    let first = within("logs of an unknown container", rt.logs(&id, LogOptions::default()).next()).await;
+    let first = within(
+        "logs of an unknown container",
+        rt.logs(&id, LogOptions::default()).next(),
+    )
+    .await;
     match first {
         Some(r) => {
             expect_kind(r, ErrorKind::NotFound, "logs");
@@ -583,13 +605,25 @@ pub async fn operations_on_unknown_container_are_not_found(
 }
 
 /// A removed running container is gone from `inspect` and `list`.
-pub async fn remove_running_container_makes_it_gone(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
+pub async fn remove_running_container_makes_it_gone(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
     guarded(rt, |s| async move {
         let id = s.create_started(&fx.spec("remove-running")).await;
-        within("remove", s.rt.remove(&id)).await.expect("remove a running container");
-        expect_kind(s.rt.inspect(&id).await, ErrorKind::NotFound, "inspect after remove");
+        within("remove", s.rt.remove(&id))
+            .await
+            .expect("remove a running container");
+        expect_kind(
+            s.rt.inspect(&id).await,
+            ErrorKind::NotFound,
+            "inspect after remove",
+        );
         let listed = s.rt.list(&fx.labels).await.expect("list");
-        assert!(listed.iter().all(|c| c.id != id), "removed container still listed");
+        assert!(
+            listed.iter().all(|c| c.id != id),
+            "removed container still listed"
+        );
     })
     .await;
 }
@@ -598,19 +632,36 @@ pub async fn remove_running_container_makes_it_gone(rt: &dyn ContainerRuntime, f
 pub async fn list_filters_by_labels(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let mut a = fx.spec("list-a");
-        a.labels.insert("vibebox.conformance.pick".into(), "a".into());
+        a.labels
+            .insert("vibebox.conformance.pick".into(), "a".into());
         let mut b = fx.spec("list-b");
-        b.labels.insert("vibebox.conformance.pick".into(), "b".into());
+        b.labels
+            .insert("vibebox.conformance.pick".into(), "b".into());
         let a = s.create_started(&a).await;
         let b = s.create(&b).await;
-        let all: Vec<ContainerId> = s.rt.list(&fx.labels).await.expect("list").into_iter().map(|c| c.id).collect();
+        let all: Vec<ContainerId> =
+            s.rt.list(&fx.labels)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
         assert!(all.contains(&a) && all.contains(&b), "{all:?}");
-        let only_a = s.rt.list(&fx.with_label("vibebox.conformance.pick", "a")).await.expect("list");
+        let only_a =
+            s.rt.list(&fx.with_label("vibebox.conformance.pick", "a"))
+                .await
+                .expect("list");
         assert_eq!(only_a.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&a]);
         assert_eq!(only_a[0].state, ContainerState::Running);
-        let only_b = s.rt.list(&fx.with_label("vibebox.conformance.pick", "b")).await.expect("list");
+        let only_b =
+            s.rt.list(&fx.with_label("vibebox.conformance.pick", "b"))
+                .await
+                .expect("list");
         assert_eq!(only_b.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&b]);
-        let none = s.rt.list(&fx.with_label("vibebox.conformance.pick", "none")).await.expect("list");
+        let none =
+            s.rt.list(&fx.with_label("vibebox.conformance.pick", "none"))
+                .await
+                .expect("list");
         assert!(none.is_empty(), "{none:?}");
     })
     .await;
@@ -714,11 +765,10 @@ pub async fn exec_without_tty_keeps_stdout_and_stderr_apart(
 ) {
     guarded(rt, |s| async move {
         let id = s.create_started(&fx.spec("exec-streams")).await;
-        let mut session = s
-            .rt
-            .exec(&id, &sh("echo to-stdout; echo to-stderr >&2"))
-            .await
-            .expect("exec");
+        let mut session =
+            s.rt.exec(&id, &sh("echo to-stdout; echo to-stderr >&2"))
+                .await
+                .expect("exec");
         let (out, err) = read_output(&mut session).await;
         assert_eq!(out, "to-stdout\n");
         assert_eq!(err, "to-stderr\n");
@@ -735,7 +785,10 @@ pub async fn tty_exec_merges_output_into_stdout(rt: &dyn ContainerRuntime, fx: &
         let mut session = s.rt.exec(&id, &spec).await.expect("exec");
         let (out, err) = read_output(&mut session).await;
         assert!(err.is_empty(), "stderr with a tty: {err:?}");
-        assert!(out.contains("to-stdout") && out.contains("to-stderr"), "{out:?}");
+        assert!(
+            out.contains("to-stdout") && out.contains("to-stderr"),
+            "{out:?}"
+        );
     })
     .await;
 }
@@ -767,7 +820,11 @@ pub async fn exec_stdin_reaches_the_process(rt: &dyn ContainerRuntime, fx: &Runt
         let mut spec = exec_spec(&["cat"]);
         spec.stdin = true;
         let mut session = s.rt.exec(&id, &spec).await.expect("exec");
-        session.input.write_all(b"hello stdin\n").await.expect("write");
+        session
+            .input
+            .write_all(b"hello stdin\n")
+            .await
+            .expect("write");
         session.input.flush().await.expect("flush");
         session.input.shutdown().await.expect("shutdown");
         let (out, _) = read_output(&mut session).await;
@@ -803,11 +860,20 @@ pub async fn tty_exec_resize_changes_stty_size(rt: &dyn ContainerRuntime, fx: &R
         spec.stdin = true;
         spec.tty = Some(TerminalSize { cols: 80, rows: 24 });
         let mut session = s.rt.exec(&id, &spec).await.expect("exec");
-        s.rt
-            .resize_exec(&session.id, TerminalSize { cols: 123, rows: 45 })
+        s.rt.resize_exec(
+            &session.id,
+            TerminalSize {
+                cols: 123,
+                rows: 45,
+            },
+        )
+        .await
+        .expect("resize");
+        session
+            .input
+            .write_all(b"stty size\n")
             .await
-            .expect("resize");
-        session.input.write_all(b"stty size\n").await.expect("write");
+            .expect("write");
         session.input.flush().await.expect("flush");
         read_until(&mut session, "45 123").await;
         session.input.write_all(b"exit\n").await.expect("write");
@@ -818,14 +884,25 @@ pub async fn tty_exec_resize_changes_stty_size(rt: &dyn ContainerRuntime, fx: &R
 }
 
 /// Resizing an exec without a TTY is `InvalidInput`.
-pub async fn resize_exec_without_tty_is_invalid_input(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
+pub async fn resize_exec_without_tty_is_invalid_input(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
     guarded(rt, |s| async move {
         let id = s.create_started(&fx.spec("exec-no-tty")).await;
-        let session = s.rt.exec(&id, &exec_spec(&["sleep", "3600"])).await.expect("exec");
+        let session =
+            s.rt.exec(&id, &exec_spec(&["sleep", "3600"]))
+                .await
+                .expect("exec");
         expect_kind(
-            s.rt
-                .resize_exec(&session.id, TerminalSize { cols: 100, rows: 40 })
-                .await,
+            s.rt.resize_exec(
+                &session.id,
+                TerminalSize {
+                    cols: 100,
+                    rows: 40,
+                },
+            )
+            .await,
             ErrorKind::InvalidInput,
             "resize without a tty",
         );
@@ -838,7 +915,10 @@ pub async fn resize_exec_without_tty_is_invalid_input(rt: &dyn ContainerRuntime,
 pub async fn kill_exec_ends_the_process(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let id = s.create_started(&fx.spec("exec-kill")).await;
-        let mut session = s.rt.exec(&id, &exec_spec(&["sleep", "3600"])).await.expect("exec");
+        let mut session =
+            s.rt.exec(&id, &exec_spec(&["sleep", "3600"]))
+                .await
+                .expect("exec");
         if !s.rt.capabilities().kill_exec {
             expect_kind(
                 s.rt.kill_exec(&session.id).await,
@@ -847,12 +927,21 @@ pub async fn kill_exec_ends_the_process(rt: &dyn ContainerRuntime, fx: &RuntimeF
             );
             return;
         }
-        assert!(s.rt.inspect_exec(&session.id).await.expect("inspect_exec").running);
-        within("kill_exec", s.rt.kill_exec(&session.id)).await.expect("kill_exec");
+        assert!(
+            s.rt.inspect_exec(&session.id)
+                .await
+                .expect("inspect_exec")
+                .running
+        );
+        within("kill_exec", s.rt.kill_exec(&session.id))
+            .await
+            .expect("kill_exec");
         let info = wait_exec_end(s.rt, &session.id).await;
         assert!(info.exit_code.is_some_and(|c| c != 0), "{info:?}");
         drain_until_end("the killed exec's output to end", &mut session.output).await;
-        s.rt.kill_exec(&session.id).await.expect("kill an ended exec");
+        s.rt.kill_exec(&session.id)
+            .await
+            .expect("kill an ended exec");
         // The container itself keeps running.
         assert_eq!(
             s.rt.inspect(&id).await.expect("inspect").state,
@@ -865,9 +954,14 @@ pub async fn kill_exec_ends_the_process(rt: &dyn ContainerRuntime, fx: &RuntimeF
 /// `inspect_exec` and `resize_exec` of an unknown exec are `NotFound`.
 pub async fn unknown_exec_is_not_found(rt: &dyn ContainerRuntime, _fx: &RuntimeFixture) {
     let id = ExecId("0".repeat(64));
-    expect_kind(rt.inspect_exec(&id).await, ErrorKind::NotFound, "inspect_exec");
     expect_kind(
-        rt.resize_exec(&id, TerminalSize { cols: 80, rows: 24 }).await,
+        rt.inspect_exec(&id).await,
+        ErrorKind::NotFound,
+        "inspect_exec",
+    );
+    expect_kind(
+        rt.resize_exec(&id, TerminalSize { cols: 80, rows: 24 })
+            .await,
         ErrorKind::NotFound,
         "resize_exec",
     );
@@ -877,7 +971,10 @@ pub async fn unknown_exec_is_not_found(rt: &dyn ContainerRuntime, _fx: &RuntimeF
 pub async fn stop_ends_running_execs(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let id = s.create_started(&fx.spec("stop-execs")).await;
-        let mut session = s.rt.exec(&id, &exec_spec(&["sleep", "3600"])).await.expect("exec");
+        let mut session =
+            s.rt.exec(&id, &exec_spec(&["sleep", "3600"]))
+                .await
+                .expect("exec");
         within("stop", s.rt.stop(&id, GRACE)).await.expect("stop");
         drain_until_end("the exec's output to end after stop", &mut session.output).await;
         match s.rt.inspect_exec(&session.id).await {
@@ -898,8 +995,14 @@ pub async fn logs_keep_stdout_and_stderr_apart(rt: &dyn ContainerRuntime, fx: &R
             ))
             .await;
         let lines = wait_for_logs(s.rt, &id, "both log lines", |l| l.len() >= 2).await;
-        let out: Vec<_> = lines.iter().filter(|l| l.stream == LogStream::Stdout).collect();
-        let err: Vec<_> = lines.iter().filter(|l| l.stream == LogStream::Stderr).collect();
+        let out: Vec<_> = lines
+            .iter()
+            .filter(|l| l.stream == LogStream::Stdout)
+            .collect();
+        let err: Vec<_> = lines
+            .iter()
+            .filter(|l| l.stream == LogStream::Stderr)
+            .collect();
         assert_eq!(out.len(), 1, "{lines:?}");
         assert_eq!(err.len(), 1, "{lines:?}");
         assert_eq!(out[0].message, "to-stdout");
@@ -923,19 +1026,26 @@ pub async fn logs_keep_stdout_and_stderr_apart(rt: &dyn ContainerRuntime, fx: &R
 pub async fn logs_tail_returns_the_last_lines(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
     guarded(rt, |s| async move {
         let id = s
-            .create_started(&fx.script_spec(
-                "logs-tail",
-                "echo one; echo two; echo three; sleep 3600",
-            ))
+            .create_started(
+                &fx.script_spec("logs-tail", "echo one; echo two; echo three; sleep 3600"),
+            )
             .await;
         wait_for_logs(s.rt, &id, "three log lines", |l| l.len() >= 3).await;
         let tail = |n| LogOptions {
             tail: Some(n),
             ..LogOptions::default()
         };
-        let last: Vec<String> = read_logs(s.rt, &id, tail(1)).await.into_iter().map(|l| l.message).collect();
+        let last: Vec<String> = read_logs(s.rt, &id, tail(1))
+            .await
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
         assert_eq!(last, ["three"]);
-        let last: Vec<String> = read_logs(s.rt, &id, tail(2)).await.into_iter().map(|l| l.message).collect();
+        let last: Vec<String> = read_logs(s.rt, &id, tail(2))
+            .await
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
         assert_eq!(last, ["two", "three"]);
     })
     .await;
@@ -986,7 +1096,10 @@ pub async fn stats_report_memory_limit(rt: &dyn ContainerRuntime, fx: &RuntimeFi
             .expect("a sample before the stream ends")
             .expect("stats sample");
         assert_eq!(sample.memory_limit_bytes, 96 * 1024 * 1024);
-        assert!(sample.memory_bytes <= sample.memory_limit_bytes, "{sample:?}");
+        assert!(
+            sample.memory_bytes <= sample.memory_limit_bytes,
+            "{sample:?}"
+        );
         assert!(sample.cpu_percent >= 0.0, "{sample:?}");
     })
     .await;
@@ -1040,7 +1153,9 @@ pub async fn events_report_start_and_die(rt: &dyn ContainerRuntime, fx: &Runtime
         let labels = fx.with_label("vibebox.conformance.events", "watched");
         let mut events = s.rt.events(&labels);
         let mut watched = fx.spec("events-watched");
-        watched.labels.insert("vibebox.conformance.events".into(), "watched".into());
+        watched
+            .labels
+            .insert("vibebox.conformance.events".into(), "watched".into());
         let id = s.create(&watched).await;
         let other = s.create(&fx.spec("events-other")).await;
         // The stream may connect lazily: (re)start until its start event is seen.
@@ -1066,7 +1181,9 @@ pub async fn events_report_start_and_die(rt: &dyn ContainerRuntime, fx: &Runtime
         within("stop", s.rt.stop(&id, GRACE)).await.expect("stop");
         let die = within(
             "a die event",
-            next_event(&mut events, &id, |k| matches!(k, RuntimeEventKind::Die { .. })),
+            next_event(&mut events, &id, |k| {
+                matches!(k, RuntimeEventKind::Die { .. })
+            }),
         )
         .await;
         assert!(
@@ -1085,9 +1202,18 @@ pub async fn storage_limit_is_reported_not_claimed(rt: &dyn ContainerRuntime, fx
         spec.limits.storage_bytes = Some(1024 * 1024 * 1024);
         let id = s.create(&spec).await;
         let info = s.rt.inspect(&id).await.expect("inspect");
-        assert_eq!(info.storage_limit_enforced, s.rt.capabilities().storage_limit);
+        assert_eq!(
+            info.storage_limit_enforced,
+            s.rt.capabilities().storage_limit
+        );
         let plain = s.create(&fx.spec("no-storage")).await;
-        assert!(!s.rt.inspect(&plain).await.expect("inspect").storage_limit_enforced);
+        assert!(
+            !s.rt
+                .inspect(&plain)
+                .await
+                .expect("inspect")
+                .storage_limit_enforced
+        );
     })
     .await;
 }
