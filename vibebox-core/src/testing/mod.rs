@@ -15,5 +15,5 @@ pub mod runtime_checks;
 pub mod store_checks;
 
 pub use clock::ManualClock;
-pub use fake_runtime::{FakeFailure, FakeRuntime};
+pub use fake_runtime::{ExecRecord, FakeFailure, FakeRuntime, ScriptedExec};
 pub use memory_store::MemoryStore;
