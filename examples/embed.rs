@@ -33,7 +33,9 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let vibebox = Vibebox::builder()
         .store(Arc::new(MemoryStore::new()))
         .runtime(runtime.clone())
-        .secrets(Arc::new(AesGcmSecrets::new(Keyring::generate(KeyId::new("k1")?)?)))
+        .secrets(Arc::new(AesGcmSecrets::new(Keyring::generate(
+            KeyId::new("k1")?,
+        )?)))
         .build()?;
     println!("built a Vibebox on MemoryStore + FakeRuntime");
 
@@ -44,7 +46,10 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
             display_name: "Alice".into(),
         })
         .await?;
-    println!("registered {} (platform admin: {})", alice.email, alice.is_platform_admin);
+    println!(
+        "registered {} (platform admin: {})",
+        alice.email, alice.is_platform_admin
+    );
     let bob = vibebox
         .register(Registration {
             email: "bob@example.com".into(),
@@ -164,13 +169,29 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let env = vibebox.stop_environment(&alice_actor, env.id).await?;
     println!("stopped: status {}", env.status);
     let logs = vibebox
-        .query_logs(&alice_actor, env.id, Default::default(), &PageRequest::first(100))
+        .query_logs(
+            &alice_actor,
+            env.id,
+            Default::default(),
+            &PageRequest::first(100),
+        )
         .await?;
     println!("{} log lines persisted:", logs.items.len());
     for line in &logs.items {
-        println!("  {} [{}] {}", line.timestamp.format("%H:%M:%S%.3f"), line.stream, line.message);
+        println!(
+            "  {} [{}] {}",
+            line.timestamp.format("%H:%M:%S%.3f"),
+            line.stream,
+            line.message
+        );
     }
-    let audit = vibebox.list_audit(&alice_actor, &PageRequest::first(100)).await?;
-    println!("{} audit events recorded; newest: {}", audit.items.len(), audit.items[0].action);
+    let audit = vibebox
+        .list_audit(&alice_actor, &PageRequest::first(100))
+        .await?;
+    println!(
+        "{} audit events recorded; newest: {}",
+        audit.items.len(),
+        audit.items[0].action
+    );
     Ok(())
 }

@@ -53,7 +53,9 @@ impl Vibebox {
     /// ends with the container), aborting it if it does not finish in time.
     pub(crate) async fn drain_collector(&self, env_id: EnvironmentId) {
         if let Some(mut handle) = self.take_collector(env_id)
-            && tokio::time::timeout(DRAIN_TIMEOUT, &mut handle).await.is_err()
+            && tokio::time::timeout(DRAIN_TIMEOUT, &mut handle)
+                .await
+                .is_err()
         {
             tracing::warn!(environment.id = %env_id, "log collector did not finish; aborting it");
             handle.abort();

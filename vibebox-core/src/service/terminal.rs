@@ -212,11 +212,7 @@ impl Vibebox {
                 "-s".into(),
                 session.session_name.clone(),
             ],
-            SessionType::Shell => vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi".into(),
-            ],
+            SessionType::Shell => vec![self.login_shell(&container).await, "-l".into()],
             SessionType::VscodeServer => {
                 return Err(Error::invalid(
                     "session",
@@ -270,6 +266,19 @@ impl Vibebox {
             },
             control: TerminalControl { shared },
         })
+    }
+
+    /// bash when the image has it, otherwise /bin/sh.
+    async fn login_shell(&self, container: &crate::runtime::ContainerId) -> String {
+        let probe = ExecSpec {
+            cmd: vec!["/bin/sh".into(), "-c".into(), "command -v bash".into()],
+            user: self.config().container_user.clone(),
+            ..Default::default()
+        };
+        match self.run_to_end(container, &probe).await {
+            Ok((0, out)) if out.trim().starts_with('/') => out.trim().to_string(),
+            _ => "/bin/sh".to_string(),
+        }
     }
 
     /// Kills a terminal's process and forgets it.

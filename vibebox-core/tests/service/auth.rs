@@ -13,19 +13,20 @@ use crate::harness::H;
 async fn refresh_token_rotates_and_the_old_token_is_refused() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued = h
-        .vb
-        .issue_refresh_token(alice.user_id().unwrap(), Default::default())
-        .await
-        .unwrap();
-    let (user, rotated) = h
-        .vb
-        .rotate_refresh_token(&issued.token, Default::default())
-        .await
-        .unwrap();
+    let issued =
+        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
+            .await
+            .unwrap();
+    let (user, rotated) =
+        h.vb.rotate_refresh_token(&issued.token, Default::default())
+            .await
+            .unwrap();
     assert_eq!(user.id, alice.user_id().unwrap());
     assert_eq!(rotated.session.family_id, issued.session.family_id);
-    assert_eq!(rotated.session.expires_at, issued.session.expires_at, "absolute expiry");
+    assert_eq!(
+        rotated.session.expires_at, issued.session.expires_at,
+        "absolute expiry"
+    );
     assert_ne!(rotated.token.expose_secret(), issued.token.expose_secret());
 }
 
@@ -33,28 +34,24 @@ async fn refresh_token_rotates_and_the_old_token_is_refused() {
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued = h
-        .vb
-        .issue_refresh_token(alice.user_id().unwrap(), Default::default())
-        .await
-        .unwrap();
-    let (_, rotated) = h
-        .vb
-        .rotate_refresh_token(&issued.token, Default::default())
-        .await
-        .unwrap();
+    let issued =
+        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
+            .await
+            .unwrap();
+    let (_, rotated) =
+        h.vb.rotate_refresh_token(&issued.token, Default::default())
+            .await
+            .unwrap();
     // The attacker replays the first token: refused, and the legitimate new token dies too.
-    let e = h
-        .vb
-        .rotate_refresh_token(&issued.token, Default::default())
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.rotate_refresh_token(&issued.token, Default::default())
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
-    let e = h
-        .vb
-        .rotate_refresh_token(&rotated.token, Default::default())
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.rotate_refresh_token(&rotated.token, Default::default())
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     let audit = h
         .store
@@ -68,17 +65,15 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
 async fn refresh_tokens_expire_seven_days_after_login() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued = h
-        .vb
-        .issue_refresh_token(alice.user_id().unwrap(), Default::default())
-        .await
-        .unwrap();
+    let issued =
+        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
+            .await
+            .unwrap();
     h.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
-    let e = h
-        .vb
-        .rotate_refresh_token(&issued.token, Default::default())
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.rotate_refresh_token(&issued.token, Default::default())
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
 }
 
@@ -87,15 +82,21 @@ async fn logout_revokes_the_token_and_devices_can_be_signed_out() {
     let h = H::new();
     let alice = h.user("alice").await;
     let id = alice.user_id().unwrap();
-    let laptop = h.vb.issue_refresh_token(id, Default::default()).await.unwrap();
-    let phone = h.vb.issue_refresh_token(id, Default::default()).await.unwrap();
+    let laptop =
+        h.vb.issue_refresh_token(id, Default::default())
+            .await
+            .unwrap();
+    let phone =
+        h.vb.issue_refresh_token(id, Default::default())
+            .await
+            .unwrap();
     assert_eq!(h.vb.list_devices(&alice).await.unwrap().len(), 2);
     h.vb.revoke_refresh_token(&laptop.token).await.unwrap();
-    assert!(h
-        .vb
-        .rotate_refresh_token(&laptop.token, Default::default())
-        .await
-        .is_err());
+    assert!(
+        h.vb.rotate_refresh_token(&laptop.token, Default::default())
+            .await
+            .is_err()
+    );
     h.vb.revoke_device(&alice, phone.session.id).await.unwrap();
     assert!(h.vb.list_devices(&alice).await.unwrap().is_empty());
 }
@@ -104,9 +105,8 @@ async fn logout_revokes_the_token_and_devices_can_be_signed_out() {
 async fn api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let created = h
-        .vb
-        .create_api_key(
+    let created =
+        h.vb.create_api_key(
             &alice,
             NewApiKey {
                 name: "ci".into(),
@@ -142,9 +142,8 @@ async fn api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes()
 async fn api_key_scopes_narrow_what_the_user_may_do() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
-    let key = h
-        .vb
-        .create_api_key(
+    let key =
+        h.vb.create_api_key(
             &alice,
             NewApiKey {
                 name: "reader".into(),
@@ -159,9 +158,8 @@ async fn api_key_scopes_narrow_what_the_user_may_do() {
     let e = h.vb.start_environment(&reader, env.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     // Nor can it mint itself a stronger key.
-    let e = h
-        .vb
-        .create_api_key(
+    let e =
+        h.vb.create_api_key(
             &reader,
             NewApiKey {
                 name: "escalate".into(),
@@ -179,9 +177,8 @@ async fn api_keys_expire_and_admin_scope_needs_a_platform_admin() {
     let h = H::new();
     let _admin = h.user("admin").await;
     let bob = h.user("bob").await;
-    let e = h
-        .vb
-        .create_api_key(
+    let e =
+        h.vb.create_api_key(
             &bob,
             NewApiKey {
                 name: "x".into(),
@@ -192,9 +189,8 @@ async fn api_keys_expire_and_admin_scope_needs_a_platform_admin() {
         .await
         .unwrap_err();
     assert_eq!(e.field(), Some("scopes"));
-    let key = h
-        .vb
-        .create_api_key(
+    let key =
+        h.vb.create_api_key(
             &bob,
             NewApiKey {
                 name: "short".into(),
@@ -207,7 +203,10 @@ async fn api_keys_expire_and_admin_scope_needs_a_platform_admin() {
     h.vb.authenticate_api_key(&key.token).await.unwrap();
     h.clock.advance(Duration::from_secs(3601));
     assert_eq!(
-        h.vb.authenticate_api_key(&key.token).await.unwrap_err().kind(),
+        h.vb.authenticate_api_key(&key.token)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::Unauthenticated
     );
     h.vb.delete_api_key(&bob, key.key.id).await.unwrap();

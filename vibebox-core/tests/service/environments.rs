@@ -1,11 +1,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use vibebox_core::ErrorKind;
+use vibebox_core::domain::SessionType;
 use vibebox_core::domain::{EnvironmentStatus, Protocol, Role};
 use vibebox_core::runtime::TerminalSize;
-use vibebox_core::service::{
-    EnvironmentPatch, MASKED_VALUE, NewPort, NewSession, NewVariable,
-};
-use vibebox_core::domain::SessionType;
+use vibebox_core::service::{EnvironmentPatch, MASKED_VALUE, NewPort, NewSession, NewVariable};
 use vibebox_core::store::{EnvironmentsStore, PageRequest};
 
 use crate::harness::{H, new_env};
@@ -19,7 +17,10 @@ async fn new_environments_are_stopped_with_the_default_limits() {
     new.memory_limit = None;
     let env = h.vb.create_environment(&alice, new).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Stopped);
-    assert_eq!((env.cpu_limit, env.memory_limit, env.storage_limit), (2.0, 4096, 20480));
+    assert_eq!(
+        (env.cpu_limit, env.memory_limit, env.storage_limit),
+        (2.0, 4096, 20480)
+    );
     assert_eq!(env.creator_id, alice.user_id().unwrap());
 }
 
@@ -28,12 +29,16 @@ async fn invalid_environment_input_names_the_field_and_writes_nothing() {
     let h = H::new();
     let alice = h.user("alice").await;
     let project = h.project(&alice, "proj", None).await;
-    let cases: Vec<(Box<dyn Fn(&mut vibebox_core::service::NewEnvironment)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut vibebox_core::service::NewEnvironment)>;
+    let cases: Vec<(Mutation, &str)> = vec![
         (Box::new(|n| n.cpu_limit = Some(0.0)), "cpu_limit"),
         (Box::new(|n| n.cpu_limit = Some(f64::NAN)), "cpu_limit"),
         (Box::new(|n| n.memory_limit = Some(10)), "memory_limit"),
         (Box::new(|n| n.storage_limit = Some(-1)), "storage_limit"),
-        (Box::new(|n| n.base_image = "Not/An:Image:".into()), "base_image"),
+        (
+            Box::new(|n| n.base_image = "Not/An:Image:".into()),
+            "base_image",
+        ),
         (Box::new(|n| n.slug = "Bad Slug".into()), "slug"),
         (Box::new(|n| n.name = " ".into()), "name"),
     ];
@@ -41,13 +46,15 @@ async fn invalid_environment_input_names_the_field_and_writes_nothing() {
         let mut new = new_env(&project, "dev");
         mutate(&mut new);
         let e = h.vb.create_environment(&alice, new).await.unwrap_err();
-        assert_eq!((e.kind(), e.field()), (ErrorKind::InvalidInput, Some(field)));
+        assert_eq!(
+            (e.kind(), e.field()),
+            (ErrorKind::InvalidInput, Some(field))
+        );
     }
-    let listed = h
-        .vb
-        .list_environments(&alice, Some(project.id), &PageRequest::first(10))
-        .await
-        .unwrap();
+    let listed =
+        h.vb.list_environments(&alice, Some(project.id), &PageRequest::first(10))
+            .await
+            .unwrap();
     assert!(listed.items.is_empty());
 }
 
@@ -55,12 +62,14 @@ async fn invalid_environment_input_names_the_field_and_writes_nothing() {
 async fn environment_slug_is_unique_per_project() {
     let h = H::new();
     let (alice, project, _) = h.owner_with_env("alice").await;
-    let e = h
-        .vb
-        .create_environment(&alice, new_env(&project, "dev"))
-        .await
-        .unwrap_err();
-    assert_eq!((e.kind(), e.field()), (ErrorKind::AlreadyExists, Some("slug")));
+    let e =
+        h.vb.create_environment(&alice, new_env(&project, "dev"))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::AlreadyExists, Some("slug"))
+    );
     let other = h.project(&alice, "other", None).await;
     h.vb.create_environment(&alice, new_env(&other, "dev"))
         .await
@@ -71,9 +80,8 @@ async fn environment_slug_is_unique_per_project() {
 async fn update_with_a_stale_version_is_a_conflict() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
-    let updated = h
-        .vb
-        .update_environment(
+    let updated =
+        h.vb.update_environment(
             &alice,
             env.id,
             EnvironmentPatch {
@@ -86,9 +94,8 @@ async fn update_with_a_stale_version_is_a_conflict() {
         .unwrap();
     assert_eq!(updated.cpu_limit, 1.5);
     assert_eq!(updated.version, env.version + 1);
-    let e = h
-        .vb
-        .update_environment(
+    let e =
+        h.vb.update_environment(
             &alice,
             env.id,
             EnvironmentPatch {
@@ -107,11 +114,10 @@ async fn lists_show_only_what_the_actor_can_see() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
     let (bob, _, _) = h.owner_with_env("bob").await;
-    let mine = h
-        .vb
-        .list_environments(&alice, None, &PageRequest::first(10))
-        .await
-        .unwrap();
+    let mine =
+        h.vb.list_environments(&alice, None, &PageRequest::first(10))
+            .await
+            .unwrap();
     assert_eq!(mine.items.len(), 1);
     assert_eq!(mine.items[0].id, env.id);
     assert_eq!(
@@ -130,9 +136,12 @@ async fn viewer_is_refused_every_write_but_reads_everything() {
     let env = h.env(&alice, &project, "dev").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
 
-    let denied = |r: Result<_, vibebox_core::Error>| {
-        assert_eq!(r.map(|_| ()).unwrap_err().kind(), ErrorKind::PermissionDenied)
-    };
+    fn denied<T>(r: Result<T, vibebox_core::Error>) {
+        assert_eq!(
+            r.map(|_| ()).unwrap_err().kind(),
+            ErrorKind::PermissionDenied
+        )
+    }
     denied(h.vb.stop_environment(&viewer, env.id).await);
     denied(h.vb.start_environment(&viewer, env.id).await);
     denied(
@@ -176,7 +185,10 @@ async fn viewer_is_refused_every_write_but_reads_everything() {
         )
         .await,
     );
-    denied(h.vb.install_extension(&viewer, env.id, "ms-python.python").await);
+    denied(
+        h.vb.install_extension(&viewer, env.id, "ms-python.python")
+            .await,
+    );
     denied(
         h.vb.open_terminal(&viewer, env.id, "main", TerminalSize { cols: 80, rows: 24 })
             .await,
@@ -190,7 +202,9 @@ async fn viewer_is_refused_every_write_but_reads_everything() {
     h.vb.list_ports(&viewer, env.id).await.unwrap();
     h.vb.list_variables(&viewer, env.id).await.unwrap();
     h.vb.list_sessions(&viewer, env.id, false).await.unwrap();
-    h.vb.list_environment_extensions(&viewer, env.id).await.unwrap();
+    h.vb.list_environment_extensions(&viewer, env.id)
+        .await
+        .unwrap();
     h.vb.query_logs(&viewer, env.id, Default::default(), &PageRequest::first(10))
         .await
         .unwrap();
@@ -209,7 +223,11 @@ async fn developers_manage_only_their_own_environments_and_admins_any() {
     let dev1 = h.user("dev1").await;
     let dev2 = h.user("dev2").await;
     let team = h
-        .team(&alice, "core", &[("dev1", Role::Developer), ("dev2", Role::Developer)])
+        .team(
+            &alice,
+            "core",
+            &[("dev1", Role::Developer), ("dev2", Role::Developer)],
+        )
         .await;
     let project = h.project(&dev1, "proj", Some(&team)).await;
     let env = h.env(&dev1, &project, "dev").await;
@@ -224,9 +242,8 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
     let plaintext = "s3cr3t-canary-value";
-    let view = h
-        .vb
-        .set_variable(
+    let view =
+        h.vb.set_variable(
             &alice,
             env.id,
             NewVariable {
@@ -240,7 +257,10 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
     assert!(view.is_encrypted);
     assert_eq!(view.value, MASKED_VALUE);
     let raw = h.store.list_variables(env.id).await.unwrap();
-    assert!(!raw[0].value.contains(plaintext), "stored as ciphertext only");
+    assert!(
+        !raw[0].value.contains(plaintext),
+        "stored as ciphertext only"
+    );
     h.vb.set_variable(
         &alice,
         env.id,
@@ -254,13 +274,20 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
     .unwrap();
     let listed = h.vb.list_variables(&alice, env.id).await.unwrap();
     let rust_log = listed.iter().find(|v| v.key == "RUST_LOG").unwrap();
-    assert_eq!((rust_log.value.as_str(), rust_log.is_encrypted), ("debug", false));
+    assert_eq!(
+        (rust_log.value.as_str(), rust_log.is_encrypted),
+        ("debug", false)
+    );
     assert!(!format!("{listed:?}").contains(plaintext));
 
     // Decrypted only into the container at start.
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     let spec = h.rt.spec_of(&H::container(&env)).unwrap();
-    let (_, value) = spec.env.iter().find(|(k, _)| k == "STRIPE_API_KEY").unwrap();
+    let (_, value) = spec
+        .env
+        .iter()
+        .find(|(k, _)| k == "STRIPE_API_KEY")
+        .unwrap();
     assert_eq!(value.expose_secret(), plaintext);
     assert!(!format!("{spec:?}").contains(plaintext));
 }
@@ -269,9 +296,8 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
 async fn bad_variables_and_ports_name_the_field() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
-    let e = h
-        .vb
-        .set_variable(
+    let e =
+        h.vb.set_variable(
             &alice,
             env.id,
             NewVariable {
@@ -288,17 +314,28 @@ async fn bad_variables_and_ports_name_the_field() {
         host_port,
         protocol: Some(Protocol::Tcp),
     };
-    let e = h.vb.add_port(&alice, env.id, port(0, None)).await.unwrap_err();
+    let e =
+        h.vb.add_port(&alice, env.id, port(0, None))
+            .await
+            .unwrap_err();
     assert_eq!(e.field(), Some("container_port"));
-    let e = h.vb.add_port(&alice, env.id, port(80, Some(80))).await.unwrap_err();
+    let e =
+        h.vb.add_port(&alice, env.id, port(80, Some(80)))
+            .await
+            .unwrap_err();
     assert_eq!(e.field(), Some("host_port"));
     h.vb.add_port(&alice, env.id, port(80, None)).await.unwrap();
-    let e = h.vb.add_port(&alice, env.id, port(80, None)).await.unwrap_err();
-    assert_eq!((e.kind(), e.field()), (ErrorKind::AlreadyExists, Some("container_port")));
-    let e = h
-        .vb
-        .delete_variable(&alice, env.id, "MISSING")
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.add_port(&alice, env.id, port(80, None))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::AlreadyExists, Some("container_port"))
+    );
+    let e =
+        h.vb.delete_variable(&alice, env.id, "MISSING")
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }

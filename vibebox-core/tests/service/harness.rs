@@ -116,7 +116,11 @@ impl H {
     }
 
     pub fn container(env: &Environment) -> ContainerId {
-        ContainerId(env.container_id.clone().expect("environment has a container"))
+        ContainerId(
+            env.container_id
+                .clone()
+                .expect("environment has a container"),
+        )
     }
 }
 

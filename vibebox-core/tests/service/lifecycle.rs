@@ -4,7 +4,9 @@ use vibebox_core::ErrorKind;
 use vibebox_core::config::Config;
 use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
-use vibebox_core::runtime::{HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID};
+use vibebox_core::runtime::{
+    HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID,
+};
 use vibebox_core::service::{EnvironmentPatch, NewPort};
 use vibebox_core::testing::FakeFailure;
 
@@ -22,7 +24,10 @@ async fn start_creates_a_hardened_container_with_the_environment_limits_and_labe
     assert_eq!(spec.limits.nano_cpus, 2_000_000_000);
     assert_eq!(spec.limits.memory_bytes, 512 * 1024 * 1024);
     assert_eq!(spec.limits.pids_limit, 1024);
-    assert_eq!(spec.limits.storage_bytes, None, "the fake cannot enforce storage");
+    assert_eq!(
+        spec.limits.storage_bytes, None,
+        "the fake cannot enforce storage"
+    );
     assert_eq!(spec.hardening, HardeningProfile::Dev);
     assert_eq!(spec.user.as_deref(), Some("1000"));
     assert_eq!(spec.labels[LABEL_MANAGED], "true");
@@ -49,7 +54,9 @@ async fn start_binds_host_ports_on_loopback_and_stop_clears_them() {
     let spec = h.rt.spec_of(&H::container(&env)).unwrap();
     assert_eq!(spec.ports[0].host_ip, "127.0.0.1");
     let ports = h.vb.list_ports(&alice, env.id).await.unwrap();
-    let bound = ports[0].bound_host_port.expect("the engine's port is recorded");
+    let bound = ports[0]
+        .bound_host_port
+        .expect("the engine's port is recorded");
     assert!(bound >= 1024);
     h.vb.stop_environment(&alice, env.id).await.unwrap();
     let ports = h.vb.list_ports(&alice, env.id).await.unwrap();
@@ -153,7 +160,10 @@ async fn the_running_quota_is_enforced_per_user() {
     }
     h.vb.start_environment(&alice, envs[0].id).await.unwrap();
     h.vb.start_environment(&alice, envs[1].id).await.unwrap();
-    let e = h.vb.start_environment(&alice, envs[2].id).await.unwrap_err();
+    let e =
+        h.vb.start_environment(&alice, envs[2].id)
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
     let third = h.vb.get_environment(&alice, envs[2].id).await.unwrap();
     assert_eq!(third.status, EnvironmentStatus::Stopped);
@@ -166,7 +176,10 @@ async fn stopping_while_starting_is_refused_and_stop_is_idempotent() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
     let stopped = h.vb.stop_environment(&alice, env.id).await.unwrap();
-    assert_eq!(stopped.version, env.version, "stopping a stopped environment changes nothing");
+    assert_eq!(
+        stopped.version, env.version,
+        "stopping a stopped environment changes nothing"
+    );
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let env = h.vb.stop_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Stopped);
@@ -215,7 +228,10 @@ async fn deleting_a_running_environment_stops_it_and_removes_the_container() {
     h.vb.delete_environment(&alice, env.id).await.unwrap();
     assert_eq!(h.rt.container_count(), 0);
     assert_eq!(
-        h.vb.get_environment(&alice, env.id).await.unwrap_err().kind(),
+        h.vb.get_environment(&alice, env.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     wait_for(&mut rx, |k| matches!(k, EventKind::Deleted).then_some(())).await;

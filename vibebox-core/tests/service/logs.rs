@@ -30,16 +30,19 @@ async fn container_output_is_published_live_and_persisted() {
     .await;
     assert_eq!((stream, message.as_str()), (LogStream::Stderr, "oops"));
     h.vb.stop_environment(&alice, env.id).await.unwrap();
-    let all = h
-        .vb
-        .query_logs(&alice, env.id, LogFilter::default(), &PageRequest::first(10))
+    let all =
+        h.vb.query_logs(
+            &alice,
+            env.id,
+            LogFilter::default(),
+            &PageRequest::first(10),
+        )
         .await
         .unwrap();
     let messages: Vec<_> = all.items.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(messages, ["vibebox: environment started", "oops"]);
-    let stderr = h
-        .vb
-        .query_logs(
+    let stderr =
+        h.vb.query_logs(
             &alice,
             env.id,
             LogFilter {
@@ -68,16 +71,24 @@ async fn a_restarted_collector_resumes_without_duplicates() {
     })
     .await;
     h.vb.stop_environment(&alice, env.id).await.unwrap();
-    let all = h
-        .vb
-        .query_logs(&alice, env.id, LogFilter::default(), &PageRequest::first(50))
+    let all =
+        h.vb.query_logs(
+            &alice,
+            env.id,
+            LogFilter::default(),
+            &PageRequest::first(50),
+        )
         .await
         .unwrap();
     let messages: Vec<_> = all.items.iter().map(|l| l.message.as_str()).collect();
     // The container printed its start line twice (two starts) — each exactly once in the store.
     assert_eq!(
         messages,
-        ["vibebox: environment started", "vibebox: environment started", "after restart"]
+        [
+            "vibebox: environment started",
+            "vibebox: environment started",
+            "after restart"
+        ]
     );
 }
 
@@ -107,9 +118,13 @@ async fn retention_drops_old_lines_and_keeps_environments_under_the_size_limit()
         .unwrap();
     let report = h.vb.apply_retention().await.unwrap();
     assert_eq!((report.deleted_by_age, report.deleted_by_size), (1, 1));
-    let left = h
-        .vb
-        .query_logs(&alice, env.id, LogFilter::default(), &PageRequest::first(10))
+    let left =
+        h.vb.query_logs(
+            &alice,
+            env.id,
+            LogFilter::default(),
+            &PageRequest::first(10),
+        )
         .await
         .unwrap();
     let messages: Vec<_> = left.items.iter().map(|l| l.message.as_str()).collect();

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+use vibebox_core::ErrorKind;
 use vibebox_core::config::Config;
 use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
 use vibebox_core::store::EnvironmentsStore;
-use vibebox_core::ErrorKind;
-use tokio_util::sync::CancellationToken;
 
 use crate::harness::{H, wait_for};
 
@@ -24,7 +24,12 @@ async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
         Some("the container stopped unexpectedly (exit code 137)")
     );
     // Sessions ended with it.
-    assert!(h.vb.list_sessions(&alice, env.id, false).await.unwrap().is_empty());
+    assert!(
+        h.vb.list_sessions(&alice, env.id, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // And it can be started again.
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Running);
@@ -38,7 +43,11 @@ async fn an_oom_kill_is_reported_as_such() {
     h.rt.oom_kill(&H::container(&env));
     h.vb.reconcile().await.unwrap();
     let env = h.vb.get_environment(&alice, env.id).await.unwrap();
-    assert!(env.error_message.unwrap().contains("exceeding its memory limit"));
+    assert!(
+        env.error_message
+            .unwrap()
+            .contains("exceeding its memory limit")
+    );
 }
 
 #[tokio::test]
@@ -50,7 +59,11 @@ async fn a_container_removed_behind_our_back_is_reflected() {
     h.vb.reconcile().await.unwrap();
     let env = h.vb.get_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Error);
-    assert!(env.error_message.unwrap().contains("removed outside VibeBox"));
+    assert!(
+        env.error_message
+            .unwrap()
+            .contains("removed outside VibeBox")
+    );
 }
 
 #[tokio::test]
@@ -64,8 +77,13 @@ async fn an_environment_stuck_starting_past_the_deadline_is_repaired() {
         .update_environment(&stuck, env.status, env.version)
         .await
         .unwrap();
-    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 0, "not before the deadline");
-    h.clock.advance(Config::default().transition_deadline + Duration::from_secs(1));
+    assert_eq!(
+        h.vb.reconcile().await.unwrap().repaired,
+        0,
+        "not before the deadline"
+    );
+    h.clock
+        .advance(Config::default().transition_deadline + Duration::from_secs(1));
     assert_eq!(h.vb.reconcile().await.unwrap().repaired, 1);
     let env = h.vb.get_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Error);
@@ -84,7 +102,8 @@ async fn a_start_interrupted_after_the_container_started_is_adopted() {
         .update_environment(&stuck, running.status, running.version)
         .await
         .unwrap();
-    h.clock.advance(Config::default().transition_deadline + Duration::from_secs(1));
+    h.clock
+        .advance(Config::default().transition_deadline + Duration::from_secs(1));
     h.vb.reconcile().await.unwrap();
     let env = h.vb.get_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Running);

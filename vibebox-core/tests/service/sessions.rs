@@ -42,11 +42,20 @@ async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
     let sessions = h.vb.list_sessions(&alice, env.id, false).await.unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(
-        (sessions[0].session_type, sessions[0].session_name.as_str(), sessions[0].status),
+        (
+            sessions[0].session_type,
+            sessions[0].session_name.as_str(),
+            sessions[0].status
+        ),
         (SessionType::Tmux, "main", SessionStatus::Active)
     );
     h.vb.stop_environment(&alice, env.id).await.unwrap();
-    assert!(h.vb.list_sessions(&alice, env.id, false).await.unwrap().is_empty());
+    assert!(
+        h.vb.list_sessions(&alice, env.id, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let all = h.vb.list_sessions(&alice, env.id, true).await.unwrap();
     assert_eq!(all[0].status, SessionStatus::Terminated);
 }
@@ -55,19 +64,32 @@ async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
 async fn sessions_need_a_running_environment_and_unique_live_names() {
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
-    let e = h.vb.create_session(&alice, env.id, shell("work")).await.unwrap_err();
+    let e =
+        h.vb.create_session(&alice, env.id, shell("work"))
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     h.vb.start_environment(&alice, env.id).await.unwrap();
-    let s = h.vb.create_session(&alice, env.id, shell("work")).await.unwrap();
-    let e = h.vb.create_session(&alice, env.id, shell("work")).await.unwrap_err();
-    assert_eq!((e.kind(), e.field()), (ErrorKind::AlreadyExists, Some("session_name")));
+    let s =
+        h.vb.create_session(&alice, env.id, shell("work"))
+            .await
+            .unwrap();
+    let e =
+        h.vb.create_session(&alice, env.id, shell("work"))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::AlreadyExists, Some("session_name"))
+    );
     h.vb.terminate_session(&alice, s.id).await.unwrap();
-    h.vb.create_session(&alice, env.id, shell("work")).await.unwrap();
-    let e = h
-        .vb
-        .create_session(&alice, env.id, shell("bad.name"))
+    h.vb.create_session(&alice, env.id, shell("work"))
         .await
-        .unwrap_err();
+        .unwrap();
+    let e =
+        h.vb.create_session(&alice, env.id, shell("bad.name"))
+            .await
+            .unwrap_err();
     assert_eq!(e.field(), Some("session_name"));
 }
 
@@ -81,10 +103,19 @@ async fn a_vscode_session_fails_with_a_clear_message_when_code_server_is_absent(
         session_name: "code".into(),
         idle_timeout_minutes: None,
     };
-    let e = h.vb.create_session(&alice, env.id, new()).await.unwrap_err();
-    assert_eq!(e.to_string(), "code-server is not installed in this environment's image");
+    let e =
+        h.vb.create_session(&alice, env.id, new())
+            .await
+            .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "code-server is not installed in this environment's image"
+    );
     let all = h.vb.list_sessions(&alice, env.id, true).await.unwrap();
-    assert!(all.iter().any(|s| s.session_name == "code" && s.status == SessionStatus::Terminated));
+    assert!(
+        all.iter()
+            .any(|s| s.session_name == "code" && s.status == SessionStatus::Terminated)
+    );
     // With code-server present it starts and records its pid.
     h.rt.script_exec("command -v", ScriptedExec::succeed(""));
     h.rt.script_exec("nohup", ScriptedExec::succeed("4242\n"));
@@ -97,17 +128,32 @@ async fn a_terminal_echoes_keystrokes_runs_commands_and_reports_the_exit_code() 
     let h = H::new();
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
-    h.vb.create_session(&alice, env.id, shell("sh")).await.unwrap();
-    let mut t = h.vb.open_terminal(&alice, env.id, "sh", SIZE).await.unwrap();
+    h.vb.create_session(&alice, env.id, shell("sh"))
+        .await
+        .unwrap();
+    let mut t =
+        h.vb.open_terminal(&alice, env.id, "sh", SIZE)
+            .await
+            .unwrap();
     t.input.write(b"echo hello-terminal\n").await.unwrap();
     read_until(&mut t, "hello-terminal\r\n").await;
-    t.control.resize(TerminalSize { cols: 120, rows: 40 }).await.unwrap();
+    t.control
+        .resize(TerminalSize {
+            cols: 120,
+            rows: 40,
+        })
+        .await
+        .unwrap();
     t.input.write(b"stty size\n").await.unwrap();
     read_until(&mut t, "40 120").await;
     t.input.write(b"exit 3\n").await.unwrap();
     while t.output.next().await.is_some() {}
     assert_eq!(t.control.exit_code().await.unwrap(), Some(3));
-    let e = t.control.resize(TerminalSize { cols: 0, rows: 10 }).await.unwrap_err();
+    let e = t
+        .control
+        .resize(TerminalSize { cols: 0, rows: 10 })
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("cols"));
 }
 
@@ -117,14 +163,24 @@ async fn closing_a_terminal_kills_its_process_but_a_tmux_session_lives_on() {
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let before = h.rt.running_exec_count();
-    let t = h.vb.open_terminal(&alice, env.id, "main", SIZE).await.unwrap();
+    let t =
+        h.vb.open_terminal(&alice, env.id, "main", SIZE)
+            .await
+            .unwrap();
     assert_eq!(h.rt.running_exec_count(), before + 1);
     t.control.close().await;
     assert_eq!(h.rt.running_exec_count(), before);
     let sessions = h.vb.list_sessions(&alice, env.id, false).await.unwrap();
-    assert_eq!(sessions[0].status, SessionStatus::Active, "tmux session survives");
+    assert_eq!(
+        sessions[0].status,
+        SessionStatus::Active,
+        "tmux session survives"
+    );
     // Re-attaching opens a new client on the same session.
-    let t = h.vb.open_terminal(&alice, env.id, "main", SIZE).await.unwrap();
+    let t =
+        h.vb.open_terminal(&alice, env.id, "main", SIZE)
+            .await
+            .unwrap();
     assert_eq!(t.session.id, sessions[0].id);
     drop(t);
 }
@@ -137,13 +193,19 @@ async fn an_idle_session_goes_idle_then_the_reaper_terminates_it() {
     });
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
-    let s = h.vb.create_session(&alice, env.id, shell("work")).await.unwrap();
+    let s =
+        h.vb.create_session(&alice, env.id, shell("work"))
+            .await
+            .unwrap();
     h.clock.advance(Duration::from_secs(4 * 60));
     assert_eq!(h.vb.reap_idle_sessions().await.unwrap().idled, 0);
     h.clock.advance(Duration::from_secs(60));
     let report = h.vb.reap_idle_sessions().await.unwrap();
     assert_eq!((report.idled, report.terminated), (1, 0));
-    assert_eq!(h.vb.get_session(&alice, s.id).await.unwrap().status, SessionStatus::Idle);
+    assert_eq!(
+        h.vb.get_session(&alice, s.id).await.unwrap().status,
+        SessionStatus::Idle
+    );
     let report = h.vb.reap_idle_sessions().await.unwrap();
     assert_eq!(report.terminated, 1);
     assert_eq!(
@@ -160,9 +222,15 @@ async fn terminal_activity_keeps_a_session_active() {
     });
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
-    let s = h.vb.create_session(&alice, env.id, shell("work")).await.unwrap();
+    let s =
+        h.vb.create_session(&alice, env.id, shell("work"))
+            .await
+            .unwrap();
     h.clock.advance(Duration::from_secs(4 * 60));
-    let mut t = h.vb.open_terminal(&alice, env.id, "work", SIZE).await.unwrap();
+    let mut t =
+        h.vb.open_terminal(&alice, env.id, "work", SIZE)
+            .await
+            .unwrap();
     t.input.write(b"echo still-here\n").await.unwrap();
     read_until(&mut t, "still-here\r\n").await;
     // Activity is recorded in the background; wait until the store has it.

@@ -11,11 +11,10 @@ async fn team_creator_becomes_its_admin_and_members_see_it() {
     let alice = h.user("alice").await;
     let bob = h.user("bob").await;
     let team = h.team(&alice, "core", &[("bob", Role::Viewer)]).await;
-    let members = h
-        .vb
-        .list_members(&bob, team.id, &PageRequest::first(10))
-        .await
-        .unwrap();
+    let members =
+        h.vb.list_members(&bob, team.id, &PageRequest::first(10))
+            .await
+            .unwrap();
     let alice_m = members
         .items
         .iter()
@@ -38,11 +37,10 @@ async fn a_team_always_keeps_one_admin() {
     let alice = h.user("alice").await;
     let team = h.team(&alice, "core", &[]).await;
     let me = alice.user_id().unwrap();
-    let e = h
-        .vb
-        .update_member_role(&alice, team.id, me, Role::Developer)
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.update_member_role(&alice, team.id, me, Role::Developer)
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     let e = h.vb.remove_member(&alice, team.id, me).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
@@ -60,7 +58,10 @@ async fn only_team_admins_manage_the_team_and_strangers_do_not_see_it() {
         ..Default::default()
     };
     assert_eq!(
-        h.vb.update_team(&dev, team.id, patch()).await.unwrap_err().kind(),
+        h.vb.update_team(&dev, team.id, patch())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::PermissionDenied
     );
     assert_eq!(
@@ -74,7 +75,13 @@ async fn only_team_admins_manage_the_team_and_strangers_do_not_see_it() {
         h.vb.get_team(&stranger, team.id).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    assert_eq!(h.vb.update_team(&alice, team.id, patch()).await.unwrap().name, "Renamed");
+    assert_eq!(
+        h.vb.update_team(&alice, team.id, patch())
+            .await
+            .unwrap()
+            .name,
+        "Renamed"
+    );
     // Any member may leave.
     h.vb.remove_member(&dev, team.id, dev.user_id().unwrap())
         .await
@@ -98,21 +105,33 @@ async fn viewers_cannot_create_team_projects_and_strangers_get_not_found() {
         team_id: Some(team.id),
     };
     assert_eq!(
-        h.vb.create_project(&viewer, new()).await.unwrap_err().kind(),
+        h.vb.create_project(&viewer, new())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::PermissionDenied
     );
     assert_eq!(
-        h.vb.create_project(&stranger, new()).await.unwrap_err().kind(),
+        h.vb.create_project(&stranger, new())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     let project = h.vb.create_project(&alice, new()).await.unwrap();
     assert_eq!(
-        h.vb.get_project(&stranger, project.id).await.unwrap_err().kind(),
+        h.vb.get_project(&stranger, project.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     h.vb.get_project(&viewer, project.id).await.unwrap();
     let e = h.vb.create_project(&alice, new()).await.unwrap_err();
-    assert_eq!((e.kind(), e.field()), (ErrorKind::AlreadyExists, Some("slug")));
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::AlreadyExists, Some("slug"))
+    );
 }
 
 #[tokio::test]
@@ -144,17 +163,26 @@ async fn developers_update_but_cannot_archive_or_delete_team_projects() {
         ErrorKind::PermissionDenied
     );
     assert_eq!(
-        h.vb.delete_project(&dev, project.id).await.unwrap_err().kind(),
+        h.vb.delete_project(&dev, project.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::PermissionDenied
     );
-    let archived = h.vb.update_project(&alice, project.id, archive).await.unwrap();
+    let archived =
+        h.vb.update_project(&alice, project.id, archive)
+            .await
+            .unwrap();
     assert!(archived.is_archived);
-    let e = h
-        .vb
-        .create_environment(&alice, new_env(&project, "dev"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Conflict, "archived projects take no new environments");
+    let e =
+        h.vb.create_environment(&alice, new_env(&project, "dev"))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Conflict,
+        "archived projects take no new environments"
+    );
 }
 
 #[tokio::test]
@@ -166,9 +194,16 @@ async fn deleting_a_project_with_a_running_environment_is_refused() {
     assert_eq!(e.kind(), ErrorKind::Conflict);
     h.vb.stop_environment(&alice, env.id).await.unwrap();
     h.vb.delete_project(&alice, project.id).await.unwrap();
-    assert_eq!(h.rt.container_count(), 0, "the stopped container is removed");
     assert_eq!(
-        h.vb.get_environment(&alice, env.id).await.unwrap_err().kind(),
+        h.rt.container_count(),
+        0,
+        "the stopped container is removed"
+    );
+    assert_eq!(
+        h.vb.get_environment(&alice, env.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
 }
@@ -182,11 +217,17 @@ async fn deleting_a_team_removes_its_projects() {
     let env = h.env(&alice, &project, "dev").await;
     h.vb.delete_team(&alice, team.id).await.unwrap();
     assert_eq!(
-        h.vb.get_project(&alice, project.id).await.unwrap_err().kind(),
+        h.vb.get_project(&alice, project.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     assert_eq!(
-        h.vb.get_environment(&alice, env.id).await.unwrap_err().kind(),
+        h.vb.get_environment(&alice, env.id)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
 }
@@ -199,13 +240,15 @@ async fn team_audit_log_is_for_team_admins() {
     let dev = h.vb.actor_for_user(_dev.user_id().unwrap()).await.unwrap();
     let team = h.team(&alice, "core", &[("dev", Role::Developer)]).await;
     h.project(&alice, "proj", Some(&team)).await;
-    let log = h
-        .vb
-        .list_team_audit(&alice, team.id, &PageRequest::first(50))
-        .await
-        .unwrap();
+    let log =
+        h.vb.list_team_audit(&alice, team.id, &PageRequest::first(50))
+            .await
+            .unwrap();
     let actions: Vec<_> = log.items.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["project.create", "team.member.add", "team.create"]);
+    assert_eq!(
+        actions,
+        ["project.create", "team.member.add", "team.create"]
+    );
     assert_eq!(
         h.vb.list_team_audit(&dev, team.id, &PageRequest::first(50))
             .await

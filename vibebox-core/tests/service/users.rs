@@ -32,16 +32,19 @@ async fn registration_rejects_invalid_input_naming_the_field() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert_eq!(e.field(), Some(field));
     }
-    assert_eq!(h.store.count_users().await.unwrap(), 0, "nothing half-written");
+    assert_eq!(
+        h.store.count_users().await.unwrap(),
+        0,
+        "nothing half-written"
+    );
 }
 
 #[tokio::test]
 async fn email_is_unique_case_insensitively() {
     let h = H::new();
     h.user("alice").await;
-    let e = h
-        .vb
-        .register(Registration {
+    let e =
+        h.vb.register(Registration {
             email: "ALICE@Example.com".into(),
             password: SecretString::from(PASSWORD),
             display_name: "Other".into(),
@@ -56,23 +59,20 @@ async fn email_is_unique_case_insensitively() {
 async fn login_fails_the_same_way_for_wrong_password_and_unknown_email() {
     let h = H::new();
     h.user("alice").await;
-    let wrong = h
-        .vb
-        .login("alice@example.com", &SecretString::from("wrong password!"))
-        .await
-        .unwrap_err();
-    let unknown = h
-        .vb
-        .login("nobody@example.com", &SecretString::from(PASSWORD))
-        .await
-        .unwrap_err();
+    let wrong =
+        h.vb.login("alice@example.com", &SecretString::from("wrong password!"))
+            .await
+            .unwrap_err();
+    let unknown =
+        h.vb.login("nobody@example.com", &SecretString::from(PASSWORD))
+            .await
+            .unwrap_err();
     assert_eq!(wrong.kind(), ErrorKind::Unauthenticated);
     assert_eq!(wrong.to_string(), unknown.to_string());
-    let ok = h
-        .vb
-        .login("Alice@Example.com", &SecretString::from(PASSWORD))
-        .await
-        .unwrap();
+    let ok =
+        h.vb.login("Alice@Example.com", &SecretString::from(PASSWORD))
+            .await
+            .unwrap();
     assert!(ok.last_login_at.is_some());
 }
 
@@ -82,27 +82,24 @@ async fn disabled_user_cannot_log_in_or_act() {
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
     let bob_id = bob.user_id().unwrap();
-    let issued = h
-        .vb
-        .issue_refresh_token(bob_id, Default::default())
-        .await
-        .unwrap();
+    let issued =
+        h.vb.issue_refresh_token(bob_id, Default::default())
+            .await
+            .unwrap();
     h.vb.set_user_disabled(&admin, bob_id, true).await.unwrap();
-    let e = h
-        .vb
-        .login("bob@example.com", &SecretString::from(PASSWORD))
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.login("bob@example.com", &SecretString::from(PASSWORD))
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     assert_eq!(
         h.vb.actor_for_user(bob_id).await.unwrap_err().kind(),
         ErrorKind::Unauthenticated
     );
-    let e = h
-        .vb
-        .rotate_refresh_token(&issued.token, Default::default())
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.rotate_refresh_token(&issued.token, Default::default())
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
 }
 
@@ -111,11 +108,10 @@ async fn only_platform_admins_manage_users() {
     let h = H::new();
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
-    let e = h
-        .vb
-        .list_users(&bob, &PageRequest::first(10))
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.list_users(&bob, &PageRequest::first(10))
+            .await
+            .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert_eq!(
         h.vb.list_users(&admin, &PageRequest::first(10))
@@ -125,11 +121,10 @@ async fn only_platform_admins_manage_users() {
             .len(),
         2
     );
-    let e = h
-        .vb
-        .set_user_disabled(&admin, admin.user_id().unwrap(), true)
-        .await
-        .unwrap_err();
+    let e =
+        h.vb.set_user_disabled(&admin, admin.user_id().unwrap(), true)
+            .await
+            .unwrap_err();
     assert_eq!(e.field(), Some("disabled"));
 }
 
@@ -137,9 +132,8 @@ async fn only_platform_admins_manage_users() {
 async fn profile_update_validates_the_ssh_key() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let e = h
-        .vb
-        .update_profile(
+    let e =
+        h.vb.update_profile(
             &alice,
             ProfilePatch {
                 ssh_public_key: Patch::Set("ssh-ed25519 not-base64!".into()),
@@ -150,9 +144,8 @@ async fn profile_update_validates_the_ssh_key() {
         .unwrap_err();
     assert_eq!(e.field(), Some("ssh_public_key"));
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
-    let user = h
-        .vb
-        .update_profile(
+    let user =
+        h.vb.update_profile(
             &alice,
             ProfilePatch {
                 ssh_public_key: Patch::Set(key.into()),
@@ -164,9 +157,8 @@ async fn profile_update_validates_the_ssh_key() {
         .unwrap();
     assert_eq!(user.ssh_public_key.as_deref(), Some(key));
     assert_eq!(user.display_name, "Alice A.");
-    let user = h
-        .vb
-        .update_profile(
+    let user =
+        h.vb.update_profile(
             &alice,
             ProfilePatch {
                 ssh_public_key: Patch::Clear,
@@ -189,14 +181,16 @@ async fn oauth_users_are_identified_by_provider_and_subject_never_by_email() {
     };
     let first = h.vb.oauth_login(profile("octo@example.com")).await.unwrap();
     // The provider now reports another email: still the same account.
-    let again = h.vb.oauth_login(profile("changed@example.com")).await.unwrap();
+    let again =
+        h.vb.oauth_login(profile("changed@example.com"))
+            .await
+            .unwrap();
     assert_eq!(first.id, again.id);
     assert!(first.password_hash.is_none());
     // Another subject with an email that belongs to an existing account is not linked.
     h.user("alice").await;
-    let e = h
-        .vb
-        .oauth_login(OAuthProfile {
+    let e =
+        h.vb.oauth_login(OAuthProfile {
             subject: "999".into(),
             ..profile("alice@example.com")
         })
