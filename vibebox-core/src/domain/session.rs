@@ -52,7 +52,8 @@ pub struct Session {
     pub environment_id: EnvironmentId,
     /// What it runs.
     pub session_type: SessionType,
-    /// 1–64 characters of `[A-Za-z0-9_.-]`; unique per (environment, type) among live sessions.
+    /// 1–64 characters of `[A-Za-z0-9_-]` (tmux reserves `.` and `:`); unique per
+    /// (environment, type) among live sessions.
     pub session_name: String,
     /// Lifecycle state.
     pub status: SessionStatus,

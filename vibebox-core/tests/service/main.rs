@@ -8,6 +8,7 @@ mod environments;
 mod extensions;
 mod lifecycle;
 mod logs;
+mod properties;
 mod reconcile;
 mod sessions;
 mod teams_projects;
