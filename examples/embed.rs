@@ -19,12 +19,17 @@ use vibebox::testing::{FakeRuntime, MemoryStore};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    run().await
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
+pub fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    run().await
 }
 
 /// The walk, shared with the `server` example until the HTTP front lands.

@@ -11,11 +11,7 @@ mod embed;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    embed::init_tracing();
     println!(
         "vibebox server: the HTTP front is not built yet; running the embedded demo instead \
          (MemoryStore + FakeRuntime)\n"

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use super::{AuditRecord, Vibebox};
 use crate::clock::Timestamp;
-use crate::domain::{ApiKey, RefreshSession, Scope, User};
+use crate::domain::{ApiKey, RefreshSession, Scope, TokenHash, User};
 use crate::error::{Error, Result};
 use crate::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
 use crate::rbac::{Action, Actor};
@@ -55,6 +55,40 @@ pub struct CreatedApiKey {
     pub token: SecretString,
 }
 
+/// What every token of one sign-in shares.
+struct RefreshFamily {
+    user_id: UserId,
+    family_id: RefreshFamilyId,
+    expires_at: Timestamp,
+}
+
+impl RefreshFamily {
+    fn of(session: &RefreshSession) -> Self {
+        Self {
+            user_id: session.user_id,
+            family_id: session.family_id,
+            expires_at: session.expires_at,
+        }
+    }
+
+    /// A new, unused token of this family.
+    fn session(&self, token_hash: TokenHash, client: ClientInfo, now: Timestamp) -> RefreshSession {
+        RefreshSession {
+            id: RefreshSessionId::new(),
+            user_id: self.user_id,
+            family_id: self.family_id,
+            token_hash,
+            expires_at: self.expires_at,
+            used_at: None,
+            revoked_at: None,
+            user_agent: clip(client.user_agent, 512),
+            ip: clip(client.ip, 64),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 fn duration(d: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
 }
@@ -74,19 +108,12 @@ impl Vibebox {
     ) -> Result<IssuedRefreshToken> {
         let now = self.now();
         let (token, token_hash) = tokens::generate_refresh_token()?;
-        let session = RefreshSession {
-            id: RefreshSessionId::new(),
+        let family = RefreshFamily {
             user_id: user,
             family_id: RefreshFamilyId::new(),
-            token_hash,
             expires_at: now + duration(self.config().refresh_token_ttl),
-            used_at: None,
-            revoked_at: None,
-            user_agent: clip(client.user_agent, 512),
-            ip: clip(client.ip, 64),
-            created_at: now,
-            updated_at: now,
         };
+        let session = family.session(token_hash, client, now);
         self.store().create_refresh_session(&session).await?;
         Ok(IssuedRefreshToken { session, token })
     }
@@ -119,7 +146,7 @@ impl Vibebox {
             return Err(Error::Unauthenticated);
         }
         let (new_token, new_hash) = tokens::generate_refresh_token()?;
-        let session = self.refresh_session(&old, new_hash, client, now);
+        let session = RefreshFamily::of(&old).session(new_hash, client, now);
         if !self
             .store()
             .rotate_refresh_session(old.id, &session, now)
@@ -134,28 +161,6 @@ impl Vibebox {
                 token: new_token,
             },
         ))
-    }
-
-    fn refresh_session(
-        &self,
-        family_of: &RefreshSession,
-        token_hash: crate::domain::TokenHash,
-        client: ClientInfo,
-        now: Timestamp,
-    ) -> RefreshSession {
-        RefreshSession {
-            id: RefreshSessionId::new(),
-            user_id: family_of.user_id,
-            family_id: family_of.family_id,
-            token_hash,
-            expires_at: family_of.expires_at,
-            used_at: None,
-            revoked_at: None,
-            user_agent: clip(client.user_agent, 512),
-            ip: clip(client.ip, 64),
-            created_at: now,
-            updated_at: now,
-        }
     }
 
     async fn refresh_reuse(&self, old: &RefreshSession, now: Timestamp) -> Error {
