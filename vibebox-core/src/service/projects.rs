@@ -5,7 +5,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, Vibebox};
-use crate::domain::{EnvironmentStatus, Project, ProjectOwner};
+use crate::domain::{Project, ProjectOwner};
 use crate::error::{Error, Result};
 use crate::id::{ProjectId, TeamId};
 use crate::rbac::{Action, Actor, Target, authorize};
@@ -177,10 +177,7 @@ impl Vibebox {
                 .into(),
             ));
         }
-        for env in envs
-            .iter()
-            .filter(|e| e.status != EnvironmentStatus::Starting)
-        {
+        for env in &envs {
             self.remove_container_of(env).await?;
         }
         Ok(())
