@@ -54,6 +54,9 @@ pub struct Config {
     /// The command that installs a marketplace extension; the extension id is appended
     /// (default `code-server --install-extension`).
     pub extension_install_command: Vec<String>,
+    /// The command that removes an extension; the extension id is appended
+    /// (default `code-server --uninstall-extension`).
+    pub extension_uninstall_command: Vec<String>,
     /// Whether the first user to register becomes a platform admin (default true).
     pub first_user_is_platform_admin: bool,
     /// Default lifetime of an API key when none is given (default 90 days).
@@ -99,6 +102,7 @@ impl Default for Config {
                 "none".into(),
             ],
             extension_install_command: vec!["code-server".into(), "--install-extension".into()],
+            extension_uninstall_command: vec!["code-server".into(), "--uninstall-extension".into()],
             first_user_is_platform_admin: true,
             api_key_default_ttl: Duration::from_secs(90 * DAY),
             api_key_max_ttl: Duration::from_secs(365 * DAY),

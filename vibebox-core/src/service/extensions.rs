@@ -204,7 +204,7 @@ impl Vibebox {
                     (access.env.status, &access.env.container_id)
                 {
                     let catalog = self.store().get_extension(ext).await?;
-                    let mut cmd = self.uninstall_command();
+                    let mut cmd = self.config().extension_uninstall_command.clone();
                     cmd.push(catalog.extension_id);
                     let spec = ExecSpec {
                         cmd,
@@ -237,14 +237,6 @@ impl Vibebox {
         )
         .await;
         Ok(())
-    }
-
-    fn uninstall_command(&self) -> Vec<String> {
-        let mut cmd = self.config().extension_install_command.clone();
-        if let Some(last) = cmd.last_mut() {
-            *last = last.replace("--install-extension", "--uninstall-extension");
-        }
-        cmd
     }
 
     async fn set_extension_status(

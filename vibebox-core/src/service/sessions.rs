@@ -11,7 +11,7 @@ use crate::events::EventKind;
 use crate::id::{EnvironmentId, SessionId};
 use crate::lifecycle::StateMachine;
 use crate::rbac::{Action, Actor};
-use crate::runtime::{ContainerId, ExecSpec};
+use crate::runtime::{ContainerId, ExecInfo, ExecSpec};
 use crate::validate;
 
 /// A new session.
@@ -411,19 +411,27 @@ impl Vibebox {
             }
         }
         out.truncate(OUTPUT_CAP);
-        let mut info = self.runtime().inspect_exec(&exec.id).await?;
-        // The engine may report the exec as running for a moment after its output ends.
+        let info = self.wait_for_exit(&exec.id).await?;
+        Ok((
+            info.exit_code.unwrap_or(-1),
+            String::from_utf8_lossy(&out).into_owned(),
+        ))
+    }
+}
+
+impl Vibebox {
+    /// Inspects an exec whose output has ended. The engine may report it as running for a
+    /// moment after that, so this polls briefly (up to about a second) for the final state.
+    pub(crate) async fn wait_for_exit(&self, exec: &crate::runtime::ExecId) -> Result<ExecInfo> {
+        let mut info = self.runtime().inspect_exec(exec).await?;
         for _ in 0..100 {
             if !info.running {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            info = self.runtime().inspect_exec(&exec.id).await?;
+            info = self.runtime().inspect_exec(exec).await?;
         }
-        Ok((
-            info.exit_code.unwrap_or(-1),
-            String::from_utf8_lossy(&out).into_owned(),
-        ))
+        Ok(info)
     }
 }
 

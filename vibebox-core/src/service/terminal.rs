@@ -141,15 +141,7 @@ impl TerminalControl {
 
     /// The process's exit code, once it has ended.
     pub async fn exit_code(&self) -> Result<Option<i64>> {
-        let vibebox = &self.shared.vibebox;
-        let mut info = vibebox.runtime().inspect_exec(&self.shared.exec).await?;
-        for _ in 0..100 {
-            if !info.running {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            info = vibebox.runtime().inspect_exec(&self.shared.exec).await?;
-        }
+        let info = self.shared.vibebox.wait_for_exit(&self.shared.exec).await?;
         Ok(info.exit_code)
     }
 

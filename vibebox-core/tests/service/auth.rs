@@ -13,10 +13,7 @@ use crate::harness::H;
 async fn refresh_token_rotates_and_the_old_token_is_refused() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued =
-        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
-            .await
-            .unwrap();
+    let issued = h.sign_in(&alice).await;
     let (user, rotated) =
         h.vb.rotate_refresh_token(&issued.token, Default::default())
             .await
@@ -34,10 +31,7 @@ async fn refresh_token_rotates_and_the_old_token_is_refused() {
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued =
-        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
-            .await
-            .unwrap();
+    let issued = h.sign_in(&alice).await;
     let (_, rotated) =
         h.vb.rotate_refresh_token(&issued.token, Default::default())
             .await
@@ -65,10 +59,7 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
 async fn refresh_tokens_expire_seven_days_after_login() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let issued =
-        h.vb.issue_refresh_token(alice.user_id().unwrap(), Default::default())
-            .await
-            .unwrap();
+    let issued = h.sign_in(&alice).await;
     h.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
     let e =
         h.vb.rotate_refresh_token(&issued.token, Default::default())
@@ -81,15 +72,8 @@ async fn refresh_tokens_expire_seven_days_after_login() {
 async fn logout_revokes_the_token_and_devices_can_be_signed_out() {
     let h = H::new();
     let alice = h.user("alice").await;
-    let id = alice.user_id().unwrap();
-    let laptop =
-        h.vb.issue_refresh_token(id, Default::default())
-            .await
-            .unwrap();
-    let phone =
-        h.vb.issue_refresh_token(id, Default::default())
-            .await
-            .unwrap();
+    let laptop = h.sign_in(&alice).await;
+    let phone = h.sign_in(&alice).await;
     assert_eq!(h.vb.list_devices(&alice).await.unwrap().len(), 2);
     h.vb.revoke_refresh_token(&laptop.token).await.unwrap();
     assert!(

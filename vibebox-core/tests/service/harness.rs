@@ -10,7 +10,9 @@ use vibebox_core::events::{Event, EventKind};
 use vibebox_core::rbac::Actor;
 use vibebox_core::runtime::ContainerId;
 use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
-use vibebox_core::service::{NewEnvironment, NewProject, NewTeam, Registration};
+use vibebox_core::service::{
+    IssuedRefreshToken, NewEnvironment, NewProject, NewTeam, Registration,
+};
 use vibebox_core::testing::{FakeRuntime, ManualClock, MemoryStore};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -61,6 +63,14 @@ impl H {
             .await
             .unwrap();
         self.vb.actor_for_user(user.id).await.unwrap()
+    }
+
+    /// Issues a refresh token for the actor, as a sign-in does.
+    pub async fn sign_in(&self, actor: &Actor) -> IssuedRefreshToken {
+        self.vb
+            .issue_refresh_token(actor.user_id().unwrap(), Default::default())
+            .await
+            .unwrap()
     }
 
     /// A team administered by `admin`, with the given extra members.

@@ -82,10 +82,7 @@ async fn disabled_user_cannot_log_in_or_act() {
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
     let bob_id = bob.user_id().unwrap();
-    let issued =
-        h.vb.issue_refresh_token(bob_id, Default::default())
-            .await
-            .unwrap();
+    let issued = h.sign_in(&bob).await;
     h.vb.set_user_disabled(&admin, bob_id, true).await.unwrap();
     let e =
         h.vb.login("bob@example.com", &SecretString::from(PASSWORD))
