@@ -185,24 +185,10 @@ impl Vibebox {
 
     /// Before an owner's projects are deleted (team deletion).
     pub(crate) async fn remove_owner_containers(&self, owner: ProjectOwner) -> Result<()> {
-        let Some(team) = owner.team_id() else {
-            return Ok(());
-        };
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        // A team always has a member, and every member sees all of the team's projects.
-        let members = self
-            .store()
-            .list_members(team, &PageRequest::first(1))
-            .await?;
-        let Some(member) = members.items.first() else {
-            return Ok(());
-        };
         loop {
-            let projects = self
-                .store()
-                .list_projects_for_user(member.user_id, &page)
-                .await?;
-            for p in projects.items.iter().filter(|p| p.owner == owner) {
+            let projects = self.store().list_projects_by_owner(owner, &page).await?;
+            for p in &projects.items {
                 self.remove_project_containers(p.id).await?;
             }
             match projects.next_cursor {

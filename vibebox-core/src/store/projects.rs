@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::{Page, PageRequest};
-use crate::domain::Project;
+use crate::domain::{Project, ProjectOwner};
 use crate::error::Result;
 use crate::id::{ProjectId, UserId};
 
@@ -30,6 +30,13 @@ pub trait ProjectsStore: Send + Sync {
     async fn list_projects_for_user(
         &self,
         user: UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Project>>;
+
+    /// The projects of one owner (a user's own, or a team's), ordered by id.
+    async fn list_projects_by_owner(
+        &self,
+        owner: ProjectOwner,
         page: &PageRequest,
     ) -> Result<Page<Project>>;
 }

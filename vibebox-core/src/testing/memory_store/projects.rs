@@ -98,4 +98,20 @@ impl ProjectsStore for MemoryStore {
             paginate(projects, |p| p.id.0, page, false)
         })
     }
+
+    async fn list_projects_by_owner(
+        &self,
+        owner: ProjectOwner,
+        page: &PageRequest,
+    ) -> Result<Page<Project>> {
+        self.with(|s| {
+            let projects = s
+                .projects
+                .values()
+                .filter(|p| p.owner == owner)
+                .cloned()
+                .collect();
+            paginate(projects, |p| p.id.0, page, false)
+        })
+    }
 }

@@ -90,6 +90,7 @@ macro_rules! __vibebox_store_checks {
             update_project_rejects_taken_slug,
             project_owner_must_exist,
             list_projects_for_user_includes_team_projects,
+            list_projects_by_owner_lists_only_that_owner,
             deleting_project_cascades_to_environments,
             next_cursor_is_set_exactly_when_more_items_exist,
             environment_slug_is_unique_per_project,

@@ -97,6 +97,45 @@ pub async fn list_projects_for_user_includes_team_projects(store: &dyn Store) {
     assert_eq!(ids(b_sees), [theirs.id, team_project.id]);
 }
 
+/// Listing by owner returns exactly that owner's projects, user or team, in id order.
+pub async fn list_projects_by_owner_lists_only_that_owner(store: &dyn Store) {
+    let a = create_user(store).await;
+    let b = create_user(store).await;
+    let mine = create_project(store, &a).await;
+    create_project(store, &b).await;
+    let t = create_team(store, &a).await;
+    let first = project(ProjectOwner::Team(t.id), &unique_slug("proj"));
+    store.create_project(&first).await.unwrap();
+    let second = project(ProjectOwner::Team(t.id), &unique_slug("proj"));
+    store.create_project(&second).await.unwrap();
+
+    let ids = |page: Page<Project>| page.items.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let by_user = store
+        .list_projects_by_owner(ProjectOwner::User(a.id), &PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(ids(by_user), [mine.id]);
+    let page = store
+        .list_projects_by_owner(ProjectOwner::Team(t.id), &PageRequest::first(1))
+        .await
+        .unwrap();
+    let cursor = page.next_cursor.clone();
+    assert_eq!(ids(page), [first.id]);
+    assert!(cursor.is_some(), "a second team project follows");
+    let rest = store
+        .list_projects_by_owner(
+            ProjectOwner::Team(t.id),
+            &PageRequest {
+                limit: 1,
+                cursor,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.next_cursor, None);
+    assert_eq!(ids(rest), [second.id]);
+}
+
 /// Deleting a project deletes its environments and everything in them.
 pub async fn deleting_project_cascades_to_environments(store: &dyn Store) {
     let e = create_environment(store).await;
