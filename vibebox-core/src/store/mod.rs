@@ -17,6 +17,7 @@
 
 mod audit;
 mod auth;
+pub mod cursor;
 mod environments;
 mod extensions;
 mod logs;

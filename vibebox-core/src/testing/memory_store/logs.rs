@@ -2,11 +2,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::{MemoryStore, clamp_limit};
+use super::MemoryStore;
 use crate::clock::Timestamp;
 use crate::domain::{LogEntry, NewLogEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::EnvironmentId;
+use crate::store::cursor::{clamp_limit, decode_log_cursor, encode_log_cursor, page_of};
 use crate::store::{LogOrder, LogQuery, LogsStore, Page, RetentionPolicy, RetentionReport};
 
 /// A log line's position in (timestamp, id) order.
@@ -14,20 +15,6 @@ type LogKey = (Timestamp, i64);
 
 fn key(entry: &LogEntry) -> LogKey {
     (entry.timestamp, entry.id)
-}
-
-/// Log cursors are `<timestamp in microseconds>_<id>` of the last line returned.
-fn encode_cursor(entry: &LogEntry) -> String {
-    format!("{}_{}", entry.timestamp.timestamp_micros(), entry.id)
-}
-
-fn decode_cursor(cursor: &str) -> Result<LogKey> {
-    let malformed = || Error::invalid("cursor", "malformed cursor");
-    let (micros, id) = cursor.split_once('_').ok_or_else(malformed)?;
-    let micros: i64 = micros.parse().map_err(|_| malformed())?;
-    let id: i64 = id.parse().map_err(|_| malformed())?;
-    let at = Timestamp::from_timestamp_micros(micros).ok_or_else(malformed)?;
-    Ok((at, id))
 }
 
 #[async_trait]
@@ -56,7 +43,7 @@ impl LogsStore for MemoryStore {
     }
 
     async fn query_logs(&self, query: &LogQuery) -> Result<Page<LogEntry>> {
-        let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+        let after = query.cursor.as_deref().map(decode_log_cursor).transpose()?;
         let newest_first = query.order == LogOrder::NewestFirst;
         self.with(|s| {
             let mut lines: Vec<LogEntry> = s
@@ -75,18 +62,8 @@ impl LogsStore for MemoryStore {
             if newest_first {
                 lines.reverse();
             }
-            let limit = clamp_limit(query.limit);
-            let more = lines.len() > limit;
-            lines.truncate(limit);
-            let next_cursor = if more {
-                lines.last().map(encode_cursor)
-            } else {
-                None
-            };
-            Ok(Page {
-                items: lines,
-                next_cursor,
-            })
+            lines.truncate(clamp_limit(query.limit) as usize + 1);
+            Ok(page_of(lines, query.limit, encode_log_cursor))
         })
     }
 

@@ -29,6 +29,7 @@ use crate::id::{
     ApiKeyId, AuditEventId, EnvironmentExtensionId, EnvironmentId, ExtensionId, OAuthIdentityId,
     PortId, ProjectId, RefreshSessionId, SessionId, TeamId, UserId, VariableId,
 };
+use crate::store::cursor::{clamp_limit, decode_id_cursor, page_of};
 use crate::store::{Page, PageRequest, StoreHealth};
 
 /// A complete in-memory [`Store`](crate::Store) for tests and examples.
@@ -154,18 +155,6 @@ impl State {
     }
 }
 
-/// Parses an id cursor. Cursors of id-ordered lists are the last item's UUID.
-fn parse_cursor(cursor: Option<&str>) -> Result<Option<Uuid>> {
-    cursor
-        .map(|c| Uuid::parse_str(c).map_err(|_| Error::invalid("cursor", "malformed cursor")))
-        .transpose()
-}
-
-/// The effective page size: at least 1, at most [`PageRequest::MAX_LIMIT`].
-fn clamp_limit(limit: u32) -> usize {
-    limit.clamp(1, PageRequest::MAX_LIMIT) as usize
-}
-
 /// Pages through `items` ordered by `key` (ascending, or descending when `newest_first`),
 /// starting after the cursor. `next_cursor` is the last item's key when more items follow.
 fn paginate<T>(
@@ -174,7 +163,7 @@ fn paginate<T>(
     page: &PageRequest,
     newest_first: bool,
 ) -> Result<Page<T>> {
-    let after = parse_cursor(page.cursor.as_deref())?;
+    let after = decode_id_cursor(page.cursor.as_deref())?;
     items.sort_by_key(|t| key(t));
     if newest_first {
         items.reverse();
@@ -188,13 +177,6 @@ fn paginate<T>(
             }
         });
     }
-    let limit = clamp_limit(page.limit);
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_cursor = if more {
-        items.last().map(|t| key(t).to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    items.truncate(clamp_limit(page.limit) as usize + 1);
+    Ok(page_of(items, page.limit, |t| key(t).to_string()))
 }

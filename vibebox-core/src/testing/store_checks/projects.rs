@@ -123,13 +123,7 @@ pub async fn list_projects_by_owner_lists_only_that_owner(store: &dyn Store) {
     assert_eq!(ids(page), [first.id]);
     assert!(cursor.is_some(), "a second team project follows");
     let rest = store
-        .list_projects_by_owner(
-            ProjectOwner::Team(t.id),
-            &PageRequest {
-                limit: 1,
-                cursor,
-            },
-        )
+        .list_projects_by_owner(ProjectOwner::Team(t.id), &PageRequest { limit: 1, cursor })
         .await
         .unwrap();
     assert_eq!(rest.next_cursor, None);

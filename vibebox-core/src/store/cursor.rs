@@ -1,0 +1,108 @@
+//! Cursors and page assembly shared by every backend, so that a cursor from one page means the
+//! same thing whichever store produced it.
+//!
+//! - Lists ordered by id use the last item's UUID as the cursor.
+//! - Log queries use `<timestamp in microseconds>_<id>` of the last line.
+//!
+//! A backend fetches `limit + 1` rows after the cursor and hands them to [`page_of`], which
+//! keeps `limit` of them and sets `next_cursor` exactly when the extra row was there.
+
+use uuid::Uuid;
+
+use super::{Page, PageRequest};
+use crate::clock::Timestamp;
+use crate::domain::LogEntry;
+use crate::error::{Error, Result};
+
+/// The effective page size: at least 1, at most [`PageRequest::MAX_LIMIT`].
+pub fn clamp_limit(limit: u32) -> u32 {
+    limit.clamp(1, PageRequest::MAX_LIMIT)
+}
+
+/// How many rows to fetch for a page of `limit` items: one more, to learn whether more follow.
+pub fn fetch_limit(limit: u32) -> i64 {
+    i64::from(clamp_limit(limit)) + 1
+}
+
+/// Parses an id cursor. Errors: `InvalidInput` (`cursor`).
+pub fn decode_id_cursor(cursor: Option<&str>) -> Result<Option<Uuid>> {
+    cursor
+        .map(|c| Uuid::parse_str(c).map_err(|_| malformed()))
+        .transpose()
+}
+
+/// The cursor naming a log line.
+pub fn encode_log_cursor(entry: &LogEntry) -> String {
+    format!("{}_{}", entry.timestamp.timestamp_micros(), entry.id)
+}
+
+/// Parses a log cursor into the line's (timestamp, id). Errors: `InvalidInput` (`cursor`).
+pub fn decode_log_cursor(cursor: &str) -> Result<(Timestamp, i64)> {
+    let (micros, id) = cursor.split_once('_').ok_or_else(malformed)?;
+    let micros: i64 = micros.parse().map_err(|_| malformed())?;
+    let id: i64 = id.parse().map_err(|_| malformed())?;
+    let at = Timestamp::from_timestamp_micros(micros).ok_or_else(malformed)?;
+    Ok((at, id))
+}
+
+/// Builds a page from rows fetched with [`fetch_limit`], in list order: keeps the first
+/// `limit` and names the last kept one in `next_cursor` when an extra row follows.
+pub fn page_of<T>(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let limit = clamp_limit(limit) as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more {
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}
+
+fn malformed() -> Error {
+    Error::invalid("cursor", "malformed cursor")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::LogStream;
+    use crate::id::EnvironmentId;
+
+    #[test]
+    fn log_cursor_round_trips() {
+        let entry = LogEntry {
+            id: 42,
+            environment_id: EnvironmentId::new(),
+            timestamp: Timestamp::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            stream: LogStream::Stdout,
+            message: "x".into(),
+        };
+        let cursor = encode_log_cursor(&entry);
+        assert_eq!(decode_log_cursor(&cursor).unwrap(), (entry.timestamp, 42));
+    }
+
+    #[test]
+    fn malformed_cursors_name_the_cursor_field() {
+        for bad in ["", "12", "a_1", "1_b", "1_2_3"] {
+            let err = decode_log_cursor(bad).unwrap_err();
+            assert_eq!(err.field(), Some("cursor"), "{bad:?}");
+        }
+        assert_eq!(
+            decode_id_cursor(Some("nope")).unwrap_err().field(),
+            Some("cursor")
+        );
+    }
+
+    #[test]
+    fn page_of_sets_the_cursor_only_when_an_extra_row_follows() {
+        let page = page_of(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!(page.items, [1, 2]);
+        assert_eq!(page.next_cursor.as_deref(), Some("2"));
+        let last = page_of(vec![1, 2], 2, |n| n.to_string());
+        assert_eq!(last.next_cursor, None);
+    }
+}
