@@ -5,7 +5,7 @@ use vibebox_core::service::NewExtension;
 use vibebox_core::store::PageRequest;
 use vibebox_core::testing::ScriptedExec;
 
-use crate::harness::{H, wait_for};
+use super::harness::{H, wait_for};
 
 fn python() -> NewExtension {
     NewExtension {
@@ -32,7 +32,7 @@ fn status_of(kind: &EventKind) -> Option<(ExtensionStatus, Option<String>)> {
 
 #[tokio::test]
 async fn only_platform_admins_add_to_the_catalog_and_custom_needs_a_url() {
-    let h = H::new();
+    let h = H::new().await;
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
     assert_eq!(
@@ -72,7 +72,7 @@ async fn only_platform_admins_add_to_the_catalog_and_custom_needs_a_url() {
 
 #[tokio::test]
 async fn an_extension_installs_in_a_running_environment_and_its_status_is_tracked() {
-    let h = H::new();
+    let h = H::new().await;
     let admin = h.user("admin").await;
     h.vb.add_extension(&admin, python()).await.unwrap();
     let project = h.project(&admin, "proj", None).await;
@@ -114,7 +114,7 @@ async fn an_extension_installs_in_a_running_environment_and_its_status_is_tracke
 
 #[tokio::test]
 async fn a_failed_installation_keeps_its_error_and_can_be_retried() {
-    let h = H::new();
+    let h = H::new().await;
     let admin = h.user("admin").await;
     h.vb.add_extension(&admin, python()).await.unwrap();
     let project = h.project(&admin, "proj", None).await;
@@ -154,7 +154,7 @@ async fn a_failed_installation_keeps_its_error_and_can_be_retried() {
 
 #[tokio::test]
 async fn an_extension_missing_from_the_catalog_is_not_found() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let e =
         h.vb.install_extension(&alice, env.id, "nobody.nothing")

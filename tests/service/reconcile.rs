@@ -5,13 +5,12 @@ use vibebox_core::ErrorKind;
 use vibebox_core::config::Config;
 use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
-use vibebox_core::store::EnvironmentsStore;
 
-use crate::harness::{H, wait_for};
+use super::harness::{H, wait_for};
 
 #[tokio::test]
 async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     assert!(h.rt.crash(&H::container(&env), 137));
@@ -37,7 +36,7 @@ async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
 
 #[tokio::test]
 async fn an_oom_kill_is_reported_as_such() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     h.rt.oom_kill(&H::container(&env));
@@ -52,7 +51,7 @@ async fn an_oom_kill_is_reported_as_such() {
 
 #[tokio::test]
 async fn a_container_removed_behind_our_back_is_reflected() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     h.rt.remove_behind_back(&H::container(&env));
@@ -68,7 +67,7 @@ async fn a_container_removed_behind_our_back_is_reflected() {
 
 #[tokio::test]
 async fn an_environment_stuck_starting_past_the_deadline_is_repaired() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     // A crash right after the status write: starting, and no container.
     let mut stuck = env.clone();
@@ -92,7 +91,7 @@ async fn an_environment_stuck_starting_past_the_deadline_is_repaired() {
 
 #[tokio::test]
 async fn a_start_interrupted_after_the_container_started_is_adopted() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let running = h.vb.start_environment(&alice, env.id).await.unwrap();
     // Pretend VibeBox died before recording `running`.
@@ -112,7 +111,7 @@ async fn a_start_interrupted_after_the_container_started_is_adopted() {
 
 #[tokio::test]
 async fn an_orphan_container_is_removed() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     // The row disappears behind VibeBox's back (say, restored from an older backup).
@@ -124,7 +123,7 @@ async fn an_orphan_container_is_removed() {
 
 #[tokio::test]
 async fn an_unreachable_engine_changes_nothing() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     h.rt.set_unavailable(true);
@@ -141,7 +140,8 @@ async fn the_background_reconciler_reacts_to_engine_events() {
     let h = H::with_config(Config {
         reconcile_interval: Duration::from_secs(3600),
         ..Config::default()
-    });
+    })
+    .await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     let token = CancellationToken::new();

@@ -4,13 +4,13 @@ use vibebox_core::domain::SessionType;
 use vibebox_core::domain::{EnvironmentStatus, Protocol, Role};
 use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::{EnvironmentPatch, MASKED_VALUE, NewPort, NewSession, NewVariable};
-use vibebox_core::store::{EnvironmentsStore, PageRequest};
+use vibebox_core::store::PageRequest;
 
-use crate::harness::{H, new_env};
+use super::harness::{H, new_env};
 
 #[tokio::test]
 async fn new_environments_are_stopped_with_the_default_limits() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let project = h.project(&alice, "proj", None).await;
     let mut new = new_env(&project, "dev");
@@ -26,7 +26,7 @@ async fn new_environments_are_stopped_with_the_default_limits() {
 
 #[tokio::test]
 async fn invalid_environment_input_names_the_field_and_writes_nothing() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let project = h.project(&alice, "proj", None).await;
     type Mutation = Box<dyn Fn(&mut vibebox_core::service::NewEnvironment)>;
@@ -60,7 +60,7 @@ async fn invalid_environment_input_names_the_field_and_writes_nothing() {
 
 #[tokio::test]
 async fn environment_slug_is_unique_per_project() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, project, _) = h.owner_with_env("alice").await;
     let e =
         h.vb.create_environment(&alice, new_env(&project, "dev"))
@@ -78,7 +78,7 @@ async fn environment_slug_is_unique_per_project() {
 
 #[tokio::test]
 async fn update_with_a_stale_version_is_a_conflict() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let updated =
         h.vb.update_environment(
@@ -111,7 +111,7 @@ async fn update_with_a_stale_version_is_a_conflict() {
 
 #[tokio::test]
 async fn lists_show_only_what_the_actor_can_see() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let (bob, _, _) = h.owner_with_env("bob").await;
     let mine =
@@ -128,7 +128,7 @@ async fn lists_show_only_what_the_actor_can_see() {
 
 #[tokio::test]
 async fn viewer_is_refused_every_write_but_reads_everything() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let viewer = h.user("viewer").await;
     let team = h.team(&alice, "core", &[("viewer", Role::Viewer)]).await;
@@ -218,7 +218,7 @@ async fn viewer_is_refused_every_write_but_reads_everything() {
 
 #[tokio::test]
 async fn developers_manage_only_their_own_environments_and_admins_any() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let dev1 = h.user("dev1").await;
     let dev2 = h.user("dev2").await;
@@ -239,7 +239,7 @@ async fn developers_manage_only_their_own_environments_and_admins_any() {
 
 #[tokio::test]
 async fn secret_like_variables_are_always_encrypted_and_masked() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let plaintext = "s3cr3t-canary-value";
     let view =
@@ -294,7 +294,7 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
 
 #[tokio::test]
 async fn bad_variables_and_ports_name_the_field() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let e =
         h.vb.set_variable(

@@ -5,13 +5,13 @@ use vibebox_core::ErrorKind;
 use vibebox_core::domain::Scope;
 use vibebox_core::rbac::Actor;
 use vibebox_core::service::NewApiKey;
-use vibebox_core::store::{AuditStore, AuthStore, PageRequest};
+use vibebox_core::store::PageRequest;
 
-use crate::harness::H;
+use super::harness::H;
 
 #[tokio::test]
 async fn refresh_token_rotates_and_the_old_token_is_refused() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let issued = h.sign_in(&alice).await;
     let (user, rotated) =
@@ -29,7 +29,7 @@ async fn refresh_token_rotates_and_the_old_token_is_refused() {
 
 #[tokio::test]
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let issued = h.sign_in(&alice).await;
     let (_, rotated) =
@@ -57,7 +57,7 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn refresh_tokens_expire_seven_days_after_login() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let issued = h.sign_in(&alice).await;
     h.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
@@ -70,7 +70,7 @@ async fn refresh_tokens_expire_seven_days_after_login() {
 
 #[tokio::test]
 async fn logout_revokes_the_token_and_devices_can_be_signed_out() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let laptop = h.sign_in(&alice).await;
     let phone = h.sign_in(&alice).await;
@@ -87,7 +87,7 @@ async fn logout_revokes_the_token_and_devices_can_be_signed_out() {
 
 #[tokio::test]
 async fn api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let created =
         h.vb.create_api_key(
@@ -124,7 +124,7 @@ async fn api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes()
 
 #[tokio::test]
 async fn api_key_scopes_narrow_what_the_user_may_do() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let key =
         h.vb.create_api_key(
@@ -158,7 +158,7 @@ async fn api_key_scopes_narrow_what_the_user_may_do() {
 
 #[tokio::test]
 async fn api_keys_expire_and_admin_scope_needs_a_platform_admin() {
-    let h = H::new();
+    let h = H::new().await;
     let _admin = h.user("admin").await;
     let bob = h.user("bob").await;
     let e =

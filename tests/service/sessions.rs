@@ -8,7 +8,7 @@ use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::{NewSession, Terminal};
 use vibebox_core::testing::ScriptedExec;
 
-use crate::harness::H;
+use super::harness::H;
 
 const SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 
@@ -36,7 +36,7 @@ async fn read_until(t: &mut Terminal, needle: &str) -> String {
 
 #[tokio::test]
 async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let sessions = h.vb.list_sessions(&alice, env.id, false).await.unwrap();
@@ -62,7 +62,7 @@ async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
 
 #[tokio::test]
 async fn sessions_need_a_running_environment_and_unique_live_names() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let e =
         h.vb.create_session(&alice, env.id, shell("work"))
@@ -95,7 +95,7 @@ async fn sessions_need_a_running_environment_and_unique_live_names() {
 
 #[tokio::test]
 async fn a_vscode_session_fails_with_a_clear_message_when_code_server_is_absent() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let new = || NewSession {
@@ -125,7 +125,7 @@ async fn a_vscode_session_fails_with_a_clear_message_when_code_server_is_absent(
 
 #[tokio::test]
 async fn a_terminal_echoes_keystrokes_runs_commands_and_reports_the_exit_code() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     h.vb.create_session(&alice, env.id, shell("sh"))
@@ -159,7 +159,7 @@ async fn a_terminal_echoes_keystrokes_runs_commands_and_reports_the_exit_code() 
 
 #[tokio::test]
 async fn closing_a_terminal_kills_its_process_but_a_tmux_session_lives_on() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let before = h.rt.running_exec_count();
@@ -190,7 +190,8 @@ async fn an_idle_session_goes_idle_then_the_reaper_terminates_it() {
     let h = H::with_config(Config {
         default_sessions: vec![],
         ..Config::default()
-    });
+    })
+    .await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let s =
@@ -219,7 +220,8 @@ async fn terminal_activity_keeps_a_session_active() {
     let h = H::with_config(Config {
         default_sessions: vec![],
         ..Config::default()
-    });
+    })
+    .await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let s =

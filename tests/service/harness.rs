@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use tokio::sync::broadcast;
+use vibebox_core::Store;
 use vibebox_core::Vibebox;
 use vibebox_core::config::Config;
 use vibebox_core::domain::{Environment, Project, Role, Team};
@@ -13,25 +14,27 @@ use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
 use vibebox_core::service::{
     IssuedRefreshToken, NewEnvironment, NewProject, NewTeam, Registration,
 };
-use vibebox_core::testing::{FakeRuntime, ManualClock, MemoryStore};
+use vibebox_core::testing::{FakeRuntime, ManualClock};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct H {
     pub vb: Vibebox,
     pub rt: Arc<FakeRuntime>,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
 }
 
 impl H {
-    pub fn new() -> Self {
-        Self::with_config(Config::default())
+    pub async fn new() -> Self {
+        Self::with_config(Config::default()).await
     }
 
-    pub fn with_config(config: Config) -> Self {
+    /// A service on a fresh store of the backend under test (`crate::backend`) and a fake
+    /// runtime.
+    pub async fn with_config(config: Config) -> Self {
         let rt = Arc::new(FakeRuntime::new().with_stats_interval(Duration::from_millis(20)));
-        let store = Arc::new(MemoryStore::new());
+        let store = crate::backend::fresh_store().await;
         let clock = Arc::new(ManualClock::new());
         let vb = Vibebox::builder()
             .store(store.clone())

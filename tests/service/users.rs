@@ -1,13 +1,13 @@
 use secrecy::SecretString;
 use vibebox_core::ErrorKind;
 use vibebox_core::service::{OAuthProfile, Patch, ProfilePatch, Registration};
-use vibebox_core::store::{PageRequest, UsersStore};
+use vibebox_core::store::PageRequest;
 
-use crate::harness::{H, PASSWORD};
+use super::harness::{H, PASSWORD};
 
 #[tokio::test]
 async fn first_registered_user_becomes_platform_admin() {
-    let h = H::new();
+    let h = H::new().await;
     let first = h.user("alice").await;
     let second = h.user("bob").await;
     assert!(first.user().unwrap().is_platform_admin);
@@ -16,7 +16,7 @@ async fn first_registered_user_becomes_platform_admin() {
 
 #[tokio::test]
 async fn registration_rejects_invalid_input_naming_the_field() {
-    let h = H::new();
+    let h = H::new().await;
     let reg = |email: &str, password: &str, name: &str| Registration {
         email: email.into(),
         password: SecretString::from(password.to_string()),
@@ -41,7 +41,7 @@ async fn registration_rejects_invalid_input_naming_the_field() {
 
 #[tokio::test]
 async fn email_is_unique_case_insensitively() {
-    let h = H::new();
+    let h = H::new().await;
     h.user("alice").await;
     let e =
         h.vb.register(Registration {
@@ -57,7 +57,7 @@ async fn email_is_unique_case_insensitively() {
 
 #[tokio::test]
 async fn login_fails_the_same_way_for_wrong_password_and_unknown_email() {
-    let h = H::new();
+    let h = H::new().await;
     h.user("alice").await;
     let wrong =
         h.vb.login("alice@example.com", &SecretString::from("wrong password!"))
@@ -78,7 +78,7 @@ async fn login_fails_the_same_way_for_wrong_password_and_unknown_email() {
 
 #[tokio::test]
 async fn disabled_user_cannot_log_in_or_act() {
-    let h = H::new();
+    let h = H::new().await;
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
     let bob_id = bob.user_id().unwrap();
@@ -102,7 +102,7 @@ async fn disabled_user_cannot_log_in_or_act() {
 
 #[tokio::test]
 async fn only_platform_admins_manage_users() {
-    let h = H::new();
+    let h = H::new().await;
     let admin = h.user("admin").await;
     let bob = h.user("bob").await;
     let e =
@@ -127,7 +127,7 @@ async fn only_platform_admins_manage_users() {
 
 #[tokio::test]
 async fn profile_update_validates_the_ssh_key() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let e =
         h.vb.update_profile(
@@ -169,7 +169,7 @@ async fn profile_update_validates_the_ssh_key() {
 
 #[tokio::test]
 async fn oauth_users_are_identified_by_provider_and_subject_never_by_email() {
-    let h = H::new();
+    let h = H::new().await;
     let profile = |email: &str| OAuthProfile {
         provider: "github".into(),
         subject: "12345".into(),

@@ -4,13 +4,13 @@ use vibebox_core::config::Config;
 use vibebox_core::domain::{LogStream, NewLogEntry};
 use vibebox_core::events::EventKind;
 use vibebox_core::service::LogFilter;
-use vibebox_core::store::{LogsStore, PageRequest};
+use vibebox_core::store::PageRequest;
 
-use crate::harness::{H, wait_for};
+use super::harness::{H, wait_for};
 
 #[tokio::test]
 async fn container_output_is_published_live_and_persisted() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
@@ -58,7 +58,7 @@ async fn container_output_is_published_live_and_persisted() {
 
 #[tokio::test]
 async fn a_restarted_collector_resumes_without_duplicates() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     h.vb.stop_environment(&alice, env.id).await.unwrap();
@@ -98,7 +98,8 @@ async fn retention_drops_old_lines_and_keeps_environments_under_the_size_limit()
         log_max_age: Duration::from_secs(3600),
         log_max_bytes_per_environment: 10,
         ..Config::default()
-    });
+    })
+    .await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let now = h.vb.clock().now();
     let line = |secs_ago: i64, msg: &str| NewLogEntry {
@@ -134,7 +135,7 @@ async fn retention_drops_old_lines_and_keeps_environments_under_the_size_limit()
 #[tokio::test]
 async fn metrics_stream_the_memory_limit_of_a_running_environment() {
     use futures::StreamExt;
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     assert!(h.vb.metrics(&alice, env.id).await.is_err());
     h.vb.start_environment(&alice, env.id).await.unwrap();

@@ -3,11 +3,11 @@ use vibebox_core::domain::Role;
 use vibebox_core::service::{NewProject, ProjectPatch, TeamPatch};
 use vibebox_core::store::PageRequest;
 
-use crate::harness::{H, new_env};
+use super::harness::{H, new_env};
 
 #[tokio::test]
 async fn team_creator_becomes_its_admin_and_members_see_it() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let bob = h.user("bob").await;
     let team = h.team(&alice, "core", &[("bob", Role::Viewer)]).await;
@@ -33,7 +33,7 @@ async fn team_creator_becomes_its_admin_and_members_see_it() {
 
 #[tokio::test]
 async fn a_team_always_keeps_one_admin() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let team = h.team(&alice, "core", &[]).await;
     let me = alice.user_id().unwrap();
@@ -48,7 +48,7 @@ async fn a_team_always_keeps_one_admin() {
 
 #[tokio::test]
 async fn only_team_admins_manage_the_team_and_strangers_do_not_see_it() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let dev = h.user("dev").await;
     let stranger = h.user("stranger").await;
@@ -94,7 +94,7 @@ async fn only_team_admins_manage_the_team_and_strangers_do_not_see_it() {
 
 #[tokio::test]
 async fn viewers_cannot_create_team_projects_and_strangers_get_not_found() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let viewer = h.user("viewer").await;
     let stranger = h.user("stranger").await;
@@ -136,7 +136,7 @@ async fn viewers_cannot_create_team_projects_and_strangers_get_not_found() {
 
 #[tokio::test]
 async fn developers_update_but_cannot_archive_or_delete_team_projects() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let dev = h.user("dev").await;
     let team = h.team(&alice, "core", &[("dev", Role::Developer)]).await;
@@ -187,7 +187,7 @@ async fn developers_update_but_cannot_archive_or_delete_team_projects() {
 
 #[tokio::test]
 async fn deleting_a_project_with_a_running_environment_is_refused() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, project, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
     let e = h.vb.delete_project(&alice, project.id).await.unwrap_err();
@@ -210,7 +210,7 @@ async fn deleting_a_project_with_a_running_environment_is_refused() {
 
 #[tokio::test]
 async fn deleting_a_team_removes_its_projects() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let team = h.team(&alice, "core", &[]).await;
     let project = h.project(&alice, "proj", Some(&team)).await;
@@ -234,7 +234,7 @@ async fn deleting_a_team_removes_its_projects() {
 
 #[tokio::test]
 async fn team_audit_log_is_for_team_admins() {
-    let h = H::new();
+    let h = H::new().await;
     let alice = h.user("alice").await;
     let _dev = h.user("dev").await;
     let dev = h.vb.actor_for_user(_dev.user_id().unwrap()).await.unwrap();

@@ -9,7 +9,7 @@ use vibebox_core::lifecycle::StateMachine;
 use vibebox_core::runtime::{ContainerRuntime, LABEL_ENVIRONMENT_ID};
 use vibebox_core::testing::FakeFailure;
 
-use crate::harness::H;
+use super::harness::H;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -37,7 +37,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
     let mut last = EnvironmentStatus::Stopped;

@@ -10,11 +10,11 @@ use vibebox_core::runtime::{
 use vibebox_core::service::{EnvironmentPatch, NewPort};
 use vibebox_core::testing::FakeFailure;
 
-use crate::harness::{H, wait_for};
+use super::harness::{H, wait_for};
 
 #[tokio::test]
 async fn start_creates_a_hardened_container_with_the_environment_limits_and_labels() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, project, env) = h.owner_with_env("alice").await;
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Running);
@@ -37,7 +37,7 @@ async fn start_creates_a_hardened_container_with_the_environment_limits_and_labe
 
 #[tokio::test]
 async fn start_binds_host_ports_on_loopback_and_stop_clears_them() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.add_port(
         &alice,
@@ -65,7 +65,7 @@ async fn start_binds_host_ports_on_loopback_and_stop_clears_them() {
 
 #[tokio::test]
 async fn status_changes_are_published_in_order() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
     h.vb.start_environment(&alice, env.id).await.unwrap();
@@ -85,7 +85,7 @@ async fn status_changes_are_published_in_order() {
 
 #[tokio::test]
 async fn starting_a_running_environment_is_a_no_op() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let first = h.vb.start_environment(&alice, env.id).await.unwrap();
     let again = h.vb.start_environment(&alice, env.id).await.unwrap();
@@ -95,7 +95,7 @@ async fn starting_a_running_environment_is_a_no_op() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_starts_create_one_container() {
-    let h = Arc::new(H::new());
+    let h = Arc::new(H::new().await);
     let (alice, _, env) = h.owner_with_env("alice").await;
     let starts = (0..8).map(|_| {
         let (h, alice) = (h.clone(), alice.clone());
@@ -116,7 +116,7 @@ async fn concurrent_starts_create_one_container() {
 
 #[tokio::test]
 async fn a_failing_start_leaves_the_environment_in_error_with_the_message() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.rt.fail_next(FakeFailure::Start);
     let e = h.vb.start_environment(&alice, env.id).await.unwrap_err();
@@ -132,7 +132,7 @@ async fn a_failing_start_leaves_the_environment_in_error_with_the_message() {
 
 #[tokio::test]
 async fn a_missing_image_is_an_error_naming_the_image() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.rt.remove_image("vibebox/base:bookworm");
     let e = h.vb.start_environment(&alice, env.id).await.unwrap_err();
@@ -151,7 +151,8 @@ async fn the_running_quota_is_enforced_per_user() {
     let h = H::with_config(Config {
         max_running_per_user: 2,
         ..Config::default()
-    });
+    })
+    .await;
     let alice = h.user("alice").await;
     let project = h.project(&alice, "proj", None).await;
     let mut envs = Vec::new();
@@ -173,7 +174,7 @@ async fn the_running_quota_is_enforced_per_user() {
 
 #[tokio::test]
 async fn stopping_while_starting_is_refused_and_stop_is_idempotent() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let stopped = h.vb.stop_environment(&alice, env.id).await.unwrap();
     assert_eq!(
@@ -187,7 +188,7 @@ async fn stopping_while_starting_is_refused_and_stop_is_idempotent() {
 
 #[tokio::test]
 async fn a_restart_keeps_the_container_and_its_filesystem() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let first = h.vb.start_environment(&alice, env.id).await.unwrap();
     h.vb.stop_environment(&alice, env.id).await.unwrap();
@@ -198,7 +199,7 @@ async fn a_restart_keeps_the_container_and_its_filesystem() {
 
 #[tokio::test]
 async fn changing_limits_recreates_the_container_at_the_next_start() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let first = h.vb.start_environment(&alice, env.id).await.unwrap();
     h.vb.stop_environment(&alice, env.id).await.unwrap();
@@ -221,7 +222,7 @@ async fn changing_limits_recreates_the_container_at_the_next_start() {
 
 #[tokio::test]
 async fn deleting_a_running_environment_stops_it_and_removes_the_container() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
     h.vb.start_environment(&alice, env.id).await.unwrap();
@@ -239,7 +240,7 @@ async fn deleting_a_running_environment_stops_it_and_removes_the_container() {
 
 #[tokio::test]
 async fn an_unavailable_engine_fails_the_start_with_unavailable() {
-    let h = H::new();
+    let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.rt.set_unavailable(true);
     let e = h.vb.start_environment(&alice, env.id).await.unwrap_err();

@@ -1,0 +1,18 @@
+//! The service's test suite: every operation of the Rust API, on a fake runtime and the store
+//! backend that the including test target provides as `crate::backend::fresh_store()`.
+//!
+//! It is compiled once per backend: `tests/service_memory.rs`, `tests/service_sqlite.rs` and
+//! `tests/service_postgres.rs`.
+
+mod harness;
+
+mod auth;
+mod environments;
+mod extensions;
+mod lifecycle;
+mod logs;
+mod properties;
+mod reconcile;
+mod sessions;
+mod teams_projects;
+mod users;
