@@ -1,6 +1,24 @@
-//! `Store` on SQLite (sqlx): the embedded default.
-//!
-//! Skeleton: the SQLite store lands with issue 3. Until then this crate only re-exports the
-//! contract it will implement.
+#![doc = include_str!("../README.md")]
 
-pub use vibebox_core::store::Store;
+mod audit;
+mod auth;
+mod codec;
+mod environments;
+mod error;
+mod extensions;
+mod logs;
+mod ports;
+mod projects;
+mod sessions;
+mod store;
+mod teams;
+mod users;
+mod variables;
+
+pub use store::{MIGRATOR, SqliteStore, SqliteStoreOptions, URL_SCHEMES};
+
+/// Every `Store` trait is implemented, so a `SqliteStore` is a `Store`.
+const _: fn() = || {
+    fn is_store<T: vibebox_core::Store>() {}
+    is_store::<SqliteStore>();
+};
