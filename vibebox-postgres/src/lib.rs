@@ -1,6 +1,21 @@
-//! `Store` on PostgreSQL (sqlx): shared state for several server replicas.
-//!
-//! Skeleton: the PostgreSQL store lands with issue 3. Until then this crate only re-exports the
-//! contract it will implement.
+#![doc = include_str!("../README.md")]
 
+mod audit;
+mod auth;
+mod connect;
+mod environments;
+mod error;
+mod extensions;
+mod logs;
+mod migrate;
+mod projects;
+mod rows;
+mod sessions;
+mod teams;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod users;
+
+pub use connect::{PgStore, PgStoreOptions, URL_SCHEMES};
+pub use migrate::MIGRATOR;
 pub use vibebox_core::store::Store;

@@ -1,0 +1,473 @@
+//! [`EnvironmentsStore`]: environments (compare-and-set on status and version), their ports
+//! and variables.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+use vibebox_core::clock::Timestamp;
+use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
+use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
+use vibebox_core::{Error, Result};
+
+use crate::PgStore;
+use crate::error::map;
+use crate::rows::{convert, parse, port};
+
+macro_rules! env_columns {
+    () => {
+        "id, project_id, name, slug, creator_id, base_image, container_id, status, cpu_limit, \
+         memory_limit, storage_limit, error_message, version, status_changed_at, created_at, \
+         updated_at"
+    };
+}
+
+macro_rules! port_columns {
+    () => {
+        "id, environment_id, container_port, host_port, bound_host_port, protocol, created_at, \
+         updated_at"
+    };
+}
+
+macro_rules! variable_columns {
+    () => {
+        "id, environment_id, key, value, is_encrypted, created_at, updated_at"
+    };
+}
+
+/// The optional filters of `list_environments` after the visibility condition; `$1` is the
+/// visible user in the first query and unused (NULL) in the second.
+macro_rules! env_filters {
+    () => {
+        " AND ($2::uuid IS NULL OR e.project_id = $2) \
+         AND ($3::uuid IS NULL OR e.creator_id = $3) \
+         AND (cardinality($4::text[]) = 0 OR e.status = ANY($4)) \
+         AND ($5::uuid IS NULL OR e.id > $5) \
+         ORDER BY e.id LIMIT $6"
+    };
+}
+
+/// Environments whose project the user owns or belongs to one of the user's teams. Written as
+/// a top-level `IN` so the planner can turn it into a semi-join over the small set of visible
+/// projects and walk `environments_project_id_idx`.
+const LIST_VISIBLE: &str = concat!(
+    "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
+     e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
+     e.status_changed_at, e.created_at, e.updated_at \
+     FROM environments e WHERE e.project_id IN (\
+     SELECT p.id FROM projects p WHERE p.owner_user_id = $1 \
+     UNION ALL \
+     SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
+     WHERE m.user_id = $1)",
+    env_filters!()
+);
+
+const LIST_ALL: &str = concat!(
+    "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
+     e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
+     e.status_changed_at, e.created_at, e.updated_at \
+     FROM environments e WHERE $1::uuid IS NULL",
+    env_filters!()
+);
+
+#[derive(sqlx::FromRow)]
+struct EnvironmentRow {
+    id: Uuid,
+    project_id: Uuid,
+    name: String,
+    slug: String,
+    creator_id: Uuid,
+    base_image: String,
+    container_id: Option<String>,
+    status: String,
+    cpu_limit: f64,
+    memory_limit: i64,
+    storage_limit: i64,
+    error_message: Option<String>,
+    version: i64,
+    status_changed_at: Timestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<EnvironmentRow> for Environment {
+    type Error = Error;
+    fn try_from(r: EnvironmentRow) -> Result<Self> {
+        Ok(Environment {
+            id: EnvironmentId(r.id),
+            project_id: ProjectId(r.project_id),
+            name: r.name,
+            slug: r.slug,
+            creator_id: UserId(r.creator_id),
+            base_image: r.base_image,
+            container_id: r.container_id,
+            status: parse("environment status", &r.status)?,
+            cpu_limit: r.cpu_limit,
+            memory_limit: r.memory_limit,
+            storage_limit: r.storage_limit,
+            error_message: r.error_message,
+            version: r.version,
+            status_changed_at: r.status_changed_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PortRow {
+    id: Uuid,
+    environment_id: Uuid,
+    container_port: i32,
+    host_port: Option<i32>,
+    bound_host_port: Option<i32>,
+    protocol: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<PortRow> for EnvironmentPort {
+    type Error = Error;
+    fn try_from(r: PortRow) -> Result<Self> {
+        Ok(EnvironmentPort {
+            id: PortId(r.id),
+            environment_id: EnvironmentId(r.environment_id),
+            container_port: port("container_port", r.container_port)?,
+            host_port: r.host_port.map(|p| port("host_port", p)).transpose()?,
+            bound_host_port: r
+                .bound_host_port
+                .map(|p| port("bound_host_port", p))
+                .transpose()?,
+            protocol: parse("port protocol", &r.protocol)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct VariableRow {
+    id: Uuid,
+    environment_id: Uuid,
+    key: String,
+    value: String,
+    is_encrypted: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<VariableRow> for EnvironmentVariable {
+    fn from(r: VariableRow) -> Self {
+        EnvironmentVariable {
+            id: VariableId(r.id),
+            environment_id: EnvironmentId(r.environment_id),
+            key: r.key,
+            value: r.value,
+            is_encrypted: r.is_encrypted,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl PgStore {
+    async fn environment_exists(&self, id: EnvironmentId) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM environments WHERE id = $1)")
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)
+    }
+}
+
+#[async_trait]
+impl EnvironmentsStore for PgStore {
+    #[tracing::instrument(skip_all, fields(environment.id = %env.id))]
+    async fn create_environment(&self, env: &Environment) -> Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO environments (",
+            env_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ))
+        .bind(env.id.0)
+        .bind(env.project_id.0)
+        .bind(&env.name)
+        .bind(&env.slug)
+        .bind(env.creator_id.0)
+        .bind(&env.base_image)
+        .bind(&env.container_id)
+        .bind(env.status.as_str())
+        .bind(env.cpu_limit)
+        .bind(env.memory_limit)
+        .bind(env.storage_limit)
+        .bind(&env.error_message)
+        .bind(env.version)
+        .bind(env.status_changed_at)
+        .bind(env.created_at)
+        .bind(env.updated_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn get_environment(&self, id: EnvironmentId) -> Result<Environment> {
+        sqlx::query_as::<_, EnvironmentRow>(concat!(
+            "SELECT ",
+            env_columns!(),
+            " FROM environments WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?
+        .ok_or(Error::not_found("environment"))
+        .and_then(Environment::try_from)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_environments(
+        &self,
+        filter: &EnvironmentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Environment>> {
+        let after = decode_id_cursor(page.cursor.as_deref())?;
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        let sql = if filter.visible_to.is_some() {
+            LIST_VISIBLE
+        } else {
+            LIST_ALL
+        };
+        let rows = sqlx::query_as::<_, EnvironmentRow>(sql)
+            .bind(filter.visible_to.map(|u| u.0))
+            .bind(filter.project_id.map(|p| p.0))
+            .bind(filter.creator_id.map(|u| u.0))
+            .bind(statuses)
+            .bind(after)
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let envs = convert(rows, Environment::try_from)?;
+        Ok(page_of(envs, page.limit, |e: &Environment| {
+            e.id.to_string()
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env.id, status = %env.status))]
+    async fn update_environment(
+        &self,
+        env: &Environment,
+        expected_status: EnvironmentStatus,
+        expected_version: i64,
+    ) -> Result<Environment> {
+        let row = sqlx::query_as::<_, EnvironmentRow>(concat!(
+            "UPDATE environments SET name = $4, slug = $5, base_image = $6, container_id = $7, ",
+            "status = $8, cpu_limit = $9, memory_limit = $10, storage_limit = $11, ",
+            "error_message = $12, status_changed_at = $13, updated_at = $14, ",
+            "version = version + 1 ",
+            "WHERE id = $1 AND status = $2 AND version = $3 RETURNING ",
+            env_columns!()
+        ))
+        .bind(env.id.0)
+        .bind(expected_status.as_str())
+        .bind(expected_version)
+        .bind(&env.name)
+        .bind(&env.slug)
+        .bind(&env.base_image)
+        .bind(&env.container_id)
+        .bind(env.status.as_str())
+        .bind(env.cpu_limit)
+        .bind(env.memory_limit)
+        .bind(env.storage_limit)
+        .bind(&env.error_message)
+        .bind(env.status_changed_at)
+        .bind(env.updated_at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        match row {
+            Some(row) => Environment::try_from(row),
+            None if self.environment_exists(env.id).await? => Err(Error::StaleVersion {
+                resource: "environment",
+            }),
+            None => Err(Error::not_found("environment")),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn delete_environment(&self, id: EnvironmentId) -> Result<()> {
+        // Ports, variables, sessions, extensions and logs go by cascade.
+        let done = sqlx::query("DELETE FROM environments WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("environment"));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %creator))]
+    async fn count_running_environments(&self, creator: UserId) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM environments \
+             WHERE creator_id = $1 AND status IN ('starting', 'running')",
+        )
+        .bind(creator.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(n.max(0) as u64)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %port.environment_id))]
+    async fn add_port(&self, port: &EnvironmentPort) -> Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO environment_ports (",
+            port_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(port.id.0)
+        .bind(port.environment_id.0)
+        .bind(i32::from(port.container_port))
+        .bind(port.host_port.map(i32::from))
+        .bind(port.bound_host_port.map(i32::from))
+        .bind(port.protocol.as_str())
+        .bind(port.created_at)
+        .bind(port.updated_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env))]
+    async fn list_ports(&self, env: EnvironmentId) -> Result<Vec<EnvironmentPort>> {
+        let rows = sqlx::query_as::<_, PortRow>(concat!(
+            "SELECT ",
+            port_columns!(),
+            " FROM environment_ports WHERE environment_id = $1 ORDER BY id"
+        ))
+        .bind(env.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        convert(rows, EnvironmentPort::try_from)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env))]
+    async fn delete_port(&self, env: EnvironmentId, port: PortId) -> Result<()> {
+        let done =
+            sqlx::query("DELETE FROM environment_ports WHERE id = $1 AND environment_id = $2")
+                .bind(port.0)
+                .bind(env.0)
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("port"));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env))]
+    async fn set_bound_host_ports(
+        &self,
+        env: EnvironmentId,
+        bound: &[(PortId, Option<u16>)],
+    ) -> Result<()> {
+        if bound.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = bound.iter().map(|(id, _)| id.0).collect();
+        let ports: Vec<Option<i32>> = bound.iter().map(|(_, p)| p.map(i32::from)).collect();
+        sqlx::query(
+            "UPDATE environment_ports AS p SET bound_host_port = b.port \
+             FROM UNNEST($2::uuid[], $3::int4[]) AS b(id, port) \
+             WHERE p.id = b.id AND p.environment_id = $1",
+        )
+        .bind(env.0)
+        .bind(ids)
+        .bind(ports)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %var.environment_id))]
+    async fn put_variable(&self, var: &EnvironmentVariable) -> Result<EnvironmentVariable> {
+        sqlx::query_as::<_, VariableRow>(concat!(
+            "INSERT INTO environment_variables (",
+            variable_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ",
+            "ON CONFLICT ON CONSTRAINT environment_variables_key_key DO UPDATE SET ",
+            "value = EXCLUDED.value, is_encrypted = EXCLUDED.is_encrypted, ",
+            "updated_at = EXCLUDED.updated_at RETURNING ",
+            variable_columns!()
+        ))
+        .bind(var.id.0)
+        .bind(var.environment_id.0)
+        .bind(&var.key)
+        .bind(&var.value)
+        .bind(var.is_encrypted)
+        .bind(var.created_at)
+        .bind(var.updated_at)
+        .fetch_one(&self.pool)
+        .await
+        .map(EnvironmentVariable::from)
+        .map_err(map)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env))]
+    async fn list_variables(&self, env: EnvironmentId) -> Result<Vec<EnvironmentVariable>> {
+        let rows = sqlx::query_as::<_, VariableRow>(concat!(
+            "SELECT ",
+            variable_columns!(),
+            " FROM environment_variables WHERE environment_id = $1 ORDER BY key COLLATE \"C\""
+        ))
+        .bind(env.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(rows.into_iter().map(EnvironmentVariable::from).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env))]
+    async fn delete_variable(&self, env: EnvironmentId, key: &str) -> Result<()> {
+        let done =
+            sqlx::query("DELETE FROM environment_variables WHERE environment_id = $1 AND key = $2")
+                .bind(env.0)
+                .bind(key)
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("variable"));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_encrypted_variables(
+        &self,
+        after: Option<VariableId>,
+        limit: u32,
+    ) -> Result<Vec<EnvironmentVariable>> {
+        let rows = sqlx::query_as::<_, VariableRow>(concat!(
+            "SELECT ",
+            variable_columns!(),
+            " FROM environment_variables WHERE is_encrypted AND ($1::uuid IS NULL OR id > $1) ",
+            "ORDER BY id LIMIT $2"
+        ))
+        .bind(after.map(|v| v.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(rows.into_iter().map(EnvironmentVariable::from).collect())
+    }
+}
