@@ -5,8 +5,9 @@
 //! - Queries walk `logs_environment_timestamp_idx` (environment, timestamp DESC, id DESC,
 //!   bytes) in either direction, with a `(timestamp, id)` row-value cursor.
 //! - Retention deletes by age through `logs_timestamp_idx`, then finds each oversized
-//!   environment's cut-off with one window sum over the same covering index, and deletes in
-//!   transactions of at most `batch_size` rows, so writers wait at most one batch.
+//!   environment's cut-off with a window sum over the covering index (no sort) and deletes
+//!   past the cut-offs in id order. Every delete is its own transaction of at most
+//!   `batch_size` rows, so writers wait at most one batch.
 
 use std::sync::LazyLock;
 
@@ -84,7 +85,8 @@ impl SqliteStore {
         batch: i64,
         bind: impl Fn(
             sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-        ) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        )
+            -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     ) -> Result<u64> {
         let mut total = 0;
         loop {
@@ -98,6 +100,99 @@ impl SqliteStore {
                 return Ok(total);
             }
         }
+    }
+}
+
+impl SqliteStore {
+    /// Deletes the oldest lines of every environment whose logs take more than `max_bytes`,
+    /// keeping the newest lines that fit.
+    ///
+    /// The cut-off of each oversized environment (its newest line that no longer fits) goes
+    /// into a temporary table of one connection; the deletes then walk the table in id order
+    /// across all environments, so each page is rewritten once rather than once per
+    /// environment, in transactions of at most `batch` rows.
+    async fn apply_size_retention(&self, max_bytes: i64, batch: i64) -> Result<u64> {
+        let oversized: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT environment_id FROM logs GROUP BY environment_id HAVING SUM(bytes) > ?",
+        )
+        .bind(max_bytes)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        if oversized.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.pool().acquire().await.db()?;
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS retention_cuts (\
+             environment_id BLOB PRIMARY KEY, timestamp INTEGER NOT NULL, id INTEGER NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await
+        .db()?;
+        sqlx::query("DELETE FROM temp.retention_cuts")
+            .execute(&mut *conn)
+            .await
+            .db()?;
+        for env in oversized {
+            // How many of the oldest lines must go: those that do not fit when lines are kept
+            // newest first. The window walks the covering index in its own order: no sort.
+            let doomed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ( \
+                   SELECT SUM(bytes) OVER ( \
+                     ORDER BY timestamp DESC, id DESC \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kept \
+                   FROM logs WHERE environment_id = ?1) \
+                 WHERE kept > ?2",
+            )
+            .bind(env)
+            .bind(max_bytes)
+            .fetch_one(&mut *conn)
+            .await
+            .db()?;
+            if doomed == 0 {
+                continue;
+            }
+            // The newest doomed line: deleting up to it (rather than "the N oldest") stays
+            // right if lines are appended or deleted meanwhile.
+            sqlx::query(
+                "INSERT INTO temp.retention_cuts (environment_id, timestamp, id) \
+                 SELECT environment_id, timestamp, id FROM logs WHERE environment_id = ? \
+                 ORDER BY timestamp, id LIMIT 1 OFFSET ?",
+            )
+            .bind(env)
+            .bind(doomed - 1)
+            .execute(&mut *conn)
+            .await
+            .db()?;
+        }
+        let mut deleted = 0;
+        let mut after = 0_i64;
+        loop {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM logs WHERE id IN ( \
+                   SELECT l.id FROM logs l CROSS JOIN temp.retention_cuts c \
+                     ON c.environment_id = l.environment_id \
+                   WHERE l.id > ?1 AND (l.timestamp, l.id) <= (c.timestamp, c.id) \
+                   ORDER BY l.id LIMIT ?2) \
+                 RETURNING id",
+            )
+            .bind(after)
+            .bind(batch)
+            .fetch_all(&mut *conn)
+            .await
+            .db()?;
+            deleted += ids.len() as u64;
+            match ids.iter().max() {
+                Some(last) if ids.len() as i64 >= batch => after = *last,
+                _ => break,
+            }
+        }
+        sqlx::query("DELETE FROM temp.retention_cuts")
+            .execute(&mut *conn)
+            .await
+            .db()?;
+        Ok(deleted)
     }
 }
 
@@ -203,39 +298,7 @@ impl LogsStore for SqliteStore {
             .await?;
 
         let max_bytes = i64::try_from(policy.max_bytes_per_environment).unwrap_or(i64::MAX);
-        let oversized: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT environment_id FROM logs GROUP BY environment_id HAVING SUM(bytes) > ?",
-        )
-        .bind(max_bytes)
-        .fetch_all(self.pool())
-        .await
-        .db()?;
-        let mut deleted_by_size = 0;
-        for env in oversized {
-            // The newest line that no longer fits: it and every older line go.
-            let cut: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT timestamp, id FROM ( \
-                   SELECT timestamp, id, SUM(bytes) OVER ( \
-                     ORDER BY timestamp DESC, id DESC \
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kept \
-                   FROM logs WHERE environment_id = ?1) \
-                 WHERE kept > ?2 ORDER BY timestamp DESC, id DESC LIMIT 1",
-            )
-            .bind(env)
-            .bind(max_bytes)
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
-            let Some((at, id)) = cut else { continue };
-            deleted_by_size += self
-                .delete_in_batches(
-                    "DELETE FROM logs WHERE id IN (SELECT id FROM logs \
-                     WHERE environment_id = ? AND (timestamp, id) <= (?, ?) LIMIT ?)",
-                    batch,
-                    |q| q.bind(env).bind(at).bind(id),
-                )
-                .await?;
-        }
+        let deleted_by_size = self.apply_size_retention(max_bytes, batch).await?;
         tracing::debug!(deleted_by_age, deleted_by_size, "log retention pass");
         Ok(RetentionReport {
             deleted_by_age,

@@ -111,7 +111,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.busy_timeout);
         if !in_memory {
-            connect = connect.journal_mode(SqliteJournalMode::Wal);
+            connect = connect
+                .journal_mode(SqliteJournalMode::Wal)
+                // Reads through the OS page cache without a copy per page.
+                .pragma("mmap_size", "268435456")
+                // Checkpoint every ~40 MB of WAL rather than 4 MB: log appends touch pages all
+                // over the indexes, and fewer checkpoints copy each page fewer times.
+                .pragma("wal_autocheckpoint", "10000");
         }
         let database = if in_memory {
             ":memory:".to_string()
@@ -208,7 +214,9 @@ impl StoreHealth for SqliteStore {
             .map(|_| ())
             .map_err(|e| match map(e, "database") {
                 unavailable @ Error::Unavailable { .. } => unavailable,
-                other => Error::unavailable("store", "the database does not answer", Some(other.into())),
+                other => {
+                    Error::unavailable("store", "the database does not answer", Some(other.into()))
+                }
             })
     }
 }

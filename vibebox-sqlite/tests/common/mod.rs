@@ -43,7 +43,9 @@ pub async fn disk_store() -> SqliteStore {
 
 /// A store on a new database file with options.
 pub async fn disk_store_with(options: SqliteStoreOptions) -> SqliteStore {
-    SqliteStore::connect_with(&fresh_url(), options).await.unwrap()
+    SqliteStore::connect_with(&fresh_url(), options)
+        .await
+        .unwrap()
 }
 
 /// A store on a new in-memory database.
