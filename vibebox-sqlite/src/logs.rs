@@ -4,10 +4,7 @@
 //!   [`CHUNK_SIZES`]`[0]` rows, so ids (AUTOINCREMENT) increase in the given order.
 //! - Queries walk `logs_environment_timestamp_idx` (environment, timestamp DESC, id DESC,
 //!   bytes) in either direction, with a `(timestamp, id)` row-value cursor.
-//! - Retention deletes by age through `logs_timestamp_idx`, then finds each oversized
-//!   environment's cut-off with a window sum over the covering index (no sort) and deletes
-//!   past the cut-offs in id order. Every delete is its own transaction of at most
-//!   `batch_size` rows, so writers wait at most one batch.
+//! - Retention lives in [`retention`](crate::retention).
 
 use std::sync::LazyLock;
 
@@ -73,126 +70,6 @@ impl TryFrom<LogRow> for LogEntry {
             stream: parse_enum(&r.stream, "stream")?,
             message: r.message,
         })
-    }
-}
-
-impl SqliteStore {
-    /// Deletes, batch by batch, the rows `select` (`SELECT id … LIMIT ?`, whose other
-    /// parameters `bind` supplies) finds; returns how many.
-    async fn delete_in_batches(
-        &self,
-        delete: &'static str,
-        batch: i64,
-        bind: impl Fn(
-            sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-        )
-            -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<u64> {
-        let mut total = 0;
-        loop {
-            let done = bind(sqlx::query(delete))
-                .bind(batch)
-                .execute(self.pool())
-                .await
-                .db()?;
-            total += done.rows_affected();
-            if done.rows_affected() < batch.unsigned_abs() {
-                return Ok(total);
-            }
-        }
-    }
-}
-
-impl SqliteStore {
-    /// Deletes the oldest lines of every environment whose logs take more than `max_bytes`,
-    /// keeping the newest lines that fit.
-    ///
-    /// The cut-off of each oversized environment (its newest line that no longer fits) goes
-    /// into a temporary table of one connection; the deletes then walk the table in id order
-    /// across all environments, so each page is rewritten once rather than once per
-    /// environment, in transactions of at most `batch` rows.
-    async fn apply_size_retention(&self, max_bytes: i64, batch: i64) -> Result<u64> {
-        let oversized: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT environment_id FROM logs GROUP BY environment_id HAVING SUM(bytes) > ?",
-        )
-        .bind(max_bytes)
-        .fetch_all(self.pool())
-        .await
-        .db()?;
-        if oversized.is_empty() {
-            return Ok(0);
-        }
-        let mut conn = self.pool().acquire().await.db()?;
-        sqlx::query(
-            "CREATE TEMP TABLE IF NOT EXISTS retention_cuts (\
-             environment_id BLOB PRIMARY KEY, timestamp INTEGER NOT NULL, id INTEGER NOT NULL)",
-        )
-        .execute(&mut *conn)
-        .await
-        .db()?;
-        sqlx::query("DELETE FROM temp.retention_cuts")
-            .execute(&mut *conn)
-            .await
-            .db()?;
-        for env in oversized {
-            // How many of the oldest lines must go: those that do not fit when lines are kept
-            // newest first. The window walks the covering index in its own order: no sort.
-            let doomed: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM ( \
-                   SELECT SUM(bytes) OVER ( \
-                     ORDER BY timestamp DESC, id DESC \
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kept \
-                   FROM logs WHERE environment_id = ?1) \
-                 WHERE kept > ?2",
-            )
-            .bind(env)
-            .bind(max_bytes)
-            .fetch_one(&mut *conn)
-            .await
-            .db()?;
-            if doomed == 0 {
-                continue;
-            }
-            // The newest doomed line: deleting up to it (rather than "the N oldest") stays
-            // right if lines are appended or deleted meanwhile.
-            sqlx::query(
-                "INSERT INTO temp.retention_cuts (environment_id, timestamp, id) \
-                 SELECT environment_id, timestamp, id FROM logs WHERE environment_id = ? \
-                 ORDER BY timestamp, id LIMIT 1 OFFSET ?",
-            )
-            .bind(env)
-            .bind(doomed - 1)
-            .execute(&mut *conn)
-            .await
-            .db()?;
-        }
-        let mut deleted = 0;
-        let mut after = 0_i64;
-        loop {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "DELETE FROM logs WHERE id IN ( \
-                   SELECT l.id FROM logs l CROSS JOIN temp.retention_cuts c \
-                     ON c.environment_id = l.environment_id \
-                   WHERE l.id > ?1 AND (l.timestamp, l.id) <= (c.timestamp, c.id) \
-                   ORDER BY l.id LIMIT ?2) \
-                 RETURNING id",
-            )
-            .bind(after)
-            .bind(batch)
-            .fetch_all(&mut *conn)
-            .await
-            .db()?;
-            deleted += ids.len() as u64;
-            match ids.iter().max() {
-                Some(last) if ids.len() as i64 >= batch => after = *last,
-                _ => break,
-            }
-        }
-        sqlx::query("DELETE FROM temp.retention_cuts")
-            .execute(&mut *conn)
-            .await
-            .db()?;
-        Ok(deleted)
     }
 }
 
@@ -286,24 +163,7 @@ impl LogsStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn apply_log_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
-        let batch = i64::from(policy.batch_size.max(1));
-        let cutoff = micros(policy.older_than);
-        let deleted_by_age = self
-            .delete_in_batches(
-                "DELETE FROM logs WHERE id IN \
-                 (SELECT id FROM logs WHERE timestamp < ? LIMIT ?)",
-                batch,
-                |q| q.bind(cutoff),
-            )
-            .await?;
-
-        let max_bytes = i64::try_from(policy.max_bytes_per_environment).unwrap_or(i64::MAX);
-        let deleted_by_size = self.apply_size_retention(max_bytes, batch).await?;
-        tracing::debug!(deleted_by_age, deleted_by_size, "log retention pass");
-        Ok(RetentionReport {
-            deleted_by_age,
-            deleted_by_size,
-        })
+        crate::retention::apply(self, policy).await
     }
 }
 

@@ -104,6 +104,10 @@ impl SqliteStore {
             return Err(Error::invalid("url", "must start with sqlite:"));
         };
         let in_memory = is_memory(location);
+        if !in_memory && file_path(location).is_empty() {
+            // SQLite would open a private temporary database per connection.
+            return Err(Error::invalid("url", "names no database file"));
+        }
         let mut connect = SqliteConnectOptions::from_str(url)
             .map_err(|_| Error::invalid("url", "is not a valid SQLite URL"))?
             .create_if_missing(true)
@@ -113,8 +117,6 @@ impl SqliteStore {
         if !in_memory {
             connect = connect
                 .journal_mode(SqliteJournalMode::Wal)
-                // Reads through the OS page cache without a copy per page.
-                .pragma("mmap_size", "268435456")
                 // Checkpoint every ~40 MB of WAL rather than 4 MB: log appends touch pages all
                 // over the indexes, and fewer checkpoints copy each page fewer times.
                 .pragma("wal_autocheckpoint", "10000");
@@ -221,11 +223,16 @@ impl StoreHealth for SqliteStore {
     }
 }
 
+/// The file part of what follows `sqlite:` (without `//` and query parameters).
+fn file_path(location: &str) -> &str {
+    let path = location.strip_prefix("//").unwrap_or(location);
+    path.split_once('?').map_or(path, |(path, _)| path)
+}
+
 /// Whether the part of the URL after `sqlite:` names an in-memory database.
 fn is_memory(location: &str) -> bool {
-    let path = location.trim_start_matches("//");
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    path == ":memory:" || query.split('&').any(|p| p == "mode=memory")
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    file_path(location) == ":memory:" || query.split('&').any(|p| p == "mode=memory")
 }
 
 /// Masks the password of any `user:password@` in a location, so `Debug` never shows it.
@@ -290,6 +297,9 @@ mod tests {
         assert!(is_memory("//?mode=memory"));
         assert!(!is_memory("//vibebox.db"));
         assert!(!is_memory("relative.db"));
+        assert_eq!(file_path("//a/b.db?mode=rwc"), "a/b.db");
+        assert_eq!(file_path("///abs.db"), "/abs.db");
+        assert_eq!(file_path("//"), "");
     }
 
     #[test]

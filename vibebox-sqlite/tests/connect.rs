@@ -53,13 +53,17 @@ async fn reconnecting_to_a_file_keeps_its_data() {
 }
 
 #[tokio::test]
-async fn other_schemes_are_invalid_urls() {
+async fn other_schemes_and_empty_paths_are_invalid_urls() {
     assert_eq!(URL_SCHEMES, ["sqlite"]);
     let err = SqliteStore::connect("postgres://localhost/vibebox")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.field(), Some("url"));
+    for empty in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+        let err = SqliteStore::connect(empty).await.unwrap_err();
+        assert_eq!(err.field(), Some("url"), "{empty}");
+    }
 }
 
 #[tokio::test]
@@ -84,7 +88,7 @@ async fn each_memory_connect_is_a_fresh_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_database_is_the_same_for_every_pooled_connection() {
+async fn concurrent_callers_see_one_memory_database() {
     let store = Arc::new(
         SqliteStore::connect_with(
             "sqlite::memory:",
