@@ -9,11 +9,15 @@ use std::time::Instant;
 use vibebox_core::domain::{LogStream, ProjectOwner, Role};
 use vibebox_core::store::*;
 use vibebox_core::testing::store_checks::fixtures::*;
+use vibebox_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "timing probe; run by hand in release"]
 async fn environments_by_id_and_visible_pages() {
-    let store = common::disk_store().await;
+    let path = common::fresh_path();
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let viewer = create_user(&store).await;
     let other = create_user(&store).await;
     // 50 teams × 4 projects × 50 environments = 10,000; the viewer is in 5 teams.
@@ -120,12 +124,17 @@ async fn environments_by_id_and_visible_pages() {
     for (_, _, _, detail) in plan {
         println!("  plan: {detail}");
     }
+    store.close().await;
+    common::remove_db(&path);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "timing probe; run by hand in release"]
 async fn log_appends_and_retention_over_a_million_lines() {
-    let store = common::disk_store().await;
+    let path = common::fresh_path();
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let mut envs = Vec::new();
     for _ in 0..100 {
         envs.push(create_environment(&store).await);
@@ -217,4 +226,6 @@ async fn log_appends_and_retention_over_a_million_lines() {
             .unwrap();
     }
     println!("query_logs page of 100: {:?} each", t0.elapsed() / 100);
+    store.close().await;
+    common::remove_db(&path);
 }
