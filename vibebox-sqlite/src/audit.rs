@@ -61,9 +61,7 @@ impl TryFrom<AuditRow> for AuditEvent {
 
     fn try_from(r: AuditRow) -> Result<Self> {
         let actor = match (r.actor_type.as_str(), r.actor_user_id, r.actor_key_id) {
-            ("user", Some(u), None) => AuditActor::User {
-                user_id: UserId(u),
-            },
+            ("user", Some(u), None) => AuditActor::User { user_id: UserId(u) },
             ("api_key", Some(u), Some(k)) => AuditActor::ApiKey {
                 user_id: UserId(u),
                 key_id: ApiKeyId(k),
@@ -79,8 +77,9 @@ impl TryFrom<AuditRow> for AuditEvent {
             resource_type: r.resource_type,
             resource_id: r.resource_id,
             team_id: r.team_id.map(TeamId),
-            details: serde_json::from_str(&r.details)
-                .map_err(|e| Error::internal("stored audit details are not JSON", Some(e.into())))?,
+            details: serde_json::from_str(&r.details).map_err(|e| {
+                Error::internal("stored audit details are not JSON", Some(e.into()))
+            })?,
             ip: r.ip,
             at: timestamp(r.at)?,
         })

@@ -113,10 +113,7 @@ const INSERT_REFRESH: &str = concat!(
     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
 
-async fn insert_refresh<'c>(
-    conn: impl sqlx::SqliteExecutor<'c>,
-    s: &RefreshSession,
-) -> Result<()> {
+async fn insert_refresh<'c>(conn: impl sqlx::SqliteExecutor<'c>, s: &RefreshSession) -> Result<()> {
     sqlx::query(INSERT_REFRESH)
         .bind(s.id.0)
         .bind(s.user_id.0)
@@ -255,7 +252,13 @@ impl AuthStore for SqliteStore {
         .await
         .db()?;
         if used.rows_affected() == 0 {
-            return if exists(&mut *tx, "SELECT 1 FROM refresh_sessions WHERE id = ?", old.0).await? {
+            return if exists(
+                &mut *tx,
+                "SELECT 1 FROM refresh_sessions WHERE id = ?",
+                old.0,
+            )
+            .await?
+            {
                 Ok(false)
             } else {
                 Err(Error::not_found("refresh_session"))

@@ -3,9 +3,7 @@
 
 use async_trait::async_trait;
 use uuid::Uuid;
-use vibebox_core::domain::{
-    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable,
-};
+use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
@@ -118,10 +116,22 @@ impl EnvironmentsStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(environment.id = %env.id))]
     async fn create_environment(&self, env: &Environment) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !exists(&mut *tx, "SELECT 1 FROM projects WHERE id = ?", env.project_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM projects WHERE id = ?",
+            env.project_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("project"));
         }
-        if !exists(&mut *tx, "SELECT 1 FROM users WHERE id = ?", env.creator_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            env.creator_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("user"));
         }
         sqlx::query(concat!(
@@ -245,8 +255,12 @@ impl EnvironmentsStore for SqliteStore {
         .db()?;
         match updated {
             Some(row) => row.try_into(),
-            None if exists(self.pool(), "SELECT 1 FROM environments WHERE id = ?", env.id.0)
-                .await? =>
+            None if exists(
+                self.pool(),
+                "SELECT 1 FROM environments WHERE id = ?",
+                env.id.0,
+            )
+            .await? =>
             {
                 Err(Error::StaleVersion {
                     resource: "environment",

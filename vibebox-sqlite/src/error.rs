@@ -129,7 +129,9 @@ pub(crate) fn map(err: sqlx::Error, parent: &'static str) -> Error {
     }
 }
 
-fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Option<vibebox_core::error::BoxError> {
+fn boxed(
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Option<vibebox_core::error::BoxError> {
     Some(Box::new(e))
 }
 

@@ -8,7 +8,9 @@ use vibebox_core::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::{ExtensionsStore, Page, PageRequest};
 
-use crate::codec::{after_id, limit, micros, names_json, opt_micros, opt_timestamp, parse_enum, timestamp};
+use crate::codec::{
+    after_id, limit, micros, names_json, opt_micros, opt_timestamp, parse_enum, timestamp,
+};
 use crate::error::DbResultExt;
 use crate::store::{SqliteStore, exists};
 
@@ -87,7 +89,9 @@ impl TryFrom<InstallationRow> for EnvironmentExtension {
 }
 
 fn installations(rows: Vec<InstallationRow>) -> Result<Vec<EnvironmentExtension>> {
-    rows.into_iter().map(EnvironmentExtension::try_from).collect()
+    rows.into_iter()
+        .map(EnvironmentExtension::try_from)
+        .collect()
 }
 
 #[async_trait]
@@ -167,12 +171,22 @@ impl ExtensionsStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(environment.id = %ext.environment_id, extension.id = %ext.extension_id))]
     async fn add_environment_extension(&self, ext: &EnvironmentExtension) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !exists(&mut *tx, "SELECT 1 FROM environments WHERE id = ?", ext.environment_id.0)
-            .await?
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM environments WHERE id = ?",
+            ext.environment_id.0,
+        )
+        .await?
         {
             return Err(Error::not_found("environment"));
         }
-        if !exists(&mut *tx, "SELECT 1 FROM extensions WHERE id = ?", ext.extension_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM extensions WHERE id = ?",
+            ext.extension_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("extension"));
         }
         sqlx::query(concat!(

@@ -9,6 +9,7 @@ mod extensions;
 mod logs;
 mod ports;
 mod projects;
+mod retention;
 mod sessions;
 mod store;
 mod teams;

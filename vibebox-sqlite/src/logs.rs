@@ -4,9 +4,7 @@
 //!   [`CHUNK_SIZES`]`[0]` rows, so ids (AUTOINCREMENT) increase in the given order.
 //! - Queries walk `logs_environment_timestamp_idx` (environment, timestamp DESC, id DESC,
 //!   bytes) in either direction, with a `(timestamp, id)` row-value cursor.
-//! - Retention deletes by age through `logs_timestamp_idx`, then finds each oversized
-//!   environment's cut-off with one window sum over the same covering index, and deletes in
-//!   transactions of at most `batch_size` rows, so writers wait at most one batch.
+//! - Retention lives in [`retention`](crate::retention).
 
 use std::sync::LazyLock;
 
@@ -72,32 +70,6 @@ impl TryFrom<LogRow> for LogEntry {
             stream: parse_enum(&r.stream, "stream")?,
             message: r.message,
         })
-    }
-}
-
-impl SqliteStore {
-    /// Deletes, batch by batch, the rows `select` (`SELECT id … LIMIT ?`, whose other
-    /// parameters `bind` supplies) finds; returns how many.
-    async fn delete_in_batches(
-        &self,
-        delete: &'static str,
-        batch: i64,
-        bind: impl Fn(
-            sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-        ) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<u64> {
-        let mut total = 0;
-        loop {
-            let done = bind(sqlx::query(delete))
-                .bind(batch)
-                .execute(self.pool())
-                .await
-                .db()?;
-            total += done.rows_affected();
-            if done.rows_affected() < batch.unsigned_abs() {
-                return Ok(total);
-            }
-        }
     }
 }
 
@@ -191,56 +163,7 @@ impl LogsStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn apply_log_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
-        let batch = i64::from(policy.batch_size.max(1));
-        let cutoff = micros(policy.older_than);
-        let deleted_by_age = self
-            .delete_in_batches(
-                "DELETE FROM logs WHERE id IN \
-                 (SELECT id FROM logs WHERE timestamp < ? LIMIT ?)",
-                batch,
-                |q| q.bind(cutoff),
-            )
-            .await?;
-
-        let max_bytes = i64::try_from(policy.max_bytes_per_environment).unwrap_or(i64::MAX);
-        let oversized: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT environment_id FROM logs GROUP BY environment_id HAVING SUM(bytes) > ?",
-        )
-        .bind(max_bytes)
-        .fetch_all(self.pool())
-        .await
-        .db()?;
-        let mut deleted_by_size = 0;
-        for env in oversized {
-            // The newest line that no longer fits: it and every older line go.
-            let cut: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT timestamp, id FROM ( \
-                   SELECT timestamp, id, SUM(bytes) OVER ( \
-                     ORDER BY timestamp DESC, id DESC \
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kept \
-                   FROM logs WHERE environment_id = ?1) \
-                 WHERE kept > ?2 ORDER BY timestamp DESC, id DESC LIMIT 1",
-            )
-            .bind(env)
-            .bind(max_bytes)
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
-            let Some((at, id)) = cut else { continue };
-            deleted_by_size += self
-                .delete_in_batches(
-                    "DELETE FROM logs WHERE id IN (SELECT id FROM logs \
-                     WHERE environment_id = ? AND (timestamp, id) <= (?, ?) LIMIT ?)",
-                    batch,
-                    |q| q.bind(env).bind(at).bind(id),
-                )
-                .await?;
-        }
-        tracing::debug!(deleted_by_age, deleted_by_size, "log retention pass");
-        Ok(RetentionReport {
-            deleted_by_age,
-            deleted_by_size,
-        })
+        crate::retention::apply(self, policy).await
     }
 }
 

@@ -36,7 +36,9 @@ impl TryFrom<ProjectRow> for Project {
     fn try_from(r: ProjectRow) -> Result<Self> {
         let owner =
             ProjectOwner::from_columns(r.owner_user_id.map(UserId), r.owner_team_id.map(TeamId))
-                .map_err(|e| Error::internal("stored project has no single owner", Some(e.into())))?;
+                .map_err(|e| {
+                    Error::internal("stored project has no single owner", Some(e.into()))
+                })?;
         Ok(Project {
             id: ProjectId(r.id),
             name: r.name,

@@ -138,7 +138,13 @@ impl SessionsStore for SqliteStore {
         .db()?;
         if done.rows_affected() == 1 {
             Ok(())
-        } else if exists(self.pool(), "SELECT 1 FROM sessions WHERE id = ?", session.id.0).await? {
+        } else if exists(
+            self.pool(),
+            "SELECT 1 FROM sessions WHERE id = ?",
+            session.id.0,
+        )
+        .await?
+        {
             Err(Error::StaleVersion {
                 resource: "session",
             })

@@ -129,7 +129,13 @@ impl TeamsStore for SqliteStore {
             ));
         }
         let mut tx = self.begin_write().await?;
-        if !exists(&mut *tx, "SELECT 1 FROM users WHERE id = ?", first_admin.user_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            first_admin.user_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("user"));
         }
         sqlx::query(concat!(
@@ -227,10 +233,22 @@ impl TeamsStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(team.id = %membership.team_id, user.id = %membership.user_id))]
     async fn add_member(&self, membership: &Membership) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !exists(&mut *tx, "SELECT 1 FROM teams WHERE id = ?", membership.team_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM teams WHERE id = ?",
+            membership.team_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("team"));
         }
-        if !exists(&mut *tx, "SELECT 1 FROM users WHERE id = ?", membership.user_id.0).await? {
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            membership.user_id.0,
+        )
+        .await?
+        {
             return Err(Error::not_found("user"));
         }
         bind_membership(membership)

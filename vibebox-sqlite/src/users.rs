@@ -50,8 +50,9 @@ impl TryFrom<UserRow> for User {
             password_hash: r.password_hash.map(PasswordHash::from_phc),
             display_name: r.display_name,
             ssh_public_key: r.ssh_public_key,
-            notification_settings: serde_json::from_str(&r.notification_settings)
-                .map_err(|e| Error::internal("stored notification_settings is not JSON", Some(e.into())))?,
+            notification_settings: serde_json::from_str(&r.notification_settings).map_err(|e| {
+                Error::internal("stored notification_settings is not JSON", Some(e.into()))
+            })?,
             is_platform_admin: r.is_platform_admin,
             disabled: r.disabled,
             last_login_at: opt_timestamp(r.last_login_at)?,

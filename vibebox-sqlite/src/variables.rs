@@ -44,12 +44,17 @@ impl TryFrom<VariableRow> for EnvironmentVariable {
 }
 
 fn variables(rows: Vec<VariableRow>) -> Result<Vec<EnvironmentVariable>> {
-    rows.into_iter().map(EnvironmentVariable::try_from).collect()
+    rows.into_iter()
+        .map(EnvironmentVariable::try_from)
+        .collect()
 }
 
 /// Inserts the variable or replaces value, encryption flag and updated_at of the one with the
 /// same key, in one statement.
-pub(crate) async fn put(store: &SqliteStore, v: &EnvironmentVariable) -> Result<EnvironmentVariable> {
+pub(crate) async fn put(
+    store: &SqliteStore,
+    v: &EnvironmentVariable,
+) -> Result<EnvironmentVariable> {
     sqlx::query_as::<_, VariableRow>(concat!(
         "INSERT INTO environment_variables (",
         variable_columns!(),
@@ -73,7 +78,10 @@ pub(crate) async fn put(store: &SqliteStore, v: &EnvironmentVariable) -> Result<
 }
 
 /// The environment's variables, ordered by key.
-pub(crate) async fn list(store: &SqliteStore, env: EnvironmentId) -> Result<Vec<EnvironmentVariable>> {
+pub(crate) async fn list(
+    store: &SqliteStore,
+    env: EnvironmentId,
+) -> Result<Vec<EnvironmentVariable>> {
     let rows = sqlx::query_as::<_, VariableRow>(concat!(
         "SELECT ",
         variable_columns!(),
@@ -88,12 +96,13 @@ pub(crate) async fn list(store: &SqliteStore, env: EnvironmentId) -> Result<Vec<
 
 /// Deletes a variable by key. Errors: `NotFound` (`variable`).
 pub(crate) async fn delete(store: &SqliteStore, env: EnvironmentId, key: &str) -> Result<()> {
-    let done = sqlx::query("DELETE FROM environment_variables WHERE environment_id = ? AND key = ?")
-        .bind(env.0)
-        .bind(key)
-        .execute(store.pool())
-        .await
-        .db()?;
+    let done =
+        sqlx::query("DELETE FROM environment_variables WHERE environment_id = ? AND key = ?")
+            .bind(env.0)
+            .bind(key)
+            .execute(store.pool())
+            .await
+            .db()?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found("variable"));
     }

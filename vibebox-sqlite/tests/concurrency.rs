@@ -70,7 +70,10 @@ async fn read_then_write_updates_from_eight_tasks_never_see_a_locked_database() 
                     let mut current = store.get_environment(e.id).await.unwrap();
                     let expected = (current.status, current.version);
                     current.name = format!("task {task} update {landed}");
-                    match store.update_environment(&current, expected.0, expected.1).await {
+                    match store
+                        .update_environment(&current, expected.0, expected.1)
+                        .await
+                    {
                         Ok(_) => landed += 1,
                         Err(Error::StaleVersion { .. }) => {}
                         Err(other) => panic!("task {task}: {other:?}"),
@@ -111,7 +114,10 @@ async fn membership_changes_from_eight_tasks_never_see_a_locked_database() {
                         // Demoting the owner races with other tasks' demotions; LastAdmin is
                         // the only acceptable refusal.
                         let who = if round % 2 == 0 { owner } else { u.id };
-                        match store.update_member_role(t.id, who, Role::Developer, now()).await {
+                        match store
+                            .update_member_role(t.id, who, Role::Developer, now())
+                            .await
+                        {
                             Ok(_) | Err(Error::LastAdmin) => {}
                             Err(other) => panic!("task {task}: {other:?}"),
                         }
@@ -130,7 +136,11 @@ async fn membership_changes_from_eight_tasks_never_see_a_locked_database() {
             .list_members(t.id, &PageRequest::first(500))
             .await
             .unwrap();
-        let admins = members.items.iter().filter(|m| m.role == Role::Admin).count();
+        let admins = members
+            .items
+            .iter()
+            .filter(|m| m.role == Role::Admin)
+            .count();
         assert!(admins >= 1, "{kind}: the team kept an admin");
     }
 }

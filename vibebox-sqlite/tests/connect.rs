@@ -53,13 +53,17 @@ async fn reconnecting_to_a_file_keeps_its_data() {
 }
 
 #[tokio::test]
-async fn other_schemes_are_invalid_urls() {
+async fn other_schemes_and_empty_paths_are_invalid_urls() {
     assert_eq!(URL_SCHEMES, ["sqlite"]);
     let err = SqliteStore::connect("postgres://localhost/vibebox")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.field(), Some("url"));
+    for empty in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+        let err = SqliteStore::connect(empty).await.unwrap_err();
+        assert_eq!(err.field(), Some("url"), "{empty}");
+    }
 }
 
 #[tokio::test]
@@ -84,11 +88,14 @@ async fn each_memory_connect_is_a_fresh_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_database_is_the_same_for_every_pooled_connection() {
+async fn concurrent_callers_see_one_memory_database() {
     let store = Arc::new(
-        SqliteStore::connect_with("sqlite::memory:", SqliteStoreOptions::default().max_connections(8))
-            .await
-            .unwrap(),
+        SqliteStore::connect_with(
+            "sqlite::memory:",
+            SqliteStoreOptions::default().max_connections(8),
+        )
+        .await
+        .unwrap(),
     );
     let u = create_user(&*store).await;
     let readers: Vec<_> = (0..16)
@@ -106,16 +113,31 @@ async fn memory_database_is_the_same_for_every_pooled_connection() {
 async fn memory_database_outlives_its_pooled_connection() {
     let store = common::memory_store().await;
     let options = store.pool().options();
-    assert_eq!(options.get_min_connections(), 1, "one connection is kept open");
-    assert_eq!(options.get_idle_timeout(), None, "idle connections are never closed");
-    assert_eq!(options.get_max_lifetime(), None, "connections are never recycled");
+    assert_eq!(
+        options.get_min_connections(),
+        1,
+        "one connection is kept open"
+    );
+    assert_eq!(
+        options.get_idle_timeout(),
+        None,
+        "idle connections are never closed"
+    );
+    assert_eq!(
+        options.get_max_lifetime(),
+        None,
+        "connections are never recycled"
+    );
 
     let u = create_user(&store).await;
     // Close the pooled connection itself: the pool opens a new one to the same database.
     let conn = store.pool().acquire().await.unwrap();
     conn.close().await.unwrap();
     assert_eq!(store.get_user(u.id).await.unwrap(), u);
-    store.create_user(&user(&unique_email()), None).await.unwrap();
+    store
+        .create_user(&user(&unique_email()), None)
+        .await
+        .unwrap();
     assert_eq!(store.count_users().await.unwrap(), 2);
 }
 

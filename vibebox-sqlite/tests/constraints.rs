@@ -37,20 +37,29 @@ async fn exec(store: &SqliteStore, sql: &'static str, args: Vec<Arg>) -> Result<
             Arg::Null => q.bind(None::<i64>),
         };
     }
-    q.execute(store.pool()).await.map(|_| ()).map_err(|e| match e {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    })
+    q.execute(store.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) => db.message().to_string(),
+            other => other.to_string(),
+        })
 }
 
 #[track_caller]
 fn assert_fails(result: Result<(), String>, expected: &str) {
     let message = result.expect_err("the database accepted a row that breaks a rule");
-    assert!(message.contains(expected), "{message:?} does not mention {expected:?}");
+    assert!(
+        message.contains(expected),
+        "{message:?} does not mention {expected:?}"
+    );
 }
 
 async fn count(store: &SqliteStore, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
+    sqlx::query_scalar(sql)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
 }
 
 const INSERT_USER: &str = "INSERT INTO users (id, email, display_name, password_hash, \
@@ -84,8 +93,11 @@ async fn email_is_unique_in_any_case_even_in_raw_sql() {
 #[tokio::test]
 async fn user_columns_are_checked() {
     let store = common::disk_store().await;
-    exec(&store, INSERT_USER, user_args("ok@example.com")).await.unwrap();
-    let cases: [(fn(&mut Vec<Arg>), &str); 6] = [
+    exec(&store, INSERT_USER, user_args("ok@example.com"))
+        .await
+        .unwrap();
+    type BreaksRow = fn(&mut Vec<Arg>);
+    let cases: [(BreaksRow, &str); 6] = [
         (|a| a[1] = text("no-at-sign"), "email"),
         (|a| a[2] = text(""), "display_name"),
         (|a| a[3] = text("$2b$10$bcrypt"), "password_hash"),
@@ -106,7 +118,14 @@ async fn slugs_follow_the_pattern() {
     const INSERT: &str =
         "INSERT INTO teams (id, name, slug, created_at, updated_at) VALUES (?, 'T', ?, 1, 1)";
     for bad in [
-        "Upper", "a--b", "-abc", "abc-", "ab", "a_b", "a b", "héllo",
+        "Upper",
+        "a--b",
+        "-abc",
+        "abc-",
+        "ab",
+        "a_b",
+        "a b",
+        "héllo",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // 51
     ] {
         assert_fails(
@@ -186,11 +205,26 @@ async fn environment_limits_and_status_are_checked() {
         "cpu_limit",
     );
     for (sql, value, column) in [
-        ("UPDATE environments SET memory_limit = ? WHERE id = ?", 63, "memory_limit"),
-        ("UPDATE environments SET storage_limit = ? WHERE id = ?", 0, "storage_limit"),
-        ("UPDATE environments SET version = ? WHERE id = ?", -1, "version"),
+        (
+            "UPDATE environments SET memory_limit = ? WHERE id = ?",
+            63,
+            "memory_limit",
+        ),
+        (
+            "UPDATE environments SET storage_limit = ? WHERE id = ?",
+            0,
+            "storage_limit",
+        ),
+        (
+            "UPDATE environments SET version = ? WHERE id = ?",
+            -1,
+            "version",
+        ),
     ] {
-        assert_fails(exec(&store, sql, vec![Arg::Int(value), id(e.id.0)]).await, column);
+        assert_fails(
+            exec(&store, sql, vec![Arg::Int(value), id(e.id.0)]).await,
+            column,
+        );
     }
     assert_fails(
         exec(
@@ -221,10 +255,22 @@ async fn port_numbers_and_protocols_are_checked() {
          host_port, bound_host_port, protocol, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, 1, 1)";
     let row = |env: EnvironmentId, container: i64, host: Arg, bound: Arg, proto| {
-        vec![id(Uuid::now_v7()), id(env.0), Arg::Int(container), host, bound, text(proto)]
+        vec![
+            id(Uuid::now_v7()),
+            id(env.0),
+            Arg::Int(container),
+            host,
+            bound,
+            text(proto),
+        ]
     };
     assert_fails(
-        exec(&store, INSERT, row(a.id, 70000, Arg::Null, Arg::Null, "tcp")).await,
+        exec(
+            &store,
+            INSERT,
+            row(a.id, 70000, Arg::Null, Arg::Null, "tcp"),
+        )
+        .await,
         "container_port",
     );
     assert_fails(
@@ -232,31 +278,54 @@ async fn port_numbers_and_protocols_are_checked() {
         "container_port",
     );
     assert_fails(
-        exec(&store, INSERT, row(a.id, 80, Arg::Int(80), Arg::Null, "tcp")).await,
+        exec(
+            &store,
+            INSERT,
+            row(a.id, 80, Arg::Int(80), Arg::Null, "tcp"),
+        )
+        .await,
         "host_port",
     );
     assert_fails(
-        exec(&store, INSERT, row(a.id, 80, Arg::Null, Arg::Int(70000), "tcp")).await,
+        exec(
+            &store,
+            INSERT,
+            row(a.id, 80, Arg::Null, Arg::Int(70000), "tcp"),
+        )
+        .await,
         "bound_host_port",
     );
     assert_fails(
         exec(&store, INSERT, row(a.id, 80, Arg::Null, Arg::Null, "sctp")).await,
         "protocol",
     );
-    exec(&store, INSERT, row(a.id, 80, Arg::Int(30000), Arg::Null, "tcp"))
-        .await
-        .unwrap();
+    exec(
+        &store,
+        INSERT,
+        row(a.id, 80, Arg::Int(30000), Arg::Null, "tcp"),
+    )
+    .await
+    .unwrap();
     assert_fails(
         exec(&store, INSERT, row(a.id, 80, Arg::Null, Arg::Null, "tcp")).await,
         "environment_ports.container_port",
     );
     assert_fails(
-        exec(&store, INSERT, row(b.id, 81, Arg::Int(30000), Arg::Null, "tcp")).await,
+        exec(
+            &store,
+            INSERT,
+            row(b.id, 81, Arg::Int(30000), Arg::Null, "tcp"),
+        )
+        .await,
         "environment_ports.host_port",
     );
     // Unset host ports never clash.
-    exec(&store, INSERT, row(b.id, 82, Arg::Null, Arg::Null, "tcp")).await.unwrap();
-    exec(&store, INSERT, row(b.id, 83, Arg::Null, Arg::Null, "tcp")).await.unwrap();
+    exec(&store, INSERT, row(b.id, 82, Arg::Null, Arg::Null, "tcp"))
+        .await
+        .unwrap();
+    exec(&store, INSERT, row(b.id, 83, Arg::Null, Arg::Null, "tcp"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -265,11 +334,27 @@ async fn variable_keys_follow_the_pattern_and_secrets_are_encrypted() {
     let e = create_environment(&store).await;
     const INSERT: &str = "INSERT INTO environment_variables (id, environment_id, key, value, \
          is_encrypted, created_at, updated_at) VALUES (?, ?, ?, 'v', ?, 1, 1)";
-    let row = |key, encrypted| vec![id(Uuid::now_v7()), id(e.id.0), text(key), Arg::Int(encrypted)];
+    let row = |key, encrypted| {
+        vec![
+            id(Uuid::now_v7()),
+            id(e.id.0),
+            text(key),
+            Arg::Int(encrypted),
+        ]
+    };
     for bad in ["lower", "1ABC", "A-B", "", "ÄB"] {
-        assert_fails(exec(&store, INSERT, row(bad, 0)).await, "CHECK constraint failed: key");
+        assert_fails(
+            exec(&store, INSERT, row(bad, 0)).await,
+            "CHECK constraint failed: key",
+        );
     }
-    for secret in ["DB_PASSWORD", "GITHUB_TOKEN", "MY_SECRET", "OPENAI_API_KEY", "SSH_PRIVATE_KEY"] {
+    for secret in [
+        "DB_PASSWORD",
+        "GITHUB_TOKEN",
+        "MY_SECRET",
+        "OPENAI_API_KEY",
+        "SSH_PRIVATE_KEY",
+    ] {
         assert_fails(exec(&store, INSERT, row(secret, 0)).await, "is_encrypted");
         exec(&store, INSERT, row(secret, 1)).await.unwrap();
     }
@@ -290,15 +375,25 @@ async fn live_session_names_are_unique_but_terminated_ones_are_not() {
          status, idle_timeout_minutes, last_activity_at, created_at, updated_at) \
          VALUES (?, ?, 'tmux', ?, ?, 30, 1, 1, 1)";
     let row = |name, status| vec![id(Uuid::now_v7()), id(e.id.0), text(name), text(status)];
-    exec(&store, INSERT, row("work", "terminated")).await.unwrap();
-    exec(&store, INSERT, row("work", "terminated")).await.unwrap();
+    exec(&store, INSERT, row("work", "terminated"))
+        .await
+        .unwrap();
+    exec(&store, INSERT, row("work", "terminated"))
+        .await
+        .unwrap();
     exec(&store, INSERT, row("work", "active")).await.unwrap();
     assert_fails(
         exec(&store, INSERT, row("work", "idle")).await,
         "sessions.environment_id, sessions.session_type, sessions.session_name",
     );
-    assert_fails(exec(&store, INSERT, row("bad.name", "active")).await, "session_name");
-    assert_fails(exec(&store, INSERT, row("other", "sleeping")).await, "status");
+    assert_fails(
+        exec(&store, INSERT, row("bad.name", "active")).await,
+        "session_name",
+    );
+    assert_fails(
+        exec(&store, INSERT, row("other", "sleeping")).await,
+        "status",
+    );
 }
 
 #[tokio::test]
@@ -320,7 +415,12 @@ async fn secret_hashes_are_32_bytes() {
             &store,
             "INSERT INTO refresh_sessions (id, user_id, family_id, token_hash, expires_at, \
              created_at, updated_at) VALUES (?, ?, ?, ?, 1, 1, 1)",
-            vec![id(Uuid::now_v7()), id(u.id.0), id(Uuid::now_v7()), Arg::Blob(vec![7; 33])],
+            vec![
+                id(Uuid::now_v7()),
+                id(u.id.0),
+                id(Uuid::now_v7()),
+                Arg::Blob(vec![7; 33]),
+            ],
         )
         .await,
         "token_hash",
@@ -369,18 +469,32 @@ async fn logs_store_their_utf8_size_and_stream() {
     const INSERT: &str = "INSERT INTO logs (environment_id, timestamp, stream, message, bytes) \
          VALUES (?, 1, ?, 'héllo', ?)";
     assert_fails(
-        exec(&store, INSERT, vec![id(e.id.0), text("stdout"), Arg::Int(5)]).await,
+        exec(
+            &store,
+            INSERT,
+            vec![id(e.id.0), text("stdout"), Arg::Int(5)],
+        )
+        .await,
         "CHECK constraint failed: bytes",
     );
     assert_fails(
         exec(&store, INSERT, vec![id(e.id.0), text("stdin"), Arg::Int(6)]).await,
         "CHECK constraint failed: stream",
     );
-    exec(&store, INSERT, vec![id(e.id.0), text("stdout"), Arg::Int(6)])
-        .await
-        .unwrap();
+    exec(
+        &store,
+        INSERT,
+        vec![id(e.id.0), text("stdout"), Arg::Int(6)],
+    )
+    .await
+    .unwrap();
     assert_fails(
-        exec(&store, INSERT, vec![id(Uuid::now_v7()), text("stdout"), Arg::Int(6)]).await,
+        exec(
+            &store,
+            INSERT,
+            vec![id(Uuid::now_v7()), text("stdout"), Arg::Int(6)],
+        )
+        .await,
         "FOREIGN KEY constraint failed",
     );
 }
@@ -400,7 +514,12 @@ async fn extensions_in_use_cannot_leave_the_catalog() {
     .await
     .unwrap();
     assert_fails(
-        exec(&store, "DELETE FROM extensions WHERE id = ?", vec![id(ext.id.0)]).await,
+        exec(
+            &store,
+            "DELETE FROM extensions WHERE id = ?",
+            vec![id(ext.id.0)],
+        )
+        .await,
         "FOREIGN KEY constraint failed",
     );
     assert_fails(
@@ -427,13 +546,22 @@ async fn audit_actor_columns_are_consistent() {
         ("user", id(u), id(u)),
     ] {
         assert_fails(
-            exec(&store, INSERT, vec![id(Uuid::now_v7()), text(actor), user, key]).await,
+            exec(
+                &store,
+                INSERT,
+                vec![id(Uuid::now_v7()), text(actor), user, key],
+            )
+            .await,
             "CHECK constraint failed: actor",
         );
     }
-    exec(&store, INSERT, vec![id(Uuid::now_v7()), text("api_key"), id(u), id(u)])
-        .await
-        .unwrap();
+    exec(
+        &store,
+        INSERT,
+        vec![id(Uuid::now_v7()), text("api_key"), id(u), id(u)],
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -446,7 +574,9 @@ async fn check_violations_through_the_store_name_the_field() {
     let u = create_user(&store).await;
     let mut t = team("Not A Slug");
     assert_invalid(
-        store.create_team(&t, &membership(t.id, u.id, Role::Admin)).await,
+        store
+            .create_team(&t, &membership(t.id, u.id, Role::Admin))
+            .await,
         "slug",
     );
     t.slug = unique_slug("team");
@@ -464,11 +594,15 @@ async fn check_violations_through_the_store_name_the_field() {
 
     assert_invalid(store.add_port(&port(e.id, 0, None)).await, "container_port");
     assert_invalid(
-        store.put_variable(&variable(e.id, "lower", "v", false)).await,
+        store
+            .put_variable(&variable(e.id, "lower", "v", false))
+            .await,
         "key",
     );
     assert_invalid(
-        store.put_variable(&variable(e.id, "API_KEY", "plain", false)).await,
+        store
+            .put_variable(&variable(e.id, "API_KEY", "plain", false))
+            .await,
         "is_encrypted",
     );
     assert!(store.list_ports(e.id).await.unwrap().is_empty());
@@ -497,7 +631,9 @@ async fn failed_team_create_with_missing_user_creates_no_team() {
     let t = team(&unique_slug("team"));
     let ghost = UserId::new();
     assert_not_found(
-        store.create_team(&t, &membership(t.id, ghost, Role::Admin)).await,
+        store
+            .create_team(&t, &membership(t.id, ghost, Role::Admin))
+            .await,
         "user",
     );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM teams").await, 0);
@@ -530,7 +666,12 @@ async fn failed_log_batch_with_one_bad_environment_writes_nothing() {
     let mut lines: Vec<_> = (0..600)
         .map(|i| log_line(e.id, now(), LogStream::Stdout, &format!("line {i}")))
         .collect();
-    lines.push(log_line(EnvironmentId::new(), now(), LogStream::Stdout, "orphan"));
+    lines.push(log_line(
+        EnvironmentId::new(),
+        now(),
+        LogStream::Stdout,
+        "orphan",
+    ));
     assert_not_found(store.append_logs(&lines).await, "environment");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM logs").await, 0);
 }

@@ -93,7 +93,10 @@ async fn older_database_upgrades_in_place() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(applied, MIGRATOR.iter().map(|m| m.version).collect::<Vec<_>>());
+    assert_eq!(
+        applied,
+        MIGRATOR.iter().map(|m| m.version).collect::<Vec<_>>()
+    );
     // The upgraded schema works with the old data.
     let p = project(ProjectOwner::User(owner.id), &unique_slug("proj"));
     store.create_project(&p).await.unwrap();
@@ -134,7 +137,10 @@ async fn failing_migration_stops_connect_and_names_the_migration() {
     );
     assert!(message.contains(&*second.description), "{message}");
     assert_eq!(err.kind(), ErrorKind::Internal);
-    assert!(!message.contains("sqlite:"), "no URL in the message: {message}");
+    assert!(
+        !message.contains("sqlite:"),
+        "no URL in the message: {message}"
+    );
 }
 
 #[tokio::test]
