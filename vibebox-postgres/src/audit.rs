@@ -112,6 +112,7 @@ impl AuditStore for PgStore {
              AND ($3::uuid IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4",
         )
+        .persistent(false)
         .bind(filter.team_id.map(|t| t.0))
         .bind(filter.actor_user_id.map(|u| u.0))
         .bind(before)

@@ -16,6 +16,16 @@ use crate::migrate::{self, MIGRATOR};
 /// The URL schemes this backend accepts (`postgres://…` and `postgresql://…`).
 pub const URL_SCHEMES: &[&str] = &["postgres", "postgresql"];
 
+/// Settings of every pooled connection: no JIT. The store's statements are short, and
+/// compiling them costs far more than it saves (hundreds of milliseconds for a large append or
+/// a retention batch whose estimated cost is high).
+///
+/// Statements with optional filters (`$1 IS NULL OR …`) are sent unnamed (`persistent(false)`),
+/// so PostgreSQL plans each for its actual values and the unused filters fold away. A
+/// session-wide `plan_cache_mode = force_custom_plan` would do the same but would also re-plan
+/// the foreign-key checks of every inserted row.
+const SESSION_SETTINGS: &str = "SELECT set_config('jit', 'off', false)";
+
 /// How [`PgStore`] sizes and waits on its connection pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -82,13 +92,7 @@ impl PgStore {
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
             .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // Plan each statement for its actual parameters, so the optional filters
-                    // (`$1 IS NULL OR …`) fold away and their indexes are used.
-                    conn.execute("SET plan_cache_mode = force_custom_plan")
-                        .await
-                        .map(|_| ())
-                })
+                Box::pin(async move { conn.execute(SESSION_SETTINGS).await.map(|_| ()) })
             })
             .connect_with(connect_options)
             .await

@@ -35,11 +35,11 @@ macro_rules! variable_columns {
     };
 }
 
-/// The optional filters of `list_environments` after the visibility condition; `$1` is the
-/// visible user in the first query and unused (NULL) in the second.
+/// The optional filters of `list_environments` and its order; `$1` is the visible user (unused
+/// in [`LIST_ALL`]).
 macro_rules! env_filters {
     () => {
-        " AND ($2::uuid IS NULL OR e.project_id = $2) \
+        "($2::uuid IS NULL OR e.project_id = $2) \
          AND ($3::uuid IS NULL OR e.creator_id = $3) \
          AND (cardinality($4::text[]) = 0 OR e.status = ANY($4)) \
          AND ($5::uuid IS NULL OR e.id > $5) \
@@ -47,26 +47,31 @@ macro_rules! env_filters {
     };
 }
 
-/// Environments whose project the user owns or belongs to one of the user's teams. Written as
-/// a top-level `IN` so the planner can turn it into a semi-join over the small set of visible
-/// projects and walk `environments_project_id_idx`.
+/// Environments whose project the user owns or belongs to one of the user's teams. For each
+/// visible project, at most a page of its environments comes from `environments_project_id_idx`
+/// (in id order); the page is the first of those. The two branches never overlap: a project has
+/// one owner, and a user is in a team once.
 const LIST_VISIBLE: &str = concat!(
     "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
      e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
      e.status_changed_at, e.created_at, e.updated_at \
-     FROM environments e WHERE e.project_id IN (\
-     SELECT p.id FROM projects p WHERE p.owner_user_id = $1 \
-     UNION ALL \
-     SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
-     WHERE m.user_id = $1)",
-    env_filters!()
+     FROM ( \
+         SELECT p.id FROM projects p WHERE p.owner_user_id = $1 \
+         UNION ALL \
+         SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
+         WHERE m.user_id = $1 \
+     ) v CROSS JOIN LATERAL ( \
+         SELECT e.* FROM environments e WHERE e.project_id = v.id AND ",
+    env_filters!(),
+    ") e ORDER BY e.id LIMIT $6"
 );
 
+/// Every environment matching the filters.
 const LIST_ALL: &str = concat!(
     "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
      e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
      e.status_changed_at, e.created_at, e.updated_at \
-     FROM environments e WHERE $1::uuid IS NULL",
+     FROM environments e WHERE $1::uuid IS NULL AND ",
     env_filters!()
 );
 
@@ -240,6 +245,7 @@ impl EnvironmentsStore for PgStore {
             LIST_ALL
         };
         let rows = sqlx::query_as::<_, EnvironmentRow>(sql)
+            .persistent(false)
             .bind(filter.visible_to.map(|u| u.0))
             .bind(filter.project_id.map(|p| p.0))
             .bind(filter.creator_id.map(|u| u.0))
@@ -463,6 +469,7 @@ impl EnvironmentsStore for PgStore {
             " FROM environment_variables WHERE is_encrypted AND ($1::uuid IS NULL OR id > $1) ",
             "ORDER BY id LIMIT $2"
         ))
+        .persistent(false)
         .bind(after.map(|v| v.0))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

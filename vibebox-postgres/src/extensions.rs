@@ -145,6 +145,7 @@ impl ExtensionsStore for PgStore {
             extension_columns!(),
             " FROM extensions WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
         ))
+        .persistent(false)
         .bind(after)
         .bind(fetch_limit(page.limit))
         .fetch_all(&self.pool)

@@ -3,9 +3,11 @@
 //! - Appends send a whole chunk of lines as five arrays through `UNNEST … WITH ORDINALITY`, so
 //!   one statement inserts thousands of lines and the identity ids follow the given order.
 //! - Retention deletes at most `batch_size` lines per statement (each statement is its own
-//!   transaction), so writers are never blocked for long. The per-environment size cut-offs
-//!   come from one window query that walks each over-limit environment newest first over
-//!   `logs_environment_timestamp_idx` and stops at the first line past the limit.
+//!   transaction), so writers are never blocked for long. Each batch continues where the last
+//!   one stopped (keyset), so none re-walks deleted index entries. The per-environment size
+//!   cut-offs come from one window query over `logs_environment_timestamp_idx` that stops at
+//!   the first line past each environment's excess; size deletions then go in rounds across
+//!   environments so that each round touches few pages.
 
 use std::borrow::Cow;
 
@@ -52,24 +54,56 @@ macro_rules! log_query {
 const QUERY_OLDEST_FIRST: &str = log_query!(">", "timestamp, id");
 const QUERY_NEWEST_FIRST: &str = log_query!("<", "timestamp DESC, id DESC");
 
-const DELETE_OLDER_THAN: &str = "DELETE FROM logs WHERE id IN \
-     (SELECT id FROM logs WHERE timestamp < $1 LIMIT $2)";
+/// One batch of age retention: the oldest lines from `$2` (inclusive; NULL for the first batch)
+/// up to the cut-off `$1`, at most `$3` of them. Returns how many went and the newest
+/// timestamp among them, where the next batch starts, so no batch walks the index entries of
+/// lines an earlier batch deleted. Rows are picked by `ctid` inside the same statement (a TID
+/// scan, no primary-key lookup per line).
+const DELETE_OLDER_THAN: &str = "WITH gone AS ( \
+         DELETE FROM logs WHERE ctid = ANY(ARRAY( \
+             SELECT ctid FROM logs \
+             WHERE timestamp < $1 AND ($2::timestamptz IS NULL OR timestamp >= $2) \
+             ORDER BY timestamp LIMIT $3)) \
+         RETURNING timestamp) \
+     SELECT count(*)::int8, max(timestamp) FROM gone";
 
-/// Per environment over the limit, the newest line at which the bytes of it and every newer
-/// line exceed the limit: that line and all older ones go.
+/// Per environment whose lines at or after `$1` (those age retention keeps) take more than
+/// `$2` bytes: the line where, counting from the oldest of them, the excess is reached. That
+/// line and every older one go. Computed before the age pass, it walks only lines that are
+/// about to be deleted, from the old end of `logs_environment_timestamp_idx`.
 const SIZE_CUTOFFS: &str = "SELECT o.environment_id, c.timestamp, c.id \
-     FROM (SELECT environment_id FROM logs GROUP BY environment_id HAVING sum(bytes) > $1) o \
+     FROM ( \
+         SELECT environment_id, sum(bytes) - $2 AS excess FROM logs \
+         WHERE timestamp >= $1 GROUP BY environment_id HAVING sum(bytes) > $2 \
+     ) o \
      CROSS JOIN LATERAL ( \
          SELECT w.timestamp, w.id FROM ( \
              SELECT l.timestamp, l.id, sum(l.bytes) OVER ( \
-                 ORDER BY l.timestamp DESC, l.id DESC ROWS UNBOUNDED PRECEDING) AS newer_bytes \
-             FROM logs l WHERE l.environment_id = o.environment_id \
-             ORDER BY l.timestamp DESC, l.id DESC \
-         ) w WHERE w.newer_bytes > $1 LIMIT 1 \
+                 ORDER BY l.timestamp, l.id ROWS UNBOUNDED PRECEDING) AS older_bytes \
+             FROM logs l WHERE l.environment_id = o.environment_id AND l.timestamp >= $1 \
+             ORDER BY l.timestamp, l.id \
+         ) w WHERE w.older_bytes >= o.excess LIMIT 1 \
      ) c";
 
-const DELETE_UP_TO: &str = "DELETE FROM logs WHERE id IN \
-     (SELECT id FROM logs WHERE environment_id = $1 AND (timestamp, id) <= ($2, $3) LIMIT $4)";
+/// One round of size retention over several environments (`$1`–`$3`: each one's bound, the
+/// newest line to delete). Takes at most `$5` of each environment's newest lines at or before
+/// its bound and not older than `$4` (older ones went by age), so a round holds lines of many
+/// environments from the same stretch of time, which sit on the same pages. Returns, per
+/// environment, how many lines went and the oldest (timestamp, id) among them, where its next
+/// round continues.
+const DELETE_OVER_SIZE: &str = "WITH gone AS ( \
+         DELETE FROM logs WHERE ctid = ANY(ARRAY( \
+             SELECT d.ctid \
+             FROM UNNEST($1::uuid[], $2::timestamptz[], $3::int8[]) AS c(env, ts, id) \
+             CROSS JOIN LATERAL ( \
+                 SELECT l.ctid FROM logs l \
+                 WHERE l.environment_id = c.env AND (l.timestamp, l.id) <= (c.ts, c.id) \
+                   AND l.timestamp >= $4 \
+                 ORDER BY l.timestamp DESC, l.id DESC LIMIT $5) d)) \
+         RETURNING environment_id, timestamp, id) \
+     SELECT DISTINCT ON (environment_id) environment_id, \
+         count(*) OVER (PARTITION BY environment_id)::int8, timestamp, id \
+     FROM gone ORDER BY environment_id, timestamp, id";
 
 #[derive(sqlx::FromRow)]
 struct LogRow {
@@ -124,25 +158,95 @@ async fn insert_chunk<'e>(exec: impl sqlx::PgExecutor<'e>, lines: &[NewLogEntry]
         .map_err(map)
 }
 
-/// Deletes with `sql` (whose last parameter is the batch size) until a batch comes back
-/// short; returns how many lines went.
-async fn delete_in_batches(
+/// Retention statements walk an index in order and stop early (LIMIT, or the first line past
+/// the excess). Right after a bulk load the table may have no statistics, and the planner then
+/// prefers a bitmap scan plus sort that reads the whole range on every batch; with statistics
+/// it may walk `logs_timestamp_idx` filtering out other environments' lines and sort the rest
+/// (incrementally). Turning bitmap scans and both sorts off for the statement's own transaction
+/// leaves the index whose order matches as the only cheap plan, whatever the statistics say.
+const PLAN_IN_INDEX_ORDER: &str = "SELECT set_config('enable_bitmapscan', 'off', true), \
+     set_config('enable_sort', 'off', true), set_config('enable_incremental_sort', 'off', true)";
+
+/// Runs one retention statement in its own short transaction, planned in index order.
+async fn in_index_order<T>(
     store: &PgStore,
-    batch: i64,
-    run: impl Fn(i64) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
-) -> Result<u64> {
+    query: sqlx::query::QueryAs<'_, sqlx::Postgres, T, sqlx::postgres::PgArguments>,
+) -> Result<Vec<T>>
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut tx = store.pool.begin().await.map_err(map)?;
+    sqlx::query(PLAN_IN_INDEX_ORDER)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+    let rows = query.fetch_all(&mut *tx).await.map_err(map)?;
+    tx.commit().await.map_err(map)?;
+    Ok(rows)
+}
+
+/// The single row an aggregate statement returns.
+fn one<T>(rows: Vec<T>) -> Result<T> {
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| Error::internal("retention statement returned no row", None))
+}
+
+/// Deletes lines older than `cutoff`, `batch` at a time, oldest first.
+async fn delete_older_than(store: &PgStore, cutoff: Timestamp, batch: i64) -> Result<u64> {
     let mut total = 0u64;
+    let mut from: Option<Timestamp> = None;
     loop {
-        let deleted = run(batch)
-            .execute(&store.pool)
-            .await
-            .map_err(map)?
-            .rows_affected();
-        total += deleted;
-        if deleted < batch.max(1) as u64 {
+        let query = sqlx::query_as(DELETE_OLDER_THAN)
+            .persistent(false)
+            .bind(cutoff)
+            .bind(from)
+            .bind(batch);
+        let (deleted, newest): (i64, Option<Timestamp>) = one(in_index_order(store, query).await?)?;
+        total += deleted.max(0) as u64;
+        if deleted < batch {
             return Ok(total);
         }
+        from = newest;
     }
+}
+
+/// Deletes, per environment, the lines at or before its cut-off and not older than
+/// `older_than`, in rounds of at most `batch` lines shared equally among the environments.
+async fn delete_over_size(
+    store: &PgStore,
+    mut bounds: Vec<(Uuid, Timestamp, i64)>,
+    older_than: Timestamp,
+    batch: i64,
+) -> Result<u64> {
+    let mut total = 0u64;
+    while !bounds.is_empty() {
+        let take = bounds
+            .len()
+            .min(usize::try_from(batch).unwrap_or(usize::MAX))
+            .max(1);
+        let quota = (batch / take as i64).max(1);
+        let (round, later) = bounds.split_at(take);
+        let query = sqlx::query_as(DELETE_OVER_SIZE)
+            .persistent(false)
+            .bind(round.iter().map(|b| b.0).collect::<Vec<_>>())
+            .bind(round.iter().map(|b| b.1).collect::<Vec<_>>())
+            .bind(round.iter().map(|b| b.2).collect::<Vec<_>>())
+            .bind(older_than)
+            .bind(quota);
+        let rows: Vec<(Uuid, i64, Timestamp, i64)> = in_index_order(store, query).await?;
+        let mut next = Vec::with_capacity(bounds.len());
+        for (env, deleted, at, id) in rows {
+            total += deleted.max(0) as u64;
+            // A full share means more may be left below the oldest line this round took.
+            if deleted >= quota {
+                next.push((env, at, id));
+            }
+        }
+        next.extend_from_slice(later);
+        bounds = next;
+    }
+    Ok(total)
 }
 
 #[async_trait]
@@ -170,6 +274,7 @@ impl LogsStore for PgStore {
             LogOrder::NewestFirst => QUERY_NEWEST_FIRST,
         };
         let rows = sqlx::query_as::<_, LogRow>(sql)
+            .persistent(false)
             .bind(query.environment_id.0)
             .bind(query.since)
             .bind(query.until)
@@ -213,29 +318,16 @@ impl LogsStore for PgStore {
     #[tracing::instrument(skip_all, fields(batch_size = policy.batch_size))]
     async fn apply_log_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
         let batch = i64::from(policy.batch_size.max(1));
-        let older_than = policy.older_than;
-        let deleted_by_age = delete_in_batches(self, batch, |n| {
-            sqlx::query(DELETE_OLDER_THAN).bind(older_than).bind(n)
-        })
-        .await?;
-
         let max_bytes = i64::try_from(policy.max_bytes_per_environment).unwrap_or(i64::MAX);
-        let cutoffs: Vec<(Uuid, Timestamp, i64)> = sqlx::query_as(SIZE_CUTOFFS)
-            .bind(max_bytes)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        let mut deleted_by_size = 0;
-        for (env, at, id) in cutoffs {
-            deleted_by_size += delete_in_batches(self, batch, |n| {
-                sqlx::query(DELETE_UP_TO)
-                    .bind(env)
-                    .bind(at)
-                    .bind(id)
-                    .bind(n)
-            })
-            .await?;
-        }
+        // Size cut-offs first, over the lines the age pass keeps: reading from their old end
+        // then never walks index entries the age pass is about to kill.
+        let query = sqlx::query_as(SIZE_CUTOFFS)
+            .persistent(false)
+            .bind(policy.older_than)
+            .bind(max_bytes);
+        let cutoffs: Vec<(Uuid, Timestamp, i64)> = in_index_order(self, query).await?;
+        let deleted_by_age = delete_older_than(self, policy.older_than, batch).await?;
+        let deleted_by_size = delete_over_size(self, cutoffs, policy.older_than, batch).await?;
         tracing::debug!(deleted_by_age, deleted_by_size, "log retention pass");
         Ok(RetentionReport {
             deleted_by_age,

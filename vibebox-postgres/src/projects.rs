@@ -145,6 +145,7 @@ impl ProjectsStore for PgStore {
             "WHERE m.user_id = $1",
             ") AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
         ))
+        .persistent(false)
         .bind(user.0)
         .bind(after)
         .bind(fetch_limit(page.limit))
@@ -182,6 +183,7 @@ impl ProjectsStore for PgStore {
             ),
         };
         let rows = sqlx::query_as::<_, ProjectRow>(sql)
+            .persistent(false)
             .bind(owner_id)
             .bind(after)
             .bind(fetch_limit(page.limit))

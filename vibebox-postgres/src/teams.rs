@@ -209,6 +209,7 @@ impl TeamsStore for PgStore {
              WHERE m.user_id = $1 AND ($2::uuid IS NULL OR t.id > $2) \
              ORDER BY t.id LIMIT $3",
         )
+        .persistent(false)
         .bind(user.0)
         .bind(after)
         .bind(fetch_limit(page.limit))
@@ -247,6 +248,7 @@ impl TeamsStore for PgStore {
              WHERE team_id = $1 AND ($2::uuid IS NULL OR user_id > $2) \
              ORDER BY user_id LIMIT $3",
         )
+        .persistent(false)
         .bind(team.0)
         .bind(after)
         .bind(fetch_limit(page.limit))

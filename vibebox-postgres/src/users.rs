@@ -190,6 +190,7 @@ impl UsersStore for PgStore {
             user_columns!(),
             " FROM users WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
         ))
+        .persistent(false)
         .bind(after)
         .bind(fetch_limit(page.limit))
         .fetch_all(&self.pool)

@@ -199,6 +199,36 @@ async fn retention_deletes_in_batches_until_every_doomed_line_is_gone() {
 }
 
 #[tokio::test]
+async fn size_retention_shares_small_batches_among_many_environments() {
+    let f = fresh().await;
+    let mut envs = Vec::new();
+    // Five environments over the limit, by different amounts, with interleaved lines.
+    for extra in 1..=5 {
+        let e = create_environment(&f.store).await;
+        f.store
+            .append_logs(&lines(e.id, 3 + extra, ts(2024, 1, 1)))
+            .await
+            .unwrap();
+        envs.push((e, extra));
+    }
+    // A batch smaller than the number of environments: one line each per round at most.
+    let report = f
+        .store
+        .apply_log_retention(&RetentionPolicy {
+            older_than: ts(2000, 1, 1),
+            max_bytes_per_environment: 30,
+            batch_size: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.deleted_by_size, 1 + 2 + 3 + 4 + 5);
+    for (e, extra) in envs {
+        let kept: Vec<String> = (extra..extra + 3).map(|i| format!("line {i:05}")).collect();
+        assert_eq!(stored_messages(&f.raw, e.id).await, kept);
+    }
+}
+
+#[tokio::test]
 async fn size_retention_breaks_timestamp_ties_by_id() {
     let f = fresh().await;
     let e = create_environment(&f.store).await;
