@@ -200,28 +200,58 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, fx: &Fixture, lat: &Latencies)
     group.finish();
 }
 
-/// One retention pass over 1,000,000 lines in 10 environments: half of each environment's
-/// lines are past the age limit, and the size limit then trims what is left of each to 1 MB.
-async fn retention_once(fx: &Fixture) -> String {
-    let envs: Vec<EnvironmentId> = fx.env_ids.iter().skip(100).take(10).copied().collect();
+/// A retention scenario over 1,000,000 lines in 10 environments.
+#[derive(Clone, Copy)]
+struct Scenario {
+    name: &'static str,
+    /// The share of each environment's lines past the 7-day limit.
+    old_share: f64,
+    /// The per-environment size limit (each environment holds 100,000 lines of 60 bytes).
+    max_bytes: u64,
+}
+
+const SCENARIOS: [Scenario; 2] = [
+    // An hourly pass in steady state: a tenth of the lines have aged out, sizes are in bounds.
+    Scenario {
+        name: "steady (10% aged out)",
+        old_share: 0.10,
+        max_bytes: 20 * 1024 * 1024,
+    },
+    // A first pass over a neglected table: half aged out, and the rest trimmed to 1 MB each.
+    Scenario {
+        name: "heavy (50% aged out, trimmed to 1 MB)",
+        old_share: 0.50,
+        max_bytes: 1_000_000,
+    },
+];
+
+/// Loads 1,000,000 lines into a fresh store, then times one retention pass.
+async fn retention_once(backend: &str, store: Arc<dyn Store>, scenario: Scenario) -> String {
+    let owner = user(&unique_email());
+    store.create_user(&owner, None).await.unwrap();
+    let p = project(ProjectOwner::User(owner.id), &unique_slug("proj"));
+    store.create_project(&p).await.unwrap();
+    let mut envs = Vec::new();
+    for i in 0..10 {
+        let e = environment(p.id, owner.id, &format!("logs-{i}"));
+        store.create_environment(&e).await.unwrap();
+        envs.push(e.id);
+    }
     let old = now() - chrono::TimeDelta::days(8);
     let fresh = now();
     let message = "x".repeat(60);
+    let lines_per_env = RETENTION_LINES / envs.len();
+    let old_lines = (lines_per_env as f64 * scenario.old_share) as usize;
     let started = Instant::now();
-    for (i, env) in envs.iter().enumerate() {
-        let lines_per_env = RETENTION_LINES / envs.len();
+    for env in &envs {
         let mut written = 0;
         while written < lines_per_env {
             let n = 5_000.min(lines_per_env - written);
             let batch: Vec<_> = (0..n)
                 .map(|j| NewLogEntry {
                     environment_id: *env,
-                    timestamp: if written + j < lines_per_env / 2 {
-                        old
-                    } else {
-                        fresh
-                    },
-                    stream: if (i + j) % 2 == 0 {
+                    timestamp: if written + j < old_lines { old } else { fresh },
+                    stream: if j % 2 == 0 {
                         LogStream::Stdout
                     } else {
                         LogStream::Stderr
@@ -229,23 +259,22 @@ async fn retention_once(fx: &Fixture) -> String {
                     message: message.clone(),
                 })
                 .collect();
-            fx.store.append_logs(&batch).await.unwrap();
+            store.append_logs(&batch).await.unwrap();
             written += n;
         }
     }
     let load = started.elapsed();
-    // 50,000 fresh lines of 60 bytes = 3 MB per environment; keep 1 MB of each.
     let policy = RetentionPolicy {
         older_than: now() - chrono::TimeDelta::days(7),
-        max_bytes_per_environment: 1_000_000,
+        max_bytes_per_environment: scenario.max_bytes,
         batch_size: 10_000,
     };
     let t = Instant::now();
-    let report = fx.store.apply_log_retention(&policy).await.unwrap();
+    let report = store.apply_log_retention(&policy).await.unwrap();
     let pass = t.elapsed();
     format!(
-        "{:<10} load {RETENTION_LINES} lines {load:>8.2?} ({:.0} lines/s); retention pass {pass:>8.2?}: {} by age, {} by size",
-        fx.name,
+        "{backend:<9} {:<38} load {load:>7.2?} ({:>6.0} lines/s); pass {pass:>7.2?}: {} by age, {} by size",
+        scenario.name,
         RETENTION_LINES as f64 / load.as_secs_f64(),
         report.deleted_by_age,
         report.deleted_by_size
@@ -275,7 +304,13 @@ fn main() {
         populate("sqlite", Arc::new(store)).await
     });
     bench_backend(&mut c, &rt, &sqlite, &lat);
-    summaries.push(rt.block_on(retention_once(&sqlite)));
+    for (i, scenario) in SCENARIOS.into_iter().enumerate() {
+        let url = sqlite_url.replace("bench.db", &format!("retention-{i}.db"));
+        summaries.push(rt.block_on(async {
+            let store = vibebox_sqlite::SqliteStore::connect(&url).await.unwrap();
+            retention_once("sqlite", Arc::new(store), scenario).await
+        }));
+    }
 
     match std::env::var("VIBEBOX_TEST_POSTGRES_URL") {
         Ok(_) => {
@@ -287,7 +322,15 @@ fn main() {
                 populate("postgres", Arc::new(store)).await
             });
             bench_backend(&mut c, &rt, &pg, &lat);
-            summaries.push(rt.block_on(retention_once(&pg)));
+            for scenario in SCENARIOS {
+                summaries.push(rt.block_on(async {
+                    let url = vibebox_postgres::testing::fresh_database_url()
+                        .await
+                        .unwrap();
+                    let store = vibebox_postgres::PgStore::connect(&url).await.unwrap();
+                    retention_once("postgres", Arc::new(store), scenario).await
+                }));
+            }
         }
         Err(_) => eprintln!(
             "postgres: not measured (VIBEBOX_TEST_POSTGRES_URL is not set; scripts/bench sets it)"

@@ -35,8 +35,7 @@ macro_rules! variable_columns {
     };
 }
 
-/// The optional filters of `list_environments` and its order; `$1` is the visible user (unused
-/// in [`LIST_ALL`]).
+/// The optional filters of `list_environments` and its order.
 macro_rules! env_filters {
     () => {
         "($2::uuid IS NULL OR e.project_id = $2) \
@@ -47,31 +46,25 @@ macro_rules! env_filters {
     };
 }
 
-/// Environments whose project the user owns or belongs to one of the user's teams. For each
-/// visible project, at most a page of its environments comes from `environments_project_id_idx`
-/// (in id order); the page is the first of those. The two branches never overlap: a project has
-/// one owner, and a user is in a team once.
-const LIST_VISIBLE: &str = concat!(
-    "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
-     e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
-     e.status_changed_at, e.created_at, e.updated_at \
-     FROM ( \
-         SELECT p.id FROM projects p WHERE p.owner_user_id = $1 \
-         UNION ALL \
-         SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
-         WHERE m.user_id = $1 \
-     ) v CROSS JOIN LATERAL ( \
-         SELECT e.* FROM environments e WHERE e.project_id = v.id AND ",
-    env_filters!(),
-    ") e ORDER BY e.id LIMIT $6"
-);
+/// The projects a user can see: their own, and those of every team they belong to. The two
+/// branches never overlap (a project has one owner, and a user is in a team once).
+const VISIBLE_PROJECTS: &str = "SELECT p.id FROM projects p WHERE p.owner_user_id = $1 \
+     UNION ALL \
+     SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
+     WHERE m.user_id = $1";
 
-/// Every environment matching the filters.
-const LIST_ALL: &str = concat!(
+/// Environments matching the filters, in the projects `$1` lists (`NULL`: in any project).
+///
+/// Visibility is resolved first (a handful of project ids) and passed as an array rather than
+/// joined here, so the planner sees how many projects there are and how many environments they
+/// hold: with many visible environments it walks the primary key in id order and stops after a
+/// page; with few it reads them through `environments_project_id_idx` and sorts them. A single
+/// joined query cannot be planned well for both (measured in benches/store.rs).
+const LIST: &str = concat!(
     "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
      e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
      e.status_changed_at, e.created_at, e.updated_at \
-     FROM environments e WHERE $1::uuid IS NULL AND ",
+     FROM environments e WHERE ($1::uuid[] IS NULL OR e.project_id = ANY($1)) AND ",
     env_filters!()
 );
 
@@ -239,14 +232,27 @@ impl EnvironmentsStore for PgStore {
     ) -> Result<Page<Environment>> {
         let after = decode_id_cursor(page.cursor.as_deref())?;
         let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        let sql = if filter.visible_to.is_some() {
-            LIST_VISIBLE
-        } else {
-            LIST_ALL
+        let projects: Option<Vec<Uuid>> = match filter.visible_to {
+            Some(user) => {
+                let ids = sqlx::query_scalar::<_, Uuid>(VISIBLE_PROJECTS)
+                    .bind(user.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                if ids.is_empty() {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+                Some(ids)
+            }
+            None => None,
         };
-        let rows = sqlx::query_as::<_, EnvironmentRow>(sql)
+        // Unnamed, so it is planned for the actual project list and filters every time.
+        let rows = sqlx::query_as::<_, EnvironmentRow>(LIST)
             .persistent(false)
-            .bind(filter.visible_to.map(|u| u.0))
+            .bind(projects)
             .bind(filter.project_id.map(|p| p.0))
             .bind(filter.creator_id.map(|u| u.0))
             .bind(statuses)
