@@ -11,6 +11,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{ApiKey, RefreshSession, TokenHash};
 use vibebox_core::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
 use vibebox_core::store::AuthStore;
+use vibebox_core::store::one_affected;
 use vibebox_core::{Error, Result};
 
 use crate::PgStore;
@@ -196,10 +197,7 @@ impl AuthStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("api_key"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "api_key")
     }
 
     #[tracing::instrument(skip_all, fields(api_key.id = %id))]

@@ -7,6 +7,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
 use vibebox_core::{Error, Result};
 
@@ -316,10 +317,7 @@ impl EnvironmentsStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("environment"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "environment")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %creator))]
@@ -379,10 +377,7 @@ impl EnvironmentsStore for PgStore {
                 .execute(&self.pool)
                 .await
                 .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("port"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "port")
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %env))]
@@ -457,10 +452,7 @@ impl EnvironmentsStore for PgStore {
                 .execute(&self.pool)
                 .await
                 .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("variable"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "variable")
     }
 
     #[tracing::instrument(skip_all)]

@@ -6,6 +6,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{EnvironmentExtension, Extension, ExtensionStatus};
 use vibebox_core::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{ExtensionsStore, Page, PageRequest};
 use vibebox_core::{Error, Result};
 
@@ -265,10 +266,7 @@ impl ExtensionsStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("environment_extension"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "environment_extension")
     }
 
     #[tracing::instrument(skip_all)]

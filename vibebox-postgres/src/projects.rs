@@ -6,6 +6,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Project, ProjectOwner};
 use vibebox_core::id::{ProjectId, TeamId, UserId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, ProjectsStore};
 use vibebox_core::{Error, Result};
 
@@ -108,10 +109,7 @@ impl ProjectsStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("project"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "project")
     }
 
     #[tracing::instrument(skip_all, fields(project.id = %id))]
@@ -122,10 +120,7 @@ impl ProjectsStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("project"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "project")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %user))]

@@ -6,6 +6,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Session, SessionStatus};
 use vibebox_core::id::{EnvironmentId, SessionId};
 use vibebox_core::store::SessionsStore;
+use vibebox_core::store::one_affected;
 use vibebox_core::{Error, Result};
 
 use crate::PgStore;
@@ -162,10 +163,7 @@ impl SessionsStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("session"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "session")
     }
 
     #[tracing::instrument(skip_all)]

@@ -11,6 +11,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Membership, Role, Team};
 use vibebox_core::id::{TeamId, UserId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, TeamsStore};
 use vibebox_core::{Error, Result};
 
@@ -180,10 +181,7 @@ impl TeamsStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("team"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "team")
     }
 
     #[tracing::instrument(skip_all, fields(team.id = %id))]
@@ -194,10 +192,7 @@ impl TeamsStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("team"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "team")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %user))]

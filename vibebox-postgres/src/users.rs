@@ -6,6 +6,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{OAuthIdentity, PasswordHash, User};
 use vibebox_core::id::UserId;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, UsersStore};
 use vibebox_core::{Error, Result};
 
@@ -176,10 +177,7 @@ impl UsersStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("user"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "user")
     }
 
     #[tracing::instrument(skip_all)]

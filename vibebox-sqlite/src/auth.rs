@@ -7,6 +7,7 @@ use vibebox_core::domain::{ApiKey, RefreshSession, Scope, TokenHash};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
 use vibebox_core::store::AuthStore;
+use vibebox_core::store::one_affected;
 
 use crate::codec::{micros, opt_micros, opt_timestamp, parse_enum, timestamp};
 use crate::error::DbResultExt;
@@ -197,10 +198,7 @@ impl AuthStore for SqliteStore {
             .execute(self.pool())
             .await
             .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("api_key"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "api_key")
     }
 
     #[tracing::instrument(skip_all, fields(api_key.id = %id))]

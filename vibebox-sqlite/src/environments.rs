@@ -7,6 +7,7 @@ use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, Envi
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
 
 use crate::codec::{after_id, micros, names_json, parse_enum, timestamp};
@@ -278,10 +279,7 @@ impl EnvironmentsStore for SqliteStore {
             .execute(self.pool())
             .await
             .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("environment"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "environment")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %creator))]

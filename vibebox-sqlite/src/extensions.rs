@@ -6,6 +6,7 @@ use vibebox_core::domain::{EnvironmentExtension, Extension, ExtensionStatus};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{ExtensionsStore, Page, PageRequest};
 
 use crate::codec::{
@@ -295,10 +296,7 @@ impl ExtensionsStore for SqliteStore {
         .execute(self.pool())
         .await
         .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("environment_extension"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "environment_extension")
     }
 
     #[tracing::instrument(skip_all)]

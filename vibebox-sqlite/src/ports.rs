@@ -4,6 +4,7 @@ use uuid::Uuid;
 use vibebox_core::domain::EnvironmentPort;
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId};
+use vibebox_core::store::one_affected;
 
 use crate::codec::{micros, opt_port, parse_enum, port, timestamp};
 use crate::error::DbResultExt;
@@ -81,10 +82,7 @@ pub(crate) async fn delete(store: &SqliteStore, env: EnvironmentId, port: PortId
         .execute(store.pool())
         .await
         .db()?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("port"));
-    }
-    Ok(())
+    one_affected(done.rows_affected(), "port")
 }
 
 /// Records bound host ports in one transaction; ports of other environments are ignored.

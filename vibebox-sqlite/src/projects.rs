@@ -6,6 +6,7 @@ use vibebox_core::domain::{Project, ProjectOwner};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{ProjectId, TeamId, UserId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, ProjectsStore};
 
 use crate::codec::{after_id, micros, timestamp};
@@ -124,10 +125,7 @@ impl ProjectsStore for SqliteStore {
         .execute(self.pool())
         .await
         .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("project"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "project")
     }
 
     #[tracing::instrument(skip_all, fields(project.id = %id))]
@@ -138,10 +136,7 @@ impl ProjectsStore for SqliteStore {
             .execute(self.pool())
             .await
             .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("project"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "project")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %user))]

@@ -7,6 +7,7 @@ use vibebox_core::domain::{Session, SessionStatus};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, SessionId};
 use vibebox_core::store::SessionsStore;
+use vibebox_core::store::one_affected;
 
 use crate::codec::{limit, micros, names_json, parse_enum, timestamp};
 use crate::error::DbResultExt;
@@ -163,10 +164,7 @@ impl SessionsStore for SqliteStore {
         .execute(self.pool())
         .await
         .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("session"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "session")
     }
 
     #[tracing::instrument(skip_all)]

@@ -8,6 +8,7 @@ use vibebox_core::domain::{Membership, Role, Team};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{TeamId, UserId};
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, TeamsStore};
 
 use crate::codec::{after_id, micros, parse_enum, timestamp};
@@ -189,10 +190,7 @@ impl TeamsStore for SqliteStore {
         .execute(self.pool())
         .await
         .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("team"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "team")
     }
 
     #[tracing::instrument(skip_all, fields(team.id = %id))]
@@ -203,10 +201,7 @@ impl TeamsStore for SqliteStore {
             .execute(self.pool())
             .await
             .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("team"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "team")
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %user))]

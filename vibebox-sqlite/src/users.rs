@@ -6,6 +6,7 @@ use vibebox_core::domain::{OAuthIdentity, PasswordHash, User};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::UserId;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
+use vibebox_core::store::one_affected;
 use vibebox_core::store::{Page, PageRequest, UsersStore};
 
 use crate::codec::{after_id, micros, opt_micros, opt_timestamp, timestamp};
@@ -191,10 +192,7 @@ impl UsersStore for SqliteStore {
         .execute(self.pool())
         .await
         .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("user"));
-        }
-        Ok(())
+        one_affected(done.rows_affected(), "user")
     }
 
     #[tracing::instrument(skip_all)]

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use vibebox_core::domain::EnvironmentVariable;
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, VariableId};
+use vibebox_core::store::one_affected;
 
 use crate::codec::{after_id, limit, micros, timestamp};
 use crate::error::DbResultExt;
@@ -103,10 +104,7 @@ pub(crate) async fn delete(store: &SqliteStore, env: EnvironmentId, key: &str) -
             .execute(store.pool())
             .await
             .db()?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("variable"));
-    }
-    Ok(())
+    one_affected(done.rows_affected(), "variable")
 }
 
 /// Encrypted variables of every environment after `after`, ordered by id.

@@ -109,6 +109,16 @@ impl<T> Store for T where
 {
 }
 
+/// For backends: the result of a write that must touch one row (an update or delete by key).
+/// Zero rows means the row does not exist: `NotFound` naming `resource`.
+pub fn one_affected(rows_affected: u64, resource: &'static str) -> Result<()> {
+    if rows_affected == 0 {
+        Err(Error::not_found(resource))
+    } else {
+        Ok(())
+    }
+}
+
 /// Which page of a list to return. Cursors are opaque strings returned in
 /// [`Page::next_cursor`]; a malformed cursor is `InvalidInput` naming `cursor`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
