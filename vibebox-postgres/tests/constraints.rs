@@ -525,3 +525,34 @@ async fn unique_violations_through_the_store_name_their_field() {
     assert_eq!(err.kind(), ErrorKind::AlreadyExists);
     assert!(!err.to_string().contains("INSERT"), "{err}");
 }
+
+#[tokio::test]
+async fn secret_looking_variable_must_be_encrypted_even_in_raw_sql() {
+    let f = fresh().await;
+    let env = create_environment(&f.store).await;
+    let result = sqlx::query(
+        "INSERT INTO environment_variables (id, environment_id, key, value, is_encrypted, \
+         created_at, updated_at) VALUES ($1, $2, 'GITHUB_TOKEN', 'plain', false, now(), now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(env.id.0)
+    .execute(&f.raw)
+    .await;
+    assert_violates(result, CHECK, "environment_variables_is_encrypted_check");
+}
+
+#[tokio::test]
+async fn password_hash_must_be_argon2id_and_ssh_key_a_known_type() {
+    let f = fresh().await;
+    let u = create_user(&f.store).await;
+    let bad_hash = sqlx::query("UPDATE users SET password_hash = '$2b$12$bcrypt' WHERE id = $1")
+        .bind(u.id.0)
+        .execute(&f.raw)
+        .await;
+    assert_violates(bad_hash, CHECK, "users_password_hash_check");
+    let bad_key = sqlx::query("UPDATE users SET ssh_public_key = 'ssh-dss AAAA' WHERE id = $1")
+        .bind(u.id.0)
+        .execute(&f.raw)
+        .await;
+    assert_violates(bad_key, CHECK, "users_ssh_public_key_check");
+}

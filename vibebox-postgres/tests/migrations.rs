@@ -67,7 +67,8 @@ async fn older_database_upgrades_in_place() {
     .unwrap();
 
     let store = PgStore::connect(&url).await.unwrap();
-    assert_eq!(applied(&raw).await, [1, 2]);
+    let all: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    assert_eq!(applied(&raw).await, all);
     assert_eq!(store.get_user(u.id).await.unwrap(), u);
     assert_eq!(store.get_project(p.id).await.unwrap(), p);
     // The schema is complete: the newer tables work with the old rows.
