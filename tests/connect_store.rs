@@ -1,7 +1,30 @@
 //! `vibebox::connect_store` picks the backend from the URL and runs its migrations.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use vibebox::ErrorKind;
+use vibebox::{ErrorKind, StoreBackend};
+
+#[test]
+fn url_scheme_picks_the_backend() {
+    assert_eq!(
+        StoreBackend::for_url("sqlite::memory:").unwrap(),
+        StoreBackend::Sqlite
+    );
+    assert_eq!(
+        StoreBackend::for_url("sqlite://data/vibebox.db").unwrap(),
+        StoreBackend::Sqlite
+    );
+    for url in ["postgres://u:p@h/db", "postgresql://h/db"] {
+        assert_eq!(StoreBackend::for_url(url).unwrap(), StoreBackend::Postgres);
+    }
+}
+
+#[test]
+fn unknown_scheme_names_the_url_field_without_echoing_it() {
+    let err = StoreBackend::for_url("mysql://root:hunter2@db/x").unwrap_err();
+    assert_eq!(err.field(), Some("url"));
+    assert!(!err.to_string().contains("hunter2"));
+    assert!(StoreBackend::for_url("no-scheme").is_err());
+}
 
 #[tokio::test]
 async fn sqlite_memory_url_connects_to_a_migrated_sqlite_store() {

@@ -115,11 +115,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_serialize_as_plain_uuid_strings() {
+    fn ids_serialize_as_plain_uuid_strings() -> serde_json::Result<()> {
         let id = UserId::new();
-        let json = serde_json::to_string(&id).unwrap();
+        let json = serde_json::to_string(&id)?;
         assert_eq!(json, format!("\"{id}\""));
-        let back: UserId = serde_json::from_str(&json).unwrap();
+        let back: UserId = serde_json::from_str(&json)?;
         assert_eq!(back, id);
+        Ok(())
     }
 }

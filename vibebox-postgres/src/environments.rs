@@ -6,6 +6,7 @@ use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
 use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
@@ -302,10 +303,10 @@ impl EnvironmentsStore for PgStore {
         .map_err(map)?;
         match row {
             Some(row) => Environment::try_from(row),
-            None if self.environment_exists(env.id).await? => Err(Error::StaleVersion {
-                resource: "environment",
-            }),
-            None => Err(Error::not_found("environment")),
+            None => Err(cas_missed(
+                self.environment_exists(env.id).await?,
+                "environment",
+            )),
         }
     }
 

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{EnvironmentExtension, Extension, ExtensionStatus};
 use vibebox_core::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
 use vibebox_core::store::{ExtensionsStore, Page, PageRequest};
@@ -243,13 +244,7 @@ impl ExtensionsStore for PgStore {
         .fetch_one(&self.pool)
         .await
         .map_err(map)?;
-        if exists {
-            Err(Error::StaleVersion {
-                resource: "environment_extension",
-            })
-        } else {
-            Err(Error::not_found("environment_extension"))
-        }
+        Err(cas_missed(exists, "environment_extension"))
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %env, extension.id = %ext))]

@@ -6,6 +6,7 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Session, SessionStatus};
 use vibebox_core::id::{EnvironmentId, SessionId};
 use vibebox_core::store::SessionsStore;
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::one_affected;
 use vibebox_core::{Error, Result};
 
@@ -143,14 +144,12 @@ impl SessionsStore for PgStore {
         .await
         .map_err(map)?;
         if done.rows_affected() == 1 {
-            Ok(())
-        } else if self.session_exists(session.id).await? {
-            Err(Error::StaleVersion {
-                resource: "session",
-            })
-        } else {
-            Err(Error::not_found("session"))
+            return Ok(());
         }
+        Err(cas_missed(
+            self.session_exists(session.id).await?,
+            "session",
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(session.id = %id))]

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
 use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
@@ -256,18 +257,15 @@ impl EnvironmentsStore for SqliteStore {
         .db()?;
         match updated {
             Some(row) => row.try_into(),
-            None if exists(
-                self.pool(),
-                "SELECT 1 FROM environments WHERE id = ?",
-                env.id.0,
-            )
-            .await? =>
-            {
-                Err(Error::StaleVersion {
-                    resource: "environment",
-                })
+            None => {
+                let exists = exists(
+                    self.pool(),
+                    "SELECT 1 FROM environments WHERE id = ?",
+                    env.id.0,
+                )
+                .await?;
+                Err(cas_missed(exists, "environment"))
             }
-            None => Err(Error::not_found("environment")),
         }
     }
 

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use vibebox_core::domain::{EnvironmentExtension, Extension, ExtensionStatus};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
 use vibebox_core::store::{ExtensionsStore, Page, PageRequest};
@@ -266,20 +267,15 @@ impl ExtensionsStore for SqliteStore {
         .await
         .db()?;
         if done.rows_affected() == 1 {
-            Ok(())
-        } else if exists(
+            return Ok(());
+        }
+        let exists = exists(
             self.pool(),
             "SELECT 1 FROM environment_extensions WHERE id = ?",
             ext.id.0,
         )
-        .await?
-        {
-            Err(Error::StaleVersion {
-                resource: "environment_extension",
-            })
-        } else {
-            Err(Error::not_found("environment_extension"))
-        }
+        .await?;
+        Err(cas_missed(exists, "environment_extension"))
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %env, extension.id = %ext))]

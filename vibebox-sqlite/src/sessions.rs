@@ -7,6 +7,7 @@ use vibebox_core::domain::{Session, SessionStatus};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, SessionId};
 use vibebox_core::store::SessionsStore;
+use vibebox_core::store::cas_missed;
 use vibebox_core::store::one_affected;
 
 use crate::codec::{limit, micros, names_json, parse_enum, timestamp};
@@ -138,20 +139,15 @@ impl SessionsStore for SqliteStore {
         .await
         .db()?;
         if done.rows_affected() == 1 {
-            Ok(())
-        } else if exists(
+            return Ok(());
+        }
+        let exists = exists(
             self.pool(),
             "SELECT 1 FROM sessions WHERE id = ?",
             session.id.0,
         )
-        .await?
-        {
-            Err(Error::StaleVersion {
-                resource: "session",
-            })
-        } else {
-            Err(Error::not_found("session"))
-        }
+        .await?;
+        Err(cas_missed(exists, "session"))
     }
 
     #[tracing::instrument(skip_all, fields(session.id = %id))]

@@ -267,13 +267,11 @@ mod tests {
     }
 
     #[test]
-    fn encoded_keyring_round_trips() {
-        let ring = Keyring::new(KeyId::new("old").unwrap(), key(1))
-            .rotate(KeyId::new("new").unwrap())
-            .unwrap();
+    fn encoded_keyring_round_trips() -> crate::error::Result<()> {
+        let ring = Keyring::new(KeyId::new("old")?, key(1)).rotate(KeyId::new("new")?)?;
         let encoded = ring.to_encoded();
         assert!(encoded.expose_secret().starts_with("current=new;"));
-        let back = Keyring::from_encoded(&encoded).unwrap();
+        let back = Keyring::from_encoded(&encoded)?;
         assert_eq!(back.current_id().as_str(), "new");
         assert_eq!(
             back.key_ids().map(KeyId::as_str).collect::<Vec<_>>(),
@@ -285,6 +283,7 @@ mod tests {
                 ring.key(id).unwrap().expose_secret()
             );
         }
+        Ok(())
     }
 
     #[test]

@@ -119,6 +119,17 @@ pub fn one_affected(rows_affected: u64, resource: &'static str) -> Result<()> {
     }
 }
 
+/// For backends: the error for a compare-and-set that matched no row. If the row still exists,
+/// another writer changed it first (`StaleVersion`); otherwise it is `NotFound` naming
+/// `resource`.
+pub fn cas_missed(row_exists: bool, resource: &'static str) -> Error {
+    if row_exists {
+        Error::StaleVersion { resource }
+    } else {
+        Error::not_found(resource)
+    }
+}
+
 /// Which page of a list to return. Cursors are opaque strings returned in
 /// [`Page::next_cursor`]; a malformed cursor is `InvalidInput` naming `cursor`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
