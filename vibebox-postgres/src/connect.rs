@@ -16,6 +16,9 @@ use crate::migrate::{self, MIGRATOR};
 /// The URL schemes this backend accepts (`postgres://…` and `postgresql://…`).
 pub const URL_SCHEMES: &[&str] = &["postgres", "postgresql"];
 
+/// Connections idle at least this long are pinged before use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
+
 /// Settings of every pooled connection: no JIT. The store's statements are short, and
 /// compiling them costs far more than it saves (hundreds of milliseconds for a large append or
 /// a retention batch whose estimated cost is high).
@@ -91,6 +94,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            // sqlx pings every connection before handing it out, a second round trip on every
+            // call. Ping only connections that sat idle long enough to have gone stale (a
+            // server restart or a dropped link); a failed ping discards the connection.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_IF_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
+            })
             .after_connect(|conn, _meta| {
                 Box::pin(async move { conn.execute(SESSION_SETTINGS).await.map(|_| ()) })
             })
