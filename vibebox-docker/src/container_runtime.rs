@@ -1,0 +1,85 @@
+//! The [`ContainerRuntime`] implementation: each method delegates to the module that holds
+//! its part of the engine's API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use vibebox_core::error::Result;
+use vibebox_core::runtime::{
+    Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerStats,
+    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, RuntimeEvent, TerminalSize,
+};
+
+use crate::runtime::DockerRuntime;
+
+#[async_trait]
+impl ContainerRuntime for DockerRuntime {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            storage_limit: self.storage_limit(),
+            kill_exec: true,
+            stats: true,
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.ping_engine().await
+    }
+
+    async fn image_present(&self, image: &str) -> Result<bool> {
+        self.is_image_present(image).await
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId> {
+        self.create_container(spec).await
+    }
+
+    async fn start(&self, id: &ContainerId) -> Result<()> {
+        self.start_container(id).await
+    }
+
+    async fn stop(&self, id: &ContainerId, grace: Duration) -> Result<()> {
+        self.stop_container(id, grace).await
+    }
+
+    async fn remove(&self, id: &ContainerId) -> Result<()> {
+        self.remove_container(id).await
+    }
+
+    async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo> {
+        self.inspect_container(id).await
+    }
+
+    async fn list(&self, labels: &[(String, String)]) -> Result<Vec<ContainerInfo>> {
+        self.list_containers(labels).await
+    }
+
+    fn logs(&self, id: &ContainerId, options: LogOptions) -> BoxStream<'static, Result<LogChunk>> {
+        self.log_stream(id, options)
+    }
+
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession> {
+        self.start_exec(id, spec).await
+    }
+
+    async fn resize_exec(&self, exec: &ExecId, size: TerminalSize) -> Result<()> {
+        self.resize_terminal(exec, size).await
+    }
+
+    async fn inspect_exec(&self, exec: &ExecId) -> Result<ExecInfo> {
+        self.inspect_exec_info(exec).await
+    }
+
+    async fn kill_exec(&self, exec: &ExecId) -> Result<()> {
+        self.kill(exec).await
+    }
+
+    fn stats(&self, id: &ContainerId) -> BoxStream<'static, Result<ContainerStats>> {
+        self.stats_stream(id)
+    }
+
+    fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {
+        self.event_stream(labels)
+    }
+}

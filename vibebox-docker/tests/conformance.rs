@@ -1,0 +1,8 @@
+//! The `ContainerRuntime` conformance suite against the real Docker engine.
+
+mod common;
+
+vibebox_core::runtime_conformance!(
+    common::runtime(),
+    vibebox_core::testing::runtime_checks::RuntimeFixture::new(common::TEST_IMAGE),
+);
