@@ -1,5 +1,6 @@
 //! The service's configuration. Every default comes from DESIGN.md and can be overridden.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::domain::SessionType;
@@ -49,6 +50,10 @@ pub struct Config {
     pub container_command: Option<Vec<String>>,
     /// The prefix of container names (default `vibebox-`).
     pub container_name_prefix: String,
+    /// Extra labels on every container (default none), e.g. to tell apart the containers of
+    /// several VibeBox instances or test runs on one engine. The `vibebox.*` labels VibeBox
+    /// sets itself take precedence.
+    pub container_labels: BTreeMap<String, String>,
     /// The command that runs a VS Code server session (default `code-server`).
     pub vscode_server_command: Vec<String>,
     /// The command that installs a marketplace extension; the extension id is appended
@@ -94,6 +99,7 @@ impl Default for Config {
                 "echo \"vibebox: environment started\"; sleep 2147483647".into(),
             ]),
             container_name_prefix: "vibebox-".to_string(),
+            container_labels: BTreeMap::new(),
             vscode_server_command: vec![
                 "code-server".into(),
                 "--bind-addr".into(),

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::Vibebox;
-use crate::runtime::{LABEL_MANAGED, RuntimeEventKind};
+use crate::runtime::RuntimeEventKind;
 
 /// The running background tasks.
 #[derive(Debug)]
@@ -89,9 +89,7 @@ impl Vibebox {
     async fn watch_engine_events(&self, token: CancellationToken, wake: Arc<Notify>) {
         let mut backoff = Duration::from_millis(500);
         loop {
-            let mut events = self
-                .runtime()
-                .events(&[(LABEL_MANAGED.to_string(), "true".to_string())]);
+            let mut events = self.runtime().events(&self.managed_labels());
             loop {
                 let next = tokio::select! {
                     _ = token.cancelled() => return,

@@ -1,7 +1,5 @@
 //! Turning an environment into the container spec the runtime creates.
 
-use std::collections::BTreeMap;
-
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -19,6 +17,21 @@ pub(crate) const LABEL_SPEC_HASH: &str = "vibebox.spec_hash";
 const MB: i64 = 1024 * 1024;
 
 impl Vibebox {
+    /// The labels that select this instance's containers: `vibebox.managed=true` plus the
+    /// configured extra labels. The reconciler and the event watcher look only at these, so
+    /// instances with different labels can share an engine.
+    pub(crate) fn managed_labels(&self) -> Vec<(String, String)> {
+        let mut labels = vec![(LABEL_MANAGED.to_string(), "true".to_string())];
+        labels.extend(
+            self.config()
+                .container_labels
+                .iter()
+                .filter(|(k, _)| !k.starts_with("vibebox.managed"))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        labels
+    }
+
     /// Builds the container spec of an environment, decrypting its variables for this call only.
     pub(crate) async fn container_spec(
         &self,
@@ -81,7 +94,8 @@ impl Vibebox {
             .take(12)
             .map(|b| format!("{b:02x}"))
             .collect();
-        let labels = BTreeMap::from([
+        let mut labels = cfg.container_labels.clone();
+        labels.extend([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ENVIRONMENT_ID.to_string(), env.id.to_string()),
             (LABEL_PROJECT_ID.to_string(), project.id.to_string()),

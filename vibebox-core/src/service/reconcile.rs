@@ -10,7 +10,7 @@ use super::start_stop::exit_message;
 use crate::domain::{Environment, EnvironmentStatus};
 use crate::error::{ErrorKind, Result};
 use crate::id::EnvironmentId;
-use crate::runtime::{ContainerInfo, LABEL_ENVIRONMENT_ID, LABEL_MANAGED};
+use crate::runtime::{ContainerInfo, LABEL_ENVIRONMENT_ID};
 use crate::store::{EnvironmentFilter, PageRequest};
 
 /// What a reconciler pass did.
@@ -34,14 +34,13 @@ impl Vibebox {
     /// - A stopped environment whose container runs has the container stopped.
     /// - A container labelled for an environment that no longer exists is removed.
     ///
+    /// Only containers carrying this instance's labels ([`Config::container_labels`](crate::config::Config::container_labels)) are looked at.
+    ///
     /// Errors: `Unavailable` when the engine or store cannot be reached (nothing is changed).
     #[instrument(skip_all)]
     pub async fn reconcile(&self) -> Result<ReconcileReport> {
         let mut report = ReconcileReport::default();
-        let containers = self
-            .runtime()
-            .list(&[(LABEL_MANAGED.to_string(), "true".to_string())])
-            .await?;
+        let containers = self.runtime().list(&self.managed_labels()).await?;
         let mut by_env: HashMap<EnvironmentId, Vec<ContainerInfo>> = HashMap::new();
         for c in containers {
             match c

@@ -1,0 +1,333 @@
+//! The service on the real Docker engine and an on-disk SQLite store: the harness shared by
+//! the `docker_*` test binaries.
+//!
+//! Every container a harness creates carries `vibebox.test.run=<run id>` (through
+//! `Config::container_labels`) and a name starting `vbx-t-<run id>-`. Dropping the harness
+//! removes them with the Docker CLI, also when the test failed. The engine and the images
+//! (`scripts/base-image`) must be present: these tests fail, never skip, without them.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+use vibebox::Store;
+use vibebox::Vibebox;
+use vibebox::config::Config;
+use vibebox::domain::{Environment, EnvironmentStatus, Project};
+use vibebox::events::{Event, EventKind};
+use vibebox::rbac::Actor;
+use vibebox::runtime::{ContainerId, ContainerRuntime, ExecSpec};
+use vibebox::secrets::{AesGcmSecrets, KeyId, Keyring, Secrets};
+use vibebox::service::{NewEnvironment, NewProject, Registration};
+use vibebox_docker::DockerRuntime;
+use vibebox_sqlite::SqliteStore;
+
+pub const BASE_IMAGE: &str = "vibebox/base:bookworm";
+pub const BUSYBOX_IMAGE: &str = "vibebox/busybox:test";
+pub const PASSWORD: &str = "correct horse battery staple";
+/// The label every test container carries.
+pub const RUN_LABEL: &str = "vibebox.test.run";
+/// How long a test waits for something that should happen promptly.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Removes the run's containers and its database when dropped.
+pub struct Cleanup {
+    pub run: String,
+    pub db: PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        remove_run_containers(&self.run);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// `docker rm -f` of every container labelled with the run id.
+pub fn remove_run_containers(run: &str) {
+    let ids = docker(&["ps", "-aq", "--filter", &format!("label={RUN_LABEL}={run}")]);
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f", "-v"];
+        args.extend(ids);
+        docker(&args);
+    }
+}
+
+/// Runs the Docker CLI and returns its stdout (the tests' independent view of the engine).
+pub fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `docker inspect` of one container as JSON.
+pub fn docker_inspect(id: &str) -> serde_json::Value {
+    let out = docker(&["inspect", id]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("docker inspect prints JSON");
+    v.get(0).cloned().expect("one container")
+}
+
+/// Whether the engine still has the container.
+pub fn container_exists(id: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["inspect", "--type", "container", id])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+pub struct D {
+    pub vb: Vibebox,
+    pub rt: Arc<DockerRuntime>,
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub secrets: Arc<dyn Secrets>,
+    pub cleanup: Cleanup,
+}
+
+/// A short unique run id.
+pub fn run_id() -> String {
+    let u = uuid::Uuid::now_v7().simple().to_string();
+    u[u.len() - 10..].to_string()
+}
+
+/// The test configuration: this run's labels and name prefix, a short stop grace and no
+/// default sessions (tests that want them set them).
+pub fn test_config(run: &str) -> Config {
+    let mut c = Config::default();
+    c.container_name_prefix = format!("vbx-t-{run}-");
+    c.container_labels = [(RUN_LABEL.to_string(), run.to_string())].into();
+    c.stop_grace = Duration::from_secs(2);
+    c.log_batch_delay = Duration::from_millis(20);
+    c
+}
+
+impl D {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A harness whose configuration `tweak` adjusts.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let run = run_id();
+        let db = std::env::temp_dir().join(format!("vibebox-docker-test-{run}.db"));
+        let cleanup = Cleanup {
+            run: run.clone(),
+            db,
+        };
+        let mut config = test_config(&run);
+        tweak(&mut config);
+        let secrets: Arc<dyn Secrets> = Arc::new(AesGcmSecrets::new(
+            Keyring::generate(KeyId::new("test").unwrap()).unwrap(),
+        ));
+        let rt = Arc::new(engine().await);
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::connect(&format!("sqlite://{}", cleanup.db.display()))
+                .await
+                .unwrap(),
+        );
+        let vb = build(store.clone(), rt.clone(), config.clone(), secrets.clone());
+        Self {
+            vb,
+            rt,
+            store,
+            config,
+            secrets,
+            cleanup,
+        }
+    }
+
+    /// A second service on the same store, engine and keys: VibeBox restarted.
+    pub async fn restarted(&self) -> Vibebox {
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::connect(&format!("sqlite://{}", self.cleanup.db.display()))
+                .await
+                .unwrap(),
+        );
+        let rt = Arc::new(engine().await);
+        build(store, rt, self.config.clone(), self.secrets.clone())
+    }
+
+    pub fn run(&self) -> &str {
+        &self.cleanup.run
+    }
+
+    /// Registers a user and returns the actor.
+    pub async fn user(&self, name: &str) -> Actor {
+        let user = self
+            .vb
+            .register(Registration {
+                email: format!("{name}@example.com"),
+                password: SecretString::from(PASSWORD),
+                display_name: name.to_string(),
+            })
+            .await
+            .unwrap();
+        self.vb.actor_for_user(user.id).await.unwrap()
+    }
+
+    pub async fn project(&self, actor: &Actor, slug: &str) -> Project {
+        self.vb
+            .create_project(
+                actor,
+                NewProject {
+                    name: slug.to_string(),
+                    slug: slug.to_string(),
+                    team_id: None,
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    /// A stopped environment on the Debian base image (0.5 CPU, 256 MB).
+    pub async fn env(&self, actor: &Actor, project: &Project, slug: &str) -> Environment {
+        self.vb
+            .create_environment(actor, new_env(project, slug, BASE_IMAGE))
+            .await
+            .unwrap()
+    }
+
+    /// A user with a personal project and one stopped environment.
+    pub async fn owner_with_env(&self, name: &str) -> (Actor, Project, Environment) {
+        let actor = self.user(name).await;
+        let project = self.project(&actor, &format!("{name}-proj")).await;
+        let env = self.env(&actor, &project, "dev").await;
+        (actor, project, env)
+    }
+
+    /// The environment as stored now.
+    pub async fn reload(&self, env: &Environment) -> Environment {
+        self.store.get_environment(env.id).await.unwrap()
+    }
+
+    /// Runs a command in the environment's container (as its user) and returns the exit
+    /// code and the output.
+    pub async fn exec(&self, env: &Environment, script: &str) -> (i64, String) {
+        exec_in(
+            &*self.rt,
+            &container(env),
+            script,
+            self.config.container_user.clone(),
+        )
+        .await
+    }
+}
+
+/// Builds a service on the given parts.
+pub fn build(
+    store: Arc<dyn Store>,
+    rt: Arc<DockerRuntime>,
+    config: Config,
+    secrets: Arc<dyn Secrets>,
+) -> Vibebox {
+    Vibebox::builder()
+        .store(store)
+        .runtime(rt)
+        .secrets(secrets)
+        .config(config)
+        .build()
+        .unwrap()
+}
+
+/// The engine from DOCKER_HOST or the default socket, with both test images present.
+pub async fn engine() -> DockerRuntime {
+    let rt = match DockerRuntime::from_env().await {
+        Ok(rt) => rt,
+        Err(e) => panic!("these tests need a running Docker engine: {e}"),
+    };
+    for image in [BASE_IMAGE, BUSYBOX_IMAGE] {
+        assert!(
+            rt.image_present(image).await.unwrap_or(false),
+            "image {image} is missing: run scripts/base-image"
+        );
+    }
+    rt
+}
+
+pub fn new_env(project: &Project, slug: &str, image: &str) -> NewEnvironment {
+    NewEnvironment {
+        project_id: project.id,
+        name: format!("env {slug}"),
+        slug: slug.to_string(),
+        base_image: image.to_string(),
+        cpu_limit: Some(0.5),
+        memory_limit: Some(256),
+        storage_limit: None,
+    }
+}
+
+pub fn container(env: &Environment) -> ContainerId {
+    ContainerId(
+        env.container_id
+            .clone()
+            .expect("the environment has a container"),
+    )
+}
+
+/// Runs `sh -c script` in a container and returns the exit code and stdout+stderr.
+pub async fn exec_in(
+    rt: &dyn ContainerRuntime,
+    id: &ContainerId,
+    script: &str,
+    user: Option<String>,
+) -> (i64, String) {
+    let mut session = rt
+        .exec(
+            id,
+            &ExecSpec {
+                cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+                user,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("exec");
+    let mut out = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(WAIT, session.output.next())
+        .await
+        .expect("exec output in time")
+    {
+        out.extend_from_slice(&chunk.expect("exec output").data);
+    }
+    let code = loop {
+        let info = rt.inspect_exec(&session.id).await.expect("inspect_exec");
+        if !info.running {
+            break info.exit_code.unwrap_or(-1);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Waits for a status event matching `pred` on a subscription.
+pub async fn wait_status(
+    rx: &mut broadcast::Receiver<Event>,
+    pred: impl Fn(EnvironmentStatus) -> bool,
+) -> EnvironmentStatus {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match rx.recv().await {
+                Ok(Event {
+                    kind: EventKind::Status { status, .. },
+                    ..
+                }) if pred(status) => return status,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the event bus closed"),
+            }
+        }
+    })
+    .await
+    .expect("the status event in time")
+}
