@@ -105,12 +105,13 @@ pub fn run_id() -> String {
 /// The test configuration: this run's labels and name prefix, a short stop grace and no
 /// default sessions (tests that want them set them).
 pub fn test_config(run: &str) -> Config {
-    let mut c = Config::default();
-    c.container_name_prefix = format!("vbx-t-{run}-");
-    c.container_labels = [(RUN_LABEL.to_string(), run.to_string())].into();
-    c.stop_grace = Duration::from_secs(2);
-    c.log_batch_delay = Duration::from_millis(20);
-    c
+    Config {
+        container_name_prefix: format!("vbx-t-{run}-"),
+        container_labels: [(RUN_LABEL.to_string(), run.to_string())].into(),
+        stop_grace: Duration::from_secs(2),
+        log_batch_delay: Duration::from_millis(20),
+        ..Config::default()
+    }
 }
 
 impl D {
