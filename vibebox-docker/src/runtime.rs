@@ -124,6 +124,14 @@ impl DockerRuntime {
         &self.inner.host
     }
 
+    /// The API version negotiated with the engine (`1.41`), once connected.
+    pub fn api_version(&self) -> Option<String> {
+        self.inner
+            .client
+            .get()
+            .map(|docker| docker.client_version().to_string())
+    }
+
     /// The connected client, connecting and negotiating the API version on first use.
     pub(crate) async fn client(&self) -> Result<Docker> {
         self.inner

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use secrecy::ExposeSecret;
 use vibebox_core::domain::Protocol;
@@ -34,7 +35,8 @@ fn binding(p: &PortSpec) -> PortBinding {
 /// engine can enforce it); variables are exposed only into this body.
 ///
 /// Every container is unprivileged, drops all capabilities and adds back only the profile's
-/// allowlist, shares no host namespace (the engine's defaults: private PID, IPC and UTS
+/// allowlist, shares no host namespace (a private cgroup namespace, and the engine's defaults:
+/// private PID, IPC and UTS
 /// namespaces and its bridge network), mounts nothing from the host (so never the engine's
 /// socket), keeps the default seccomp profile, runs an init as PID 1 and is never restarted by
 /// the engine: the reconciler decides.
@@ -74,6 +76,8 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
         ),
         security_opt: (!security_opt.is_empty()).then_some(security_opt),
         privileged: Some(false),
+        // The engine's default is the host's cgroup namespace on cgroup v1.
+        cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
         init: Some(true),
         restart_policy: Some(RestartPolicy {
             name: Some(RestartPolicyNameEnum::NO),
@@ -234,6 +238,7 @@ mod tests {
         assert_eq!(h.network_mode, None);
         assert_eq!(h.pid_mode, None);
         assert_eq!(h.ipc_mode, None);
+        assert_eq!(h.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::PRIVATE));
     }
 
     #[test]

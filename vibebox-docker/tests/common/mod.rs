@@ -24,3 +24,27 @@ pub async fn runtime() -> DockerRuntime {
     }
     rt
 }
+
+/// The Docker CLI's stdout (the tests' independent view of the engine).
+pub fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes every container carrying `label=value` when dropped, also when the test failed.
+pub struct RemoveOnDrop(pub String);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let ids = docker(&["ps", "-aq", "--filter", &format!("label={}", self.0)]);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids);
+            docker(&args);
+        }
+    }
+}
