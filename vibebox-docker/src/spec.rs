@@ -36,10 +36,9 @@ fn binding(p: &PortSpec) -> PortBinding {
 ///
 /// Every container is unprivileged, drops all capabilities and adds back only the profile's
 /// allowlist, shares no host namespace (a private cgroup namespace, and the engine's defaults:
-/// private PID, IPC and UTS
-/// namespaces and its bridge network), mounts nothing from the host (so never the engine's
-/// socket), keeps the default seccomp profile, runs an init as PID 1 and is never restarted by
-/// the engine: the reconciler decides.
+/// private PID, IPC and UTS namespaces and its bridge network), mounts nothing from the host
+/// (so never the engine's socket), keeps the default seccomp profile, runs an init as PID 1
+/// and is never restarted by the engine: the reconciler decides.
 pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> ContainerCreateBody {
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
