@@ -173,3 +173,22 @@ async fn variables_reach_the_container_decrypted() {
     let running = d.rt.inspect(&container(&started)).await.unwrap();
     assert!(running.state.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_report_the_storage_limit_as_the_engine_enforces_it() {
+    let d = D::new().await;
+    let (alice, _, env) = d.owner_with_env("alice").await;
+    let started = d.vb.start_environment(&alice, env.id).await.unwrap();
+    let details = d.vb.environment_details(&alice, env.id).await.unwrap();
+    let inspect = docker_inspect(container(&started).as_str());
+    let engine_has_quota = !inspect["HostConfig"]["StorageOpt"]["size"].is_null();
+    assert_eq!(details.storage_limit_enforced, engine_has_quota);
+    assert_eq!(
+        details.storage_limit_enforced,
+        d.rt.capabilities().storage_limit
+    );
+    assert_eq!(
+        details.container.map(|c| c.id),
+        started.container_id.map(vibebox::runtime::ContainerId)
+    );
+}

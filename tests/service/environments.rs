@@ -339,3 +339,31 @@ async fn bad_variables_and_ports_name_the_field() {
             .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn details_report_the_container_and_storage_enforcement_never_claimed() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    // Before any start: what the engine would do (the fake enforces nothing by default).
+    let before = h.vb.environment_details(&alice, env.id).await.unwrap();
+    assert_eq!(before.container, None);
+    assert!(!before.storage_limit_enforced);
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    let after = h.vb.environment_details(&alice, env.id).await.unwrap();
+    let container = after.container.expect("the running container");
+    assert!(container.state.is_running());
+    assert_eq!(
+        after.storage_limit_enforced,
+        container.storage_limit_enforced
+    );
+    assert!(!after.storage_limit_enforced);
+    // Another tenant cannot see it.
+    let mallory = h.user("mallory").await;
+    assert_eq!(
+        h.vb.environment_details(&mallory, env.id)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+}

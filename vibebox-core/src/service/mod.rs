@@ -7,6 +7,7 @@ mod auth;
 mod background;
 mod collector;
 mod container_spec;
+mod details;
 mod environments;
 mod extensions;
 mod logs;
@@ -24,6 +25,7 @@ mod variables;
 
 pub use auth::{ClientInfo, CreatedApiKey, IssuedRefreshToken, NewApiKey};
 pub use background::BackgroundTasks;
+pub use details::EnvironmentDetails;
 pub use environments::{EnvironmentPatch, NewEnvironment};
 pub use extensions::NewExtension;
 pub use logs::LogFilter;
