@@ -63,14 +63,17 @@ async fn restart_of_a_stopped_environment_keeps_its_filesystem() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_removes_the_container() {
+async fn delete_removes_the_container_and_its_home_volume() {
     let d = D::new().await;
     let (alice, _, env) = d.owner_with_env("alice").await;
     let started = d.vb.start_environment(&alice, env.id).await.unwrap();
     let id = container(&started);
     assert!(container_exists(id.as_str()));
+    let volume = format!("{}{}-home", d.config.container_name_prefix, env.id);
+    assert!(volume_exists(&volume));
     d.vb.delete_environment(&alice, env.id).await.unwrap();
     assert!(!container_exists(id.as_str()), "the container is gone");
+    assert!(!volume_exists(&volume), "the home volume is gone");
     assert_eq!(
         d.store.get_environment(env.id).await.unwrap_err().kind(),
         ErrorKind::NotFound
@@ -190,5 +193,64 @@ async fn details_report_the_storage_limit_as_the_engine_enforces_it() {
     assert_eq!(
         details.container.map(|c| c.id),
         started.container_id.map(vibebox::runtime::ContainerId)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_survives_the_container_being_recreated_for_a_changed_spec() {
+    let d = D::new().await;
+    let (alice, _, env) = d.owner_with_env("alice").await;
+    let first = d.vb.start_environment(&alice, env.id).await.unwrap();
+    let (code, _) = d.exec(&first, "echo kept > $HOME/notes.txt").await;
+    assert_eq!(code, 0);
+    d.vb.stop_environment(&alice, env.id).await.unwrap();
+    // A new port changes the container spec: the next start recreates the container.
+    d.vb.add_port(
+        &alice,
+        env.id,
+        NewPort {
+            container_port: 9000,
+            host_port: None,
+            protocol: None,
+        },
+    )
+    .await
+    .unwrap();
+    let second = d.vb.start_environment(&alice, env.id).await.unwrap();
+    assert_ne!(second.container_id, first.container_id, "a new container");
+    assert!(
+        !container_exists(container(&first).as_str()),
+        "the old one is gone"
+    );
+    let (code, out) = d
+        .exec(&second, "cat $HOME/notes.txt; ls -a $HOME | grep -c bashrc")
+        .await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "kept\n1\n"),
+        "files and the image's dotfiles"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_mounts_only_its_named_home_volume() {
+    let d = D::new().await;
+    let (alice, _, env) = d.owner_with_env("alice").await;
+    let started = d.vb.start_environment(&alice, env.id).await.unwrap();
+    let inspect = docker_inspect(container(&started).as_str());
+    let mounts = inspect["Mounts"].as_array().unwrap();
+    assert_eq!(mounts.len(), 1, "{mounts:?}");
+    assert_eq!(mounts[0]["Type"], "volume");
+    assert_eq!(
+        mounts[0]["Name"],
+        format!("{}{}-home", d.config.container_name_prefix, env.id)
+    );
+    assert_eq!(mounts[0]["Destination"], "/home/vibebox");
+    assert!(inspect["HostConfig"]["Binds"].is_null());
+    let (code, out) = d.exec(&started, "stat -c %u $HOME").await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "1000\n"),
+        "the home stays the user's"
     );
 }

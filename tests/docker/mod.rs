@@ -51,15 +51,32 @@ impl Drop for Cleanup {
     }
 }
 
-/// `docker rm -f` of every container labelled with the run id.
+/// `docker rm -f` of every container labelled with the run id, then of its volumes.
 pub fn remove_run_containers(run: &str) {
-    let ids = docker(&["ps", "-aq", "--filter", &format!("label={RUN_LABEL}={run}")]);
+    let filter = format!("label={RUN_LABEL}={run}");
+    let ids = docker(&["ps", "-aq", "--filter", &filter]);
     let ids: Vec<&str> = ids.split_whitespace().collect();
     if !ids.is_empty() {
         let mut args = vec!["rm", "-f", "-v"];
         args.extend(ids);
         docker(&args);
     }
+    let volumes = docker(&["volume", "ls", "-q", "--filter", &filter]);
+    let volumes: Vec<&str> = volumes.split_whitespace().collect();
+    if !volumes.is_empty() {
+        let mut args = vec!["volume", "rm", "-f"];
+        args.extend(volumes);
+        docker(&args);
+    }
+}
+
+/// Whether the engine has the named volume.
+pub fn volume_exists(name: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["volume", "inspect", name])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Runs the Docker CLI and returns its stdout (the tests' independent view of the engine).

@@ -367,3 +367,14 @@ async fn details_report_the_container_and_storage_enforcement_never_claimed() {
         ErrorKind::NotFound
     );
 }
+
+#[tokio::test]
+async fn each_environment_gets_a_home_volume_removed_with_it() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    let volume = format!("vibebox-{}-home", env.id);
+    assert_eq!(h.rt.volumes(), vec![volume]);
+    h.vb.delete_environment(&alice, env.id).await.unwrap();
+    assert!(h.rt.volumes().is_empty());
+}

@@ -48,6 +48,11 @@ pub struct Config {
     /// logs one line and sleeps, so the image's own command, often an interactive shell that
     /// would exit at once, is not used).
     pub container_command: Option<Vec<String>>,
+    /// Where each environment's own named volume is mounted, so files there survive the
+    /// container being recreated (a changed image, limits or ports); default `/home/vibebox`,
+    /// the images' user's home. `None` keeps everything in the container's own layer. The
+    /// volume is removed with the environment.
+    pub home_volume: Option<String>,
     /// The prefix of container names (default `vibebox-`).
     pub container_name_prefix: String,
     /// Extra labels on every container (default none), e.g. to tell apart the containers of
@@ -98,6 +103,7 @@ impl Default for Config {
                 "-c".into(),
                 "echo \"vibebox: environment started\"; sleep 2147483647".into(),
             ]),
+            home_volume: Some("/home/vibebox".to_string()),
             container_name_prefix: "vibebox-".to_string(),
             container_labels: BTreeMap::new(),
             vscode_server_command: vec![

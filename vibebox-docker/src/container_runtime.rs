@@ -47,6 +47,10 @@ impl ContainerRuntime for DockerRuntime {
         self.remove_container(id).await
     }
 
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.remove_named_volume(name).await
+    }
+
     async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo> {
         self.inspect_container(id).await
     }

@@ -307,6 +307,19 @@ impl DockerRuntime {
         }
     }
 
+    pub(crate) async fn remove_named_volume(&self, name: &str) -> Result<()> {
+        let docker = self.client().await?;
+        docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .map_err(|e| match server_error(&e) {
+                Some((409, message)) => {
+                    Error::Conflict(format!("volume {name} is in use: {message}").into())
+                }
+                _ => error::map("volume", e),
+            })
+    }
+
     pub(crate) async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo> {
         let docker = self.client().await?;
         inspect_with(&docker, id.as_str()).await

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum, Mount, MountType,
+    MountVolumeOptions, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use secrecy::ExposeSecret;
 use vibebox_core::domain::Protocol;
@@ -36,8 +36,8 @@ fn binding(p: &PortSpec) -> PortBinding {
 ///
 /// Every container is unprivileged, drops all capabilities and adds back only the profile's
 /// allowlist, shares no host namespace (a private cgroup namespace, and the engine's defaults:
-/// private PID, IPC and UTS namespaces and its bridge network), mounts nothing from the host
-/// (so never the engine's socket), keeps the default seccomp profile, runs an init as PID 1
+/// private PID, IPC and UTS namespaces and its bridge network), mounts only named volumes,
+/// never a host path (so never the engine's socket), keeps the default seccomp profile, runs an init as PID 1
 /// and is never restarted by the engine: the reconciler decides.
 pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> ContainerCreateBody {
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
@@ -59,6 +59,24 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
         .storage_bytes
         .filter(|_| enforce_storage)
         .map(|b| HashMap::from([(STORAGE_OPT_SIZE.to_string(), b.to_string())]));
+    // Named volumes only, never a host path; a new volume gets the container's labels so it
+    // can be found by them.
+    let volume_labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    let mounts: Vec<Mount> = spec
+        .volumes
+        .iter()
+        .map(|v| Mount {
+            target: Some(v.target.clone()),
+            source: Some(v.name.clone()),
+            typ: Some(MountType::VOLUME),
+            read_only: Some(false),
+            volume_options: Some(MountVolumeOptions {
+                labels: Some(volume_labels.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
     let host_config = HostConfig {
         nano_cpus: Some(spec.limits.nano_cpus),
         memory: Some(spec.limits.memory_bytes),
@@ -83,6 +101,7 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
             maximum_retry_count: None,
         }),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        mounts: (!mounts.is_empty()).then_some(mounts),
         ..Default::default()
     };
     ContainerCreateBody {
@@ -142,6 +161,7 @@ mod tests {
                     host_port: Some(15353),
                 },
             ],
+            volumes: Vec::new(),
             labels: BTreeMap::from([("vibebox.managed".into(), "true".into())]),
             hardening,
         }
@@ -238,6 +258,22 @@ mod tests {
         assert_eq!(h.pid_mode, None);
         assert_eq!(h.ipc_mode, None);
         assert_eq!(h.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::PRIVATE));
+    }
+
+    #[test]
+    fn volumes_are_named_volume_mounts_never_host_paths() {
+        let mut s = spec(HardeningProfile::Dev);
+        s.volumes = vec![vibebox_core::runtime::VolumeMount {
+            name: "vibebox-x-home".into(),
+            target: "/home/vibebox".into(),
+        }];
+        let body = create_body(&s, false);
+        let mounts = host(&body).mounts.clone().unwrap_or_default();
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].typ, Some(MountType::VOLUME));
+        assert_eq!(mounts[0].source.as_deref(), Some("vibebox-x-home"));
+        assert_eq!(mounts[0].target.as_deref(), Some("/home/vibebox"));
+        assert_eq!(host(&body).binds, None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use exec::{ExecId, ExecInfo, ExecOutput, ExecSession, ExecSpec, TerminalSize
 pub use info::{BoundPort, ContainerInfo, ContainerState, ContainerStats, LogChunk, LogOptions};
 pub use spec::{
     ContainerId, ContainerSpec, HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED,
-    LABEL_PROJECT_ID, Limits, PortSpec,
+    LABEL_PROJECT_ID, Limits, PortSpec, VolumeMount,
 };
 
 use std::time::Duration;
@@ -76,6 +76,10 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     /// Removes the container (forcefully if it runs) with its anonymous volumes.
     /// Errors: `NotFound`; `Unavailable`.
     async fn remove(&self, id: &ContainerId) -> Result<()>;
+
+    /// Removes a named volume. Errors: `NotFound` (`volume`); `Conflict` while a container
+    /// uses it; `Unavailable`.
+    async fn remove_volume(&self, name: &str) -> Result<()>;
 
     /// The container's state, bound ports and labels. Errors: `NotFound`; `Unavailable`.
     async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo>;

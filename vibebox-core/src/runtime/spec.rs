@@ -91,6 +91,17 @@ pub struct PortSpec {
     pub host_port: Option<u16>,
 }
 
+/// A named volume mounted into a container. The engine creates it on first use (filled with
+/// what the image has at `target`) and keeps it when the container is removed, until
+/// [`ContainerRuntime::remove_volume`](super::ContainerRuntime::remove_volume).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeMount {
+    /// The volume's name (unique on the engine).
+    pub name: String,
+    /// The absolute path inside the container.
+    pub target: String,
+}
+
 /// Everything needed to create an environment's container. `Debug` never shows variable
 /// values.
 #[derive(Clone, Debug)]
@@ -111,6 +122,8 @@ pub struct ContainerSpec {
     pub limits: Limits,
     /// Ports to publish.
     pub ports: Vec<PortSpec>,
+    /// Named volumes to mount (never host paths).
+    pub volumes: Vec<VolumeMount>,
     /// Labels (always including the `vibebox.*` ones).
     pub labels: BTreeMap<String, String>,
     /// The security profile.

@@ -6,8 +6,10 @@ use sha2::{Digest, Sha256};
 use super::Vibebox;
 use crate::domain::{Environment, EnvironmentPort, Project};
 use crate::error::Result;
+use crate::id::EnvironmentId;
 use crate::runtime::{
     ContainerSpec, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID, Limits, PortSpec,
+    VolumeMount,
 };
 use crate::secrets::variable_aad;
 
@@ -17,6 +19,28 @@ pub(crate) const LABEL_SPEC_HASH: &str = "vibebox.spec_hash";
 const MB: i64 = 1024 * 1024;
 
 impl Vibebox {
+    /// The name of an environment's home volume: the container's name plus `-home`.
+    pub(crate) fn home_volume_name(&self, env: EnvironmentId) -> String {
+        format!("{}{env}-home", self.config().container_name_prefix)
+    }
+
+    /// Removes an environment's home volume, if it has one. Best effort: a volume that is
+    /// gone is fine, and a failure is logged (the data stays on the engine, named after the
+    /// environment).
+    pub(crate) async fn remove_home_volume(&self, env: EnvironmentId) {
+        if self.config().home_volume.is_none() {
+            return;
+        }
+        let name = self.home_volume_name(env);
+        match self.runtime().remove_volume(&name).await {
+            Ok(()) => tracing::debug!(volume = %name, "removed the home volume"),
+            Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(volume = %name, error = %e, "could not remove the home volume")
+            }
+        }
+    }
+
     /// The labels that select this instance's containers: `vibebox.managed=true` plus the
     /// configured extra labels. The reconciler and the event watcher look only at these, so
     /// instances with different labels can share an engine.
@@ -76,12 +100,21 @@ impl Vibebox {
                 host_port: p.host_port,
             })
             .collect();
+        let volumes: Vec<VolumeMount> = cfg
+            .home_volume
+            .iter()
+            .map(|target| VolumeMount {
+                name: self.home_volume_name(env.id),
+                target: target.clone(),
+            })
+            .collect();
         hasher.update(
             format!(
-                "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
                 env.base_image,
                 limits,
                 port_specs,
+                volumes,
                 cfg.hardening,
                 cfg.container_user,
                 cfg.container_command
@@ -110,6 +143,7 @@ impl Vibebox {
             env: vars,
             limits,
             ports: port_specs,
+            volumes,
             labels,
             hardening: cfg.hardening,
         })

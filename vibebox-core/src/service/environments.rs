@@ -251,15 +251,17 @@ impl Vibebox {
         Ok(())
     }
 
-    /// Removes an environment's container if it has one; an already-missing container is fine.
+    /// Removes an environment's container if it has one (an already-missing container is
+    /// fine), then its home volume.
     pub(crate) async fn remove_container_of(&self, env: &Environment) -> Result<()> {
-        let Some(container) = &env.container_id else {
-            return Ok(());
-        };
-        match self.runtime().remove(&ContainerId(container.clone())).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        if let Some(container) = &env.container_id {
+            match self.runtime().remove(&ContainerId(container.clone())).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
+        self.remove_home_volume(env.id).await;
+        Ok(())
     }
 }

@@ -101,6 +101,7 @@ impl Vibebox {
                             Err(e) => return Err(e),
                         }
                     }
+                    self.remove_home_volume(env_id).await;
                 }
                 Err(e) => return Err(e),
             }

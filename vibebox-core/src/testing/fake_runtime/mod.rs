@@ -111,6 +111,7 @@ pub(crate) struct Inner {
 struct State {
     images: BTreeSet<String>,
     containers: BTreeMap<String, Container>,
+    volumes: BTreeSet<String>,
     execs: HashMap<String, ExecEntry>,
     failures: Vec<FakeFailure>,
     unavailable: bool,
@@ -433,6 +434,7 @@ impl FakeRuntime {
                 state: Mutex::new(State {
                     images: DEFAULT_IMAGES.iter().map(|s| s.to_string()).collect(),
                     containers: BTreeMap::new(),
+                    volumes: BTreeSet::new(),
                     execs: HashMap::new(),
                     failures: Vec::new(),
                     unavailable: false,
@@ -452,6 +454,11 @@ impl FakeRuntime {
                 changes,
             }),
         }
+    }
+
+    /// The named volumes that exist.
+    pub fn volumes(&self) -> Vec<String> {
+        self.inner.lock().volumes.iter().cloned().collect()
     }
 
     /// Sets how often `stats` yields a sample (default 1 s).
@@ -673,6 +680,8 @@ impl ContainerRuntime for FakeRuntime {
         if st.containers.values().any(|c| c.spec.name == spec.name) {
             return Err(Error::already_exists("container", "name"));
         }
+        st.volumes
+            .extend(spec.volumes.iter().map(|v| v.name.clone()));
         let id = ContainerId(random_hex_id());
         let seq = st.next_seq;
         st.next_seq += 1;
@@ -816,6 +825,25 @@ impl ContainerRuntime for FakeRuntime {
         st.container(id)?;
         drop(st);
         self.remove_behind_back(id);
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(None)?;
+        if !st.volumes.contains(name) {
+            return Err(Error::not_found("volume"));
+        }
+        if st
+            .containers
+            .values()
+            .any(|c| c.spec.volumes.iter().any(|v| v.name == name))
+        {
+            return Err(Error::Conflict(
+                format!("volume {name} is in use by a container").into(),
+            ));
+        }
+        st.volumes.remove(name);
         Ok(())
     }
 

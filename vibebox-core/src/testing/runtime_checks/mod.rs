@@ -28,7 +28,7 @@ use crate::error::{ErrorKind, Result};
 use crate::runtime::{
     ContainerId, ContainerRuntime, ContainerSpec, ContainerState, ExecId, ExecInfo, ExecSession,
     ExecSpec, HardeningProfile, Limits, LogChunk, LogOptions, PortSpec, RuntimeEvent,
-    RuntimeEventKind, TerminalSize,
+    RuntimeEventKind, TerminalSize, VolumeMount,
 };
 
 /// The one list of checks: calls `$m!` with the arguments followed by every check's name.
@@ -74,6 +74,7 @@ macro_rules! __vibebox_runtime_check_list {
             stats_end_when_container_stops,
             events_report_start_and_die,
             storage_limit_is_reported_not_claimed,
+            volumes_outlive_their_container_until_removed,
         }
     };
 }
@@ -183,6 +184,7 @@ impl RuntimeFixture {
                 storage_bytes: None,
             },
             ports: Vec::new(),
+            volumes: Vec::new(),
             labels: self.labels.iter().cloned().collect(),
             hardening: HardeningProfile::Dev,
         }
@@ -205,11 +207,12 @@ impl RuntimeFixture {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// Containers a check created, removed when it ends.
+/// Containers and volumes a check created, removed when it ends.
 #[derive(Clone)]
 struct Scope<'a> {
     rt: &'a dyn ContainerRuntime,
     created: Arc<Mutex<Vec<ContainerId>>>,
+    volumes: Arc<Mutex<Vec<String>>>,
 }
 
 impl Scope<'_> {
@@ -237,6 +240,10 @@ impl Scope<'_> {
         for id in ids {
             let _ = tokio::time::timeout(WAIT, self.rt.remove(&id)).await;
         }
+        let volumes = std::mem::take(&mut *self.volumes.lock().unwrap());
+        for v in volumes {
+            let _ = tokio::time::timeout(WAIT, self.rt.remove_volume(&v)).await;
+        }
     }
 }
 
@@ -249,6 +256,7 @@ where
     let scope = Scope {
         rt,
         created: Arc::new(Mutex::new(Vec::new())),
+        volumes: Arc::new(Mutex::new(Vec::new())),
     };
     let outcome = tokio::time::timeout(
         CHECK_LIMIT,
@@ -1213,6 +1221,40 @@ pub async fn storage_limit_is_reported_not_claimed(rt: &dyn ContainerRuntime, fx
                 .await
                 .expect("inspect")
                 .storage_limit_enforced
+        );
+    })
+    .await;
+}
+
+/// A named volume outlives its container: removing it while a container uses it is
+/// `Conflict`; once the container is gone it can be removed, and removing it again is
+/// `NotFound`.
+pub async fn volumes_outlive_their_container_until_removed(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
+    guarded(rt, |s| async move {
+        let volume = format!("{}volume", fx.name_prefix);
+        s.volumes.lock().unwrap().push(volume.clone());
+        let mut spec = fx.spec("volume");
+        spec.volumes = vec![VolumeMount {
+            name: volume.clone(),
+            target: "/data".into(),
+        }];
+        let id = s.create(&spec).await;
+        expect_kind(
+            within("remove a volume in use", s.rt.remove_volume(&volume)).await,
+            ErrorKind::Conflict,
+            "remove a volume in use",
+        );
+        within("remove", s.rt.remove(&id)).await.expect("remove");
+        within("remove the volume", s.rt.remove_volume(&volume))
+            .await
+            .expect("remove the volume once unused");
+        expect_kind(
+            within("remove a removed volume", s.rt.remove_volume(&volume)).await,
+            ErrorKind::NotFound,
+            "remove a removed volume",
         );
     })
     .await;
