@@ -62,6 +62,29 @@ impl Vibebox {
         }
     }
 
+    /// Stops every log collector of this instance and waits until they have ended, e.g. when
+    /// the embedding application shuts down. Nothing is written after it returns. Lines read
+    /// but not yet persisted are dropped: the next collector for the environment (after a
+    /// restart, started by the reconciler) reads them again, since it resumes after the last
+    /// stored line. A collector started afterwards (by a start or a reconcile) runs as usual.
+    pub async fn shutdown_collectors(&self) {
+        let handles: Vec<_> = self
+            .inner
+            .collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, handle)| handle)
+            .collect();
+        for handle in &handles {
+            handle.abort();
+        }
+        for handle in handles {
+            // An aborted task ends with a cancellation error: that is the expected outcome.
+            let _ = handle.await;
+        }
+    }
+
     fn take_collector(&self, env_id: EnvironmentId) -> Option<tokio::task::JoinHandle<()>> {
         self.inner
             .collectors
