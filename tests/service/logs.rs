@@ -147,3 +147,14 @@ async fn metrics_stream_the_memory_limit_of_a_running_environment() {
         .unwrap();
     assert_eq!(sample.memory_limit_bytes, 512 * 1024 * 1024);
 }
+
+#[tokio::test]
+async fn background_shutdown_also_stops_the_log_collectors() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let background = h.vb.spawn_background(Default::default());
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    assert!(h.vb.is_collecting(env.id));
+    background.shutdown().await;
+    assert!(!h.vb.is_collecting(env.id));
+}

@@ -15,15 +15,18 @@ use crate::runtime::RuntimeEventKind;
 /// The running background tasks.
 #[derive(Debug)]
 pub struct BackgroundTasks {
+    vibebox: Vibebox,
     token: CancellationToken,
     tasks: JoinSet<()>,
 }
 
 impl BackgroundTasks {
-    /// Stops every task and waits for them to finish.
+    /// Stops every task, waits for them to finish, then stops the log collectors (the next
+    /// instance's collectors resume after the last stored line).
     pub async fn shutdown(mut self) {
         self.token.cancel();
         while self.tasks.join_next().await.is_some() {}
+        self.vibebox.shutdown_collectors().await;
     }
 }
 
@@ -78,6 +81,7 @@ impl Vibebox {
         }));
 
         BackgroundTasks {
+            vibebox: self.clone(),
             token: shutdown,
             tasks,
         }
