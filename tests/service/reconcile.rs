@@ -1,10 +1,13 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use vibebox_core::ErrorKind;
 use vibebox_core::config::Config;
 use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
+use vibebox_core::runtime::ContainerRuntime;
+use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
+use vibebox_core::{ErrorKind, Vibebox};
 
 use super::harness::{H, wait_for};
 
@@ -20,7 +23,10 @@ async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
     assert_eq!(env.status, EnvironmentStatus::Error);
     assert_eq!(
         env.error_message.as_deref(),
-        Some("the container stopped unexpectedly (exit code 137)")
+        Some(
+            "the container stopped unexpectedly (exit code 137: killed by SIGKILL); \
+             start the environment again"
+        )
     );
     // Sessions ended with it.
     assert!(
@@ -155,4 +161,54 @@ async fn the_background_reconciler_reacts_to_engine_events() {
     .await;
     assert_eq!(status, EnvironmentStatus::Error);
     tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_reconciler_leaves_the_containers_of_another_instance_alone() {
+    let instance = |name: &str| Config {
+        container_labels: [("instance".to_string(), name.to_string())].into(),
+        ..Config::default()
+    };
+    let h = H::with_config(instance("a")).await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    // Instance b shares the engine, with its own store: to it, a's container would be an
+    // orphan if it looked at it.
+    let b = Vibebox::builder()
+        .store(crate::backend::fresh_store().await)
+        .runtime(h.rt.clone())
+        .secrets(Arc::new(AesGcmSecrets::new(
+            Keyring::generate(KeyId::new("test").unwrap()).unwrap(),
+        )))
+        .config(instance("b"))
+        .build()
+        .unwrap();
+    assert_eq!(b.reconcile().await.unwrap(), Default::default());
+    assert_eq!(h.rt.container_count(), 1);
+    // Instance a still manages it.
+    h.store.delete_environment(env.id).await.unwrap();
+    assert_eq!(h.vb.reconcile().await.unwrap().orphans_removed, 1);
+    assert_eq!(h.rt.container_count(), 0);
+}
+
+#[tokio::test]
+async fn an_environment_stuck_stopping_past_the_deadline_is_stopped() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let running = h.vb.start_environment(&alice, env.id).await.unwrap();
+    // A crash right after the status write: stopping, and the container still runs.
+    let mut stuck = running.clone();
+    stuck.status = EnvironmentStatus::Stopping;
+    h.store
+        .update_environment(&stuck, running.status, running.version)
+        .await
+        .unwrap();
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 0);
+    h.clock
+        .advance(Config::default().transition_deadline + Duration::from_secs(1));
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 1);
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Stopped);
+    let info = h.rt.inspect(&H::container(&running)).await.unwrap();
+    assert!(!info.state.is_running());
 }
