@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use vibebox::domain::{Environment, EnvironmentStatus, Protocol};
 use vibebox::error::ErrorKind;
 use vibebox::id::{EnvironmentId, UserId};
+use vibebox::rbac::Actor;
 use vibebox::service::NewPort;
 use vibebox::{Vibebox, config::Config};
 use vibebox_docker::DockerRuntime;
@@ -28,30 +29,48 @@ use vibebox_docker::DockerRuntime;
 const CHILD: &str = "child_vibebox_process";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_killed_before_the_container_was_recorded_fails_and_the_next_start_reuses_it() {
+    let d = D::new().await;
+    let (alice, _, env) = d.owner_with_env("alice").await;
+    interrupt(&d, &env, Op::Start, Pause::AfterCreate).await;
+    assert_eq!(d.reload(&env).await.container_id, None, "not recorded");
+    start_interrupted_before_running_is_repaired(&d, &alice, &env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_killed_before_the_container_started_fails_and_the_next_start_reuses_it() {
     let d = D::new().await;
     let (alice, _, env) = d.owner_with_env("alice").await;
     interrupt(&d, &env, Op::Start, Pause::BeforeStart).await;
-    let stuck = d.reload(&env).await;
-    assert_eq!(stuck.status, EnvironmentStatus::Starting);
     let created = containers_of(&env);
+    assert_eq!(d.reload(&env).await.container_id, created.first().cloned());
+    start_interrupted_before_running_is_repaired(&d, &alice, &env).await;
+}
+
+/// After a start killed while its one container was created but not started: the
+/// environment stays `starting` until the deadline, then fails, and the next start reuses the
+/// container.
+async fn start_interrupted_before_running_is_repaired(d: &D, alice: &Actor, env: &Environment) {
+    assert_eq!(d.reload(env).await.status, EnvironmentStatus::Starting);
+    let created = containers_of(env);
     assert_eq!(created.len(), 1, "the child created the container");
     assert!(!container_running(&created[0]));
 
     let report = d.vb.reconcile().await.unwrap();
     assert_eq!(report.repaired, 0, "not before the transition deadline");
-    let report = past_the_deadline(&d).reconcile().await.unwrap();
+    let report = past_the_deadline(d).reconcile().await.unwrap();
     assert_eq!(report.repaired, 1);
-    let failed = d.reload(&env).await;
+    let failed = d.reload(env).await;
     assert_eq!(failed.status, EnvironmentStatus::Error);
     assert_eq!(
         failed.error_message.as_deref(),
         Some("the start was interrupted; start the environment again")
     );
 
-    let started = d.vb.start_environment(&alice, env.id).await.unwrap();
+    let started = d.vb.start_environment(alice, env.id).await.unwrap();
     assert_eq!(started.status, EnvironmentStatus::Running);
-    assert_eq!(containers_of(&env), created, "no second container");
+    assert_eq!(containers_of(env), created, "no second container");
+    assert_eq!(started.container_id.as_deref(), Some(created[0].as_str()));
     assert!(container_running(&created[0]));
 }
 

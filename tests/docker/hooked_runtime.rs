@@ -21,6 +21,8 @@ pub const PAUSED: &str = "vibebox-test: paused";
 /// Where an operation hangs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pause {
+    /// At `create`, once the engine has created the container (VibeBox has not recorded it).
+    AfterCreate,
     /// At `start`, after the container was created and before the engine starts it.
     BeforeStart,
     /// At `start`, once the engine has started the container.
@@ -32,6 +34,7 @@ pub enum Pause {
 impl Pause {
     pub fn as_str(self) -> &'static str {
         match self {
+            Pause::AfterCreate => "after-create",
             Pause::BeforeStart => "before-start",
             Pause::AfterStart => "after-start",
             Pause::BeforeStop => "before-stop",
@@ -40,6 +43,7 @@ impl Pause {
 
     pub fn parse(s: &str) -> Self {
         match s {
+            "after-create" => Pause::AfterCreate,
             "before-start" => Pause::BeforeStart,
             "after-start" => Pause::AfterStart,
             "before-stop" => Pause::BeforeStop,
@@ -102,7 +106,9 @@ impl ContainerRuntime for Hooked {
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId> {
-        self.inner.create(spec).await
+        let id = self.inner.create(spec).await?;
+        self.maybe_pause(Pause::AfterCreate).await;
+        Ok(id)
     }
 
     async fn start(&self, id: &ContainerId) -> Result<()> {
