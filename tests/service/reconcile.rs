@@ -212,3 +212,25 @@ async fn an_environment_stuck_stopping_past_the_deadline_is_stopped() {
     let info = h.rt.inspect(&H::container(&running)).await.unwrap();
     assert!(!info.state.is_running());
 }
+
+#[tokio::test]
+async fn a_zero_interval_keeps_the_background_jobs_running() {
+    let h = H::with_config(Config {
+        reconcile_interval: Duration::ZERO,
+        reaper_interval: Duration::ZERO,
+        retention_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+    let tasks = h.vb.spawn_background(CancellationToken::new());
+    let mut rx = h.vb.subscribe(&alice, env.id).await.unwrap();
+    h.rt.crash(&H::container(&env), 1);
+    wait_for(&mut rx, |k| match k {
+        EventKind::Status { status, .. } if *status == EnvironmentStatus::Error => Some(()),
+        _ => None,
+    })
+    .await;
+    tasks.shutdown().await;
+}
