@@ -7,6 +7,7 @@ use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
 use vibebox_core::runtime::ContainerRuntime;
 use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
+use vibebox_core::testing::FakeFailure;
 use vibebox_core::{ErrorKind, Vibebox};
 
 use super::harness::{H, wait_for};
@@ -233,4 +234,54 @@ async fn a_zero_interval_keeps_the_background_jobs_running() {
     })
     .await;
     tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stuck_stop_the_engine_refuses_fails_the_environment() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let running = h.vb.start_environment(&alice, env.id).await.unwrap();
+    let mut stuck = running.clone();
+    stuck.status = EnvironmentStatus::Stopping;
+    h.store
+        .update_environment(&stuck, running.status, running.version)
+        .await
+        .unwrap();
+    h.clock
+        .advance(Config::default().transition_deadline + Duration::from_secs(1));
+    h.rt.fail_next(FakeFailure::Stop);
+    h.vb.reconcile().await.unwrap();
+    let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Error);
+    let message = env.error_message.unwrap();
+    assert!(
+        message.contains("could not stop the environment"),
+        "{message}"
+    );
+    // Later in the same pass, the container of the failed environment is stopped.
+    let info = h.rt.inspect(&H::container(&running)).await.unwrap();
+    assert!(!info.state.is_running());
+}
+
+#[tokio::test]
+async fn a_repair_that_fails_does_not_hold_up_the_others() {
+    let h = H::new().await;
+    let alice = h.user("alice").await;
+    let project = h.project(&alice, "proj", None).await;
+    let mut envs = Vec::new();
+    for slug in ["one", "two"] {
+        let env = h.env(&alice, &project, slug).await;
+        let env = h.vb.start_environment(&alice, env.id).await.unwrap();
+        h.rt.crash(&H::container(&env), 1);
+        envs.push(env);
+    }
+    // The second look at one of the two containers fails.
+    h.rt.fail_next(FakeFailure::Inspect);
+    let report = h.vb.reconcile().await.unwrap();
+    assert_eq!((report.checked, report.repaired), (2, 1));
+    assert_eq!(h.vb.reconcile().await.unwrap().repaired, 1);
+    for env in envs {
+        let env = h.vb.get_environment(&alice, env.id).await.unwrap();
+        assert_eq!(env.status, EnvironmentStatus::Error);
+    }
 }

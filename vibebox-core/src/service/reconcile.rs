@@ -40,6 +40,8 @@ impl Vibebox {
     /// and every repair is a compare-and-set on the environment as read: an environment that
     /// changed meanwhile (a start or stop in flight) is left for the next pass.
     ///
+    /// A repair that fails for another reason is logged and skipped; the pass goes on.
+    ///
     /// Errors: `Unavailable` when the engine or store cannot be reached; nothing is changed
     /// by the call that failed.
     #[instrument(skip_all)]
@@ -79,7 +81,7 @@ impl Vibebox {
                     Err(e) if changed_meanwhile(&e) => {
                         tracing::debug!(environment.id = %env.id, "changed during the pass; left for the next one");
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => skip_or_abort(e, "environment", &env.id.to_string())?,
                 }
             }
             match envs.next_cursor {
@@ -96,8 +98,10 @@ impl Vibebox {
                         EnvironmentStatus::Stopped | EnvironmentStatus::Error
                     ) {
                         for c in containers.iter().filter(|c| c.state.is_running()) {
-                            if self.stop_stray(c).await? {
-                                report.repaired += 1;
+                            match self.stop_stray(c).await {
+                                Ok(true) => report.repaired += 1,
+                                Ok(false) => {}
+                                Err(e) => skip_or_abort(e, "container", c.id.as_str())?,
                             }
                         }
                     }
@@ -108,7 +112,7 @@ impl Vibebox {
                         match self.runtime().remove(&c.id).await {
                             Ok(()) => report.orphans_removed += 1,
                             Err(e) if e.kind() == ErrorKind::NotFound => {}
-                            Err(e) => return Err(e),
+                            Err(e) => skip_or_abort(e, "container", c.id.as_str())?,
                         }
                     }
                 }
@@ -163,7 +167,15 @@ impl Vibebox {
                     // Like a stop, except that an engine that cannot be reached leaves the
                     // environment stopping for the next pass instead of failing it.
                     self.terminate_all_sessions(env.id).await;
-                    self.bring_down(env).await?;
+                    if let Err(e) = self.bring_down(env).await {
+                        if e.kind() == ErrorKind::Unavailable {
+                            return Err(e);
+                        }
+                        let message = format!("could not stop the environment: {e}");
+                        tracing::warn!(environment.id = %env.id, %message, "environment failed");
+                        self.fail_unchanged(env, message).await?;
+                        return Ok(true);
+                    }
                     self.drain_collector(env.id).await;
                     self.set_status(env, EnvironmentStatus::Stopped, None)
                         .await?;
@@ -236,6 +248,17 @@ impl Vibebox {
             Err(e) => Err(e),
         }
     }
+}
+
+/// After a failed repair: an engine or store that cannot be reached ends the pass (the
+/// following repairs would fail too); any other failure is logged, and the pass goes on with
+/// the rest, so that one broken environment does not hold up the others.
+fn skip_or_abort(e: Error, what: &str, id: &str) -> Result<()> {
+    if e.kind() == ErrorKind::Unavailable {
+        return Err(e);
+    }
+    tracing::warn!(error = %e, %what, %id, "could not reconcile; going on with the others");
+    Ok(())
 }
 
 /// Whether a repair failed because the environment changed after it was read.
