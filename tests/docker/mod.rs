@@ -349,3 +349,76 @@ pub async fn wait_status(
     .await
     .expect("the status event in time")
 }
+
+// ---- Reconciler and recovery (docker_reconcile.rs, docker_recovery.rs) ----
+
+pub mod hooked_runtime;
+
+/// Builds a service on any runtime (a wrapper around the engine).
+pub fn build_on(
+    store: Arc<dyn Store>,
+    rt: Arc<dyn ContainerRuntime>,
+    config: Config,
+    secrets: Arc<dyn Secrets>,
+) -> Vibebox {
+    Vibebox::builder()
+        .store(store)
+        .runtime(rt)
+        .secrets(secrets)
+        .config(config)
+        .build()
+        .unwrap()
+}
+
+/// Opens the SQLite store at `db` (another connection to a harness's database).
+pub async fn sqlite_store(db: &std::path::Path) -> Arc<dyn Store> {
+    Arc::new(
+        SqliteStore::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap(),
+    )
+}
+
+/// Polls `check` until it holds, failing the test after [`WAIT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let done = tokio::time::timeout(WAIT, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "timed out waiting until {what}");
+}
+
+/// The ids of every container the engine has for an environment (running or not), as the
+/// CLI lists them by label.
+pub fn containers_of(env: &Environment) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        &format!("label=vibebox.environment_id={}", env.id),
+    ])
+    .split_whitespace()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Whether the engine reports the container running (false when it is gone).
+pub fn container_running(id: &str) -> bool {
+    docker(&["inspect", "--format", "{{.State.Running}}", id]).trim() == "true"
+}
+
+/// `docker kill` of a container, returning once the engine reports it stopped.
+pub async fn docker_kill(id: &str) {
+    docker(&["kill", id]);
+    wait_until("the killed container has stopped", || async {
+        !container_running(id)
+    })
+    .await;
+}

@@ -40,7 +40,8 @@ impl Vibebox {
 
         let (this, token, w) = (self.clone(), shutdown.clone(), wake.clone());
         tasks.spawn(async move {
-            let mut tick = tokio::time::interval(cfg.reconcile_interval);
+            let mut tick = tokio::time::interval(period(cfg.reconcile_interval));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = token.cancelled() => break,
@@ -134,7 +135,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval(period(every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -142,4 +143,10 @@ where
             _ = tick.tick() => job().await,
         }
     }
+}
+
+/// A configured interval as a timer period: a zero interval (which the timer refuses) runs the
+/// job back to back, 1 ms apart.
+fn period(interval: Duration) -> Duration {
+    interval.max(Duration::from_millis(1))
 }

@@ -8,9 +8,9 @@ use tracing::instrument;
 use super::Vibebox;
 use super::start_stop::exit_message;
 use crate::domain::{Environment, EnvironmentStatus};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::id::EnvironmentId;
-use crate::runtime::{ContainerInfo, LABEL_ENVIRONMENT_ID};
+use crate::runtime::{ContainerId, ContainerInfo, ContainerState, LABEL_ENVIRONMENT_ID};
 use crate::store::{EnvironmentFilter, PageRequest};
 
 /// What a reconciler pass did.
@@ -28,15 +28,22 @@ impl Vibebox {
     /// One reconciler pass.
     ///
     /// - A running environment whose container is gone or stopped goes to `error` with a
-    ///   message saying what happened (and its collector is restarted if it runs).
-    /// - An environment stuck in `starting` or `stopping` past the deadline is finished or
-    ///   failed, depending on the container.
+    ///   message saying what happened, and its sessions are ended.
+    /// - An environment stuck in `starting` past the deadline is adopted as running when its
+    ///   container runs (and the rest of the start is done), else it goes to `error`.
+    /// - An environment stuck in `stopping` past the deadline is stopped.
     /// - A stopped environment whose container runs has the container stopped.
     /// - A container labelled for an environment that no longer exists is removed.
     ///
     /// Only containers carrying this instance's labels ([`Config::container_labels`](crate::config::Config::container_labels)) are looked at.
+    /// A container that looks stopped is inspected again before its environment is failed,
+    /// and every repair is a compare-and-set on the environment as read: an environment that
+    /// changed meanwhile (a start or stop in flight) is left for the next pass.
     ///
-    /// Errors: `Unavailable` when the engine or store cannot be reached (nothing is changed).
+    /// A repair that fails for another reason is logged and skipped; the pass goes on.
+    ///
+    /// Errors: `Unavailable` when the engine or store cannot be reached; nothing is changed
+    /// by the call that failed.
     #[instrument(skip_all)]
     pub async fn reconcile(&self) -> Result<ReconcileReport> {
         let mut report = ReconcileReport::default();
@@ -68,8 +75,13 @@ impl Vibebox {
             for env in &envs.items {
                 report.checked += 1;
                 let container = pick(env, by_env.get(&env.id));
-                if self.reconcile_environment(env, container).await? {
-                    report.repaired += 1;
+                match self.reconcile_environment(env, container).await {
+                    Ok(true) => report.repaired += 1,
+                    Ok(false) => {}
+                    Err(e) if changed_meanwhile(&e) => {
+                        tracing::debug!(environment.id = %env.id, "changed during the pass; left for the next one");
+                    }
+                    Err(e) => skip_or_abort(e, "environment", &env.id.to_string())?,
                 }
             }
             match envs.next_cursor {
@@ -86,9 +98,11 @@ impl Vibebox {
                         EnvironmentStatus::Stopped | EnvironmentStatus::Error
                     ) {
                         for c in containers.iter().filter(|c| c.state.is_running()) {
-                            tracing::info!(container = %c.id, "stopping a container that should not run");
-                            self.runtime().stop(&c.id, self.config().stop_grace).await?;
-                            report.repaired += 1;
+                            match self.stop_stray(c).await {
+                                Ok(true) => report.repaired += 1,
+                                Ok(false) => {}
+                                Err(e) => skip_or_abort(e, "container", c.id.as_str())?,
+                            }
                         }
                     }
                 }
@@ -98,7 +112,7 @@ impl Vibebox {
                         match self.runtime().remove(&c.id).await {
                             Ok(()) => report.orphans_removed += 1,
                             Err(e) if e.kind() == ErrorKind::NotFound => {}
-                            Err(e) => return Err(e),
+                            Err(e) => skip_or_abort(e, "container", c.id.as_str())?,
                         }
                     }
                     self.remove_home_volume(env_id).await;
@@ -109,37 +123,40 @@ impl Vibebox {
         Ok(report)
     }
 
+    /// Repairs one environment given the container the listing found for it. Returns whether
+    /// it changed anything.
     async fn reconcile_environment(
         &self,
         env: &Environment,
-        container: Option<&ContainerInfo>,
+        listed: Option<&ContainerInfo>,
     ) -> Result<bool> {
         match env.status {
-            EnvironmentStatus::Running => match container {
-                None => {
-                    self.terminate_all_sessions(env.id).await;
-                    self.fail_environment(
-                        env,
-                        "the container was removed outside VibeBox; start the environment again"
-                            .to_string(),
-                    )
-                    .await;
-                    Ok(true)
-                }
-                Some(c) if !c.state.is_running() => {
-                    self.terminate_all_sessions(env.id).await;
-                    self.fail_environment(
-                        env,
-                        exit_message("the container stopped unexpectedly", c),
-                    )
-                    .await;
-                    Ok(true)
-                }
-                Some(_) => {
+            EnvironmentStatus::Running => {
+                if listed.is_some_and(|c| c.state.is_running()) {
                     self.ensure_collector(env);
-                    Ok(false)
+                    return Ok(false);
                 }
-            },
+                // The listing predates the read of the environment: a start that finished in
+                // between looks like a stopped container. Look again.
+                let message = match self.container_now(env, listed).await? {
+                    Some(c) if c.state.is_running() => {
+                        self.ensure_collector(env);
+                        return Ok(false);
+                    }
+                    Some(c) => format!(
+                        "{}; start the environment again",
+                        exit_message("the container stopped unexpectedly", &c)
+                    ),
+                    None => {
+                        "the container was removed outside VibeBox; start the environment again"
+                            .to_string()
+                    }
+                };
+                tracing::warn!(environment.id = %env.id, %message, "environment failed");
+                self.fail_unchanged(env, message).await?;
+                self.terminate_all_sessions(env.id).await;
+                Ok(true)
+            }
             EnvironmentStatus::Starting | EnvironmentStatus::Stopping => {
                 let deadline = chrono::TimeDelta::from_std(self.config().transition_deadline)
                     .unwrap_or(chrono::TimeDelta::MAX);
@@ -147,24 +164,42 @@ impl Vibebox {
                     return Ok(false);
                 }
                 if env.status == EnvironmentStatus::Stopping {
-                    self.finish_stop(env.clone()).await?;
+                    tracing::info!(environment.id = %env.id, "finishing an interrupted stop");
+                    // Like a stop, except that an engine that cannot be reached leaves the
+                    // environment stopping for the next pass instead of failing it.
+                    self.terminate_all_sessions(env.id).await;
+                    if let Err(e) = self.bring_down(env).await {
+                        if e.kind() == ErrorKind::Unavailable {
+                            return Err(e);
+                        }
+                        let message = format!("could not stop the environment: {e}");
+                        tracing::warn!(environment.id = %env.id, %message, "environment failed");
+                        self.fail_unchanged(env, message).await?;
+                        return Ok(true);
+                    }
+                    self.drain_collector(env.id).await;
+                    self.set_status(env, EnvironmentStatus::Stopped, None)
+                        .await?;
                     return Ok(true);
                 }
+                let container = match listed.filter(|c| c.state.is_running()) {
+                    Some(c) => Some(c.clone()),
+                    None => self.container_now(env, listed).await?,
+                };
                 match container.filter(|c| c.state.is_running()) {
                     Some(c) => {
+                        tracing::info!(environment.id = %env.id, container = %c.id, "adopting an interrupted start whose container runs");
                         let mut adopted = env.clone();
                         adopted.container_id = Some(c.id.0.clone());
                         let running = self
                             .set_status(&adopted, EnvironmentStatus::Running, None)
                             .await?;
-                        self.ensure_collector(&running);
+                        self.complete_start(&running, &c).await?;
                     }
                     None => {
-                        self.fail_environment(
-                            env,
-                            "the start was interrupted; start the environment again".to_string(),
-                        )
-                        .await;
+                        let message = "the start was interrupted; start the environment again";
+                        tracing::warn!(environment.id = %env.id, message, "environment failed");
+                        self.fail_unchanged(env, message.to_string()).await?;
                     }
                 }
                 Ok(true)
@@ -172,6 +207,67 @@ impl Vibebox {
             EnvironmentStatus::Stopped | EnvironmentStatus::Error => Ok(false),
         }
     }
+
+    /// Stops a container whose environment should not run, if it still runs (the listing may
+    /// predate a repair earlier in the pass). Returns whether it stopped it.
+    async fn stop_stray(&self, listed: &ContainerInfo) -> Result<bool> {
+        match self.runtime().inspect(&listed.id).await {
+            Ok(now) if now.state.is_running() => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        tracing::info!(container = %listed.id, "stopping a container that should not run");
+        match self
+            .runtime()
+            .stop(&listed.id, self.config().stop_grace)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The environment's container as the engine reports it now: the one it records, else
+    /// the one the listing found. `None` when there is none, or when it is being removed
+    /// (`docker rm -f` kills it first: its `die` event arrives while the removal runs).
+    async fn container_now(
+        &self,
+        env: &Environment,
+        listed: Option<&ContainerInfo>,
+    ) -> Result<Option<ContainerInfo>> {
+        let id = match (&env.container_id, listed) {
+            (Some(id), _) => ContainerId(id.clone()),
+            (None, Some(c)) => c.id.clone(),
+            (None, None) => return Ok(None),
+        };
+        match self.runtime().inspect(&id).await {
+            Ok(info) if info.state == ContainerState::Removing => Ok(None),
+            Ok(info) => Ok(Some(info)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// After a failed repair: an engine or store that cannot be reached ends the pass (the
+/// following repairs would fail too); any other failure is logged, and the pass goes on with
+/// the rest, so that one broken environment does not hold up the others.
+fn skip_or_abort(e: Error, what: &str, id: &str) -> Result<()> {
+    if e.kind() == ErrorKind::Unavailable {
+        return Err(e);
+    }
+    tracing::warn!(error = %e, %what, %id, "could not reconcile; going on with the others");
+    Ok(())
+}
+
+/// Whether a repair failed because the environment changed after it was read.
+fn changed_meanwhile(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::StaleVersion { .. } | Error::InvalidTransition { .. }
+    )
 }
 
 /// The container that belongs to the environment: the one it records, else any labelled one.

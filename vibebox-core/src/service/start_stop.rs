@@ -155,19 +155,30 @@ impl Vibebox {
         if current.status == EnvironmentStatus::Error {
             return;
         }
-        if let Err(e) = self
-            .set_status(&current, EnvironmentStatus::Error, Some(message.clone()))
-            .await
-        {
+        if let Err(e) = self.fail_unchanged(&current, message).await {
             tracing::error!(error = %e, "could not record an environment failure");
-            return;
         }
+    }
+
+    /// Moves an environment to `error` with a message if it is still as given (same version),
+    /// and records the failure in the audit log.
+    ///
+    /// Errors: `StaleVersion` when it changed meanwhile (nothing is written).
+    pub(crate) async fn fail_unchanged(
+        &self,
+        env: &Environment,
+        message: String,
+    ) -> Result<Environment> {
+        let failed = self
+            .set_status(env, EnvironmentStatus::Error, Some(message.clone()))
+            .await?;
         self.audit(
             &Actor::System,
             AuditRecord::new("environment.error", "environment", env.id)
                 .details(json!({ "error_message": message })),
         )
         .await;
+        Ok(failed)
     }
 
     async fn finish_start(&self, env: Environment, project: Project) -> Result<Environment> {
@@ -191,13 +202,25 @@ impl Vibebox {
                 return Err(e);
             }
         };
-        self.record_bound_ports(&running, &info).await?;
-        self.install_ssh_key(&running).await;
-        self.ensure_collector(&running);
-        self.open_default_sessions(&running).await;
-        self.spawn_pending_extensions(running.id);
+        self.complete_start(&running, &info).await?;
         tracing::info!(environment.id = %running.id, "environment running");
         Ok(running)
+    }
+
+    /// What follows the move to `running`: the bound host ports, the SSH key, the log
+    /// collector, the default sessions and the pending extensions. Also run when the
+    /// reconciler adopts a start that was interrupted after its container started.
+    pub(crate) async fn complete_start(
+        &self,
+        running: &Environment,
+        info: &ContainerInfo,
+    ) -> Result<()> {
+        self.record_bound_ports(running, info).await?;
+        self.install_ssh_key(running).await;
+        self.ensure_collector(running);
+        self.open_default_sessions(running).await;
+        self.spawn_pending_extensions(running.id);
+        Ok(())
     }
 
     /// Finds or creates the container and starts it. Returns the environment (with its
@@ -353,7 +376,8 @@ impl Vibebox {
         Ok(env)
     }
 
-    async fn bring_down(&self, env: &Environment) -> Result<()> {
+    /// Stops the environment's container (a missing one is fine) and clears its bound ports.
+    pub(crate) async fn bring_down(&self, env: &Environment) -> Result<()> {
         if let Some(container) = &env.container_id {
             match self
                 .runtime()
@@ -371,13 +395,17 @@ impl Vibebox {
     }
 }
 
-/// A message explaining why a container is not running.
+/// A message explaining why a container is not running: the exit code, and the signal
+/// when the code says the process was killed by one (128 + n).
 pub(crate) fn exit_message(what: &str, info: &ContainerInfo) -> String {
     if info.oom_killed {
         return format!("{what}: it was killed for exceeding its memory limit");
     }
     let mut msg = match info.exit_code {
-        Some(code) => format!("{what} (exit code {code})"),
+        Some(code) => match signal_name(code) {
+            Some(signal) => format!("{what} (exit code {code}: killed by {signal})"),
+            None => format!("{what} (exit code {code})"),
+        },
         None => what.to_string(),
     };
     if let Some(err) = info.error.as_deref().filter(|e| !e.is_empty()) {
@@ -385,4 +413,18 @@ pub(crate) fn exit_message(what: &str, info: &ContainerInfo) -> String {
         msg.push_str(err);
     }
     msg
+}
+
+/// The signal an exit code of 128 + n reports, for the signals that end containers.
+fn signal_name(exit_code: i64) -> Option<&'static str> {
+    Some(match exit_code.checked_sub(128)? {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        6 => "SIGABRT",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => return None,
+    })
 }
