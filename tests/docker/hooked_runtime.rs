@@ -127,6 +127,10 @@ impl ContainerRuntime for Hooked {
         self.inner.remove(id).await
     }
 
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.inner.remove_volume(name).await
+    }
+
     async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo> {
         self.inner.inspect(id).await
     }

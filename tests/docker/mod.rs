@@ -119,8 +119,8 @@ pub fn run_id() -> String {
     u[u.len() - 10..].to_string()
 }
 
-/// The test configuration: this run's labels and name prefix, a short stop grace and no
-/// default sessions (tests that want them set them).
+/// The test configuration: this run's labels and name prefix, a short stop grace and a short
+/// log batch delay; everything else (the default tmux session included) as in production.
 pub fn test_config(run: &str) -> Config {
     Config {
         container_name_prefix: format!("vbx-t-{run}-"),
