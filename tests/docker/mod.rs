@@ -422,3 +422,106 @@ pub async fn docker_kill(id: &str) {
     })
     .await;
 }
+
+// ---- Sessions, terminals and extensions (docker_sessions, docker_terminal,
+// docker_extensions) ----
+
+/// The size terminals open with in these tests.
+pub const TERM_SIZE: vibebox::runtime::TerminalSize =
+    vibebox::runtime::TerminalSize { cols: 80, rows: 24 };
+
+impl D {
+    /// A harness whose service reads the time from `clock` (so idle timeouts pass at once).
+    pub async fn with_clock(
+        clock: Arc<dyn vibebox::clock::Clock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let mut d = Self::with(tweak).await;
+        d.vb = Vibebox::builder()
+            .store(d.store.clone())
+            .runtime(d.rt.clone())
+            .secrets(d.secrets.clone())
+            .config(d.config.clone())
+            .clock(clock)
+            .build()
+            .unwrap();
+        d
+    }
+
+    /// A user with a running environment on the base image.
+    pub async fn owner_with_running_env(&self, name: &str) -> (Actor, Environment) {
+        let (actor, _, env) = self.owner_with_env(name).await;
+        let env = self.vb.start_environment(&actor, env.id).await.unwrap();
+        (actor, env)
+    }
+
+    /// Waits until `script` exits 0 in the environment; returns its output.
+    pub async fn exec_until_ok(&self, env: &Environment, script: &str) -> String {
+        let mut last = (0, String::new());
+        let found = tokio::time::timeout(WAIT, async {
+            loop {
+                last = self.exec(env, script).await;
+                if last.0 == 0 {
+                    return last.1.clone();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("`{script}` never succeeded; last: {last:?}"))
+    }
+
+    /// Whether a process with this pid exists in the environment's container (zombies
+    /// waiting for the init to reap them count as gone).
+    pub async fn process_alive(&self, env: &Environment, pid: &str) -> bool {
+        let script = format!("grep -q '^State:[[:space:]]*[^Z]' /proc/{pid}/status");
+        self.exec(env, &script).await.0 == 0
+    }
+
+    /// Waits until no process with this pid is left in the environment's container.
+    pub async fn wait_process_gone(&self, env: &Environment, pid: &str) {
+        tokio::time::timeout(WAIT, async {
+            while self.process_alive(env, pid).await {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("process {pid} is still running"));
+    }
+}
+
+/// Reads a terminal's output until it contains `needle`; returns all that was read.
+pub async fn read_until(t: &mut vibebox::service::Terminal, needle: &str) -> String {
+    let mut seen = String::new();
+    let done = tokio::time::timeout(WAIT, async {
+        while !seen.contains(needle) {
+            match t.output.next().await {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk.unwrap())),
+                None => return false,
+            }
+        }
+        true
+    })
+    .await;
+    match done {
+        Ok(true) => seen,
+        Ok(false) => panic!("the terminal ended before {needle:?}; got {seen:?}"),
+        Err(_) => panic!("never saw {needle:?}; got {seen:?}"),
+    }
+}
+
+/// Reads a terminal's output until it ends; returns what was read.
+pub async fn read_to_end(t: &mut vibebox::service::Terminal) -> String {
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(chunk) = t.output.next().await {
+            match chunk {
+                Ok(c) => seen.push_str(&String::from_utf8_lossy(&c)),
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the terminal did not end; got {seen:?}");
+    seen
+}

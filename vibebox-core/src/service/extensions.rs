@@ -35,6 +35,19 @@ pub struct NewExtension {
 /// Longest error message kept for a failed installation.
 const ERROR_MAX: usize = 1000;
 
+/// What a custom extension's installation says when the image can download nothing.
+const NO_DOWNLOADER: &str =
+    "neither curl nor wget is installed in this environment's image to download the extension";
+
+/// Whether an installer's exit says its program could not be run: a shell's 127, or the
+/// engine's 126 (Docker) or 127 when the executable does not exist.
+fn installer_missing(code: i64, out: &str) -> bool {
+    code == 127
+        || (code == 126
+            && (out.contains("no such file or directory")
+                || out.contains("executable file not found")))
+}
+
 impl Vibebox {
     /// The extension catalog (any signed-in user).
     pub async fn list_extensions(
@@ -338,20 +351,25 @@ impl Vibebox {
         ext: &Extension,
     ) -> std::result::Result<(), String> {
         let mut cmd = self.config().extension_install_command.clone();
+        let program = cmd.first().cloned().unwrap_or_default();
         let mut env = Vec::new();
         match (&ext.download_url, ext.is_custom) {
             (Some(url), true) => {
-                // Download with whatever the image has, then install the file. The URL goes
-                // through the environment, never through the shell's parser.
+                // Download with whatever the image has into a fresh directory (busybox's
+                // mktemp takes no suffix after the X's, and the installer wants a `.vsix`
+                // name), install the file, and remove it either way. The URL goes through
+                // the environment, never through the shell's parser.
                 let installer = cmd.join(" ");
                 cmd = vec![
                     "/bin/sh".into(),
                     "-c".into(),
                     format!(
-                        "set -e; f=$(mktemp /tmp/vibebox-ext-XXXXXX.vsix); \
+                        "set -e; d=$(mktemp -d /tmp/vibebox-ext-XXXXXX); trap 'rm -rf \"$d\"' EXIT; \
+                         f=\"$d/extension.vsix\"; \
                          if command -v curl >/dev/null 2>&1; then curl -fsSL \"$VIBEBOX_EXT_URL\" -o \"$f\"; \
-                         else wget -q -O \"$f\" \"$VIBEBOX_EXT_URL\"; fi; \
-                         {installer} \"$f\"; rm -f \"$f\""
+                         elif command -v wget >/dev/null 2>&1; then wget -q -O \"$f\" \"$VIBEBOX_EXT_URL\"; \
+                         else echo \"{NO_DOWNLOADER}\" >&2; exit 1; fi; \
+                         {installer} \"$f\""
                     ),
                 ];
                 env.push(("VIBEBOX_EXT_URL".to_string(), url.clone()));
@@ -366,6 +384,9 @@ impl Vibebox {
         };
         match self.run_to_end(container, &spec).await {
             Ok((0, _)) => Ok(()),
+            Ok((code, out)) if installer_missing(code, &out) => Err(format!(
+                "the extension installer {program} is not present in this environment's image"
+            )),
             Ok((code, out)) => {
                 let detail: String = out
                     .trim()
@@ -376,13 +397,7 @@ impl Vibebox {
                     .chars()
                     .rev()
                     .collect();
-                Err(if code == 127 {
-                    format!(
-                        "the installer is not present in the environment's image (exit code 127): {detail}"
-                    )
-                } else {
-                    format!("installation failed (exit code {code}): {detail}")
-                })
+                Err(format!("installation failed (exit code {code}): {detail}"))
             }
             Err(e) => Err(format!("installation failed: {e}")),
         }

@@ -5,6 +5,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, Vibebox};
+use crate::clock::Timestamp;
 use crate::domain::{Environment, EnvironmentStatus, Session, SessionStatus, SessionType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
@@ -277,11 +278,13 @@ impl Vibebox {
         }) {
             let container = ContainerId(container.clone());
             let cmd: Option<Vec<String>> = match session.session_type {
+                // `=`: the exact name; tmux would otherwise take a session whose name merely
+                // starts with this one.
                 SessionType::Tmux => Some(vec![
                     "tmux".into(),
                     "kill-session".into(),
                     "-t".into(),
-                    session.session_name.clone(),
+                    format!("={}", session.session_name),
                 ]),
                 SessionType::VscodeServer => {
                     session.pid.map(|pid| vec!["kill".into(), pid.to_string()])
@@ -344,10 +347,10 @@ impl Vibebox {
         }
     }
 
-    /// Records activity on a session (terminal input or output, exec). An idle session becomes
-    /// active again.
-    pub(crate) async fn record_activity(&self, id: SessionId) -> Result<()> {
-        self.store().touch_session(id, self.now()).await?;
+    /// Records activity seen at `at` on a session (terminal input or output, exec). An idle
+    /// session becomes active again.
+    pub(crate) async fn record_activity(&self, id: SessionId, at: Timestamp) -> Result<()> {
+        self.store().touch_session(id, at).await?;
         let session = self.store().get_session(id).await?;
         if session.status == SessionStatus::Idle {
             match self

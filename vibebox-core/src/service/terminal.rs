@@ -72,8 +72,9 @@ impl Shared {
         }
         let vibebox = self.vibebox.clone();
         let session = self.session;
+        // Stamped now, not when the task runs.
         tokio::spawn(async move {
-            if let Err(e) = vibebox.record_activity(session).await {
+            if let Err(e) = vibebox.record_activity(session, now).await {
                 tracing::debug!(error = %e, "could not record terminal activity");
             }
         });
@@ -197,12 +198,20 @@ impl Vibebox {
             .min_by_key(|s| s.session_type != SessionType::Tmux)
             .ok_or_else(|| Error::not_found("session"))?;
         let cmd: Vec<String> = match session.session_type {
+            // The status line's clock is not redrawn: an unused client would otherwise print
+            // every minute, and output counts as activity.
             SessionType::Tmux => vec![
                 "tmux".into(),
                 "new-session".into(),
                 "-A".into(),
                 "-s".into(),
                 session.session_name.clone(),
+                ";".into(),
+                "set-option".into(),
+                "-t".into(),
+                format!("={}:", session.session_name),
+                "status-interval".into(),
+                "0".into(),
             ],
             SessionType::Shell => vec![self.login_shell(&container).await, "-l".into()],
             SessionType::VscodeServer => {
