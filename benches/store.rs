@@ -12,9 +12,12 @@
 //! and sets it. Run: `scripts/bench` or `cargo bench --bench store`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Latencies;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use tokio::runtime::Runtime;
 use vibebox_core::Store;
@@ -109,37 +112,6 @@ fn log_batch(env: EnvironmentId, n: usize) -> Vec<NewLogEntry> {
             message: format!("line {i}: the quick brown fox jumps over the lazy dog"),
         })
         .collect()
-}
-
-/// Per-call latencies recorded alongside criterion's own statistics, for percentiles.
-#[derive(Default)]
-struct Latencies(Mutex<Vec<(String, Vec<Duration>)>>);
-
-impl Latencies {
-    fn record(&self, label: &str, d: Duration) {
-        let mut all = self.0.lock().unwrap();
-        match all.iter_mut().find(|(l, _)| l == label) {
-            Some((_, v)) => v.push(d),
-            None => all.push((label.to_string(), vec![d])),
-        }
-    }
-
-    fn report(&self) {
-        let all = self.0.lock().unwrap();
-        eprintln!("\nlatency percentiles (every timed call):");
-        for (label, v) in all.iter() {
-            let mut v = v.clone();
-            v.sort_unstable();
-            let pct = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-            eprintln!(
-                "  {label:<40} n={:<7} p50={:>9.1?} p95={:>9.1?} p99={:>9.1?}",
-                v.len(),
-                pct(0.50),
-                pct(0.95),
-                pct(0.99)
-            );
-        }
-    }
 }
 
 fn bench_backend(c: &mut Criterion, rt: &Runtime, fx: &Fixture, lat: &Latencies) {
