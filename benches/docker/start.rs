@@ -12,7 +12,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum, Mount, MountType,
+    MountVolumeOptions, RestartPolicy, RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder,
@@ -152,6 +155,24 @@ pub fn raw_body(
         ("vibebox.spec_hash".to_string(), "0".repeat(24)),
     ]);
     let memory = template.memory_limit * MB;
+    // A fresh named volume for the home directory, as VibeBox gives each environment.
+    let mounts = cfg.home_volume.as_ref().map(|target| {
+        vec![Mount {
+            target: Some(target.clone()),
+            source: Some(format!(
+                "{}raw-home-{}",
+                cfg.container_name_prefix,
+                uuid::Uuid::now_v7().simple()
+            )),
+            typ: Some(MountType::VOLUME),
+            read_only: Some(false),
+            volume_options: Some(MountVolumeOptions {
+                labels: Some(labels.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]
+    });
     let security_opt = cfg
         .hardening
         .no_new_privileges()
@@ -186,6 +207,8 @@ pub fn raw_body(
             ),
             security_opt,
             privileged: Some(false),
+            cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
+            mounts,
             init: Some(true),
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),
@@ -267,8 +290,19 @@ async fn raw_calls_of_vibebox(
     (t.elapsed(), created.id)
 }
 
-/// `docker rm -f -v`, the way VibeBox removes a container.
+/// `docker rm -f -v` and the removal of its named volumes, the way VibeBox deletes an
+/// environment.
 pub async fn raw_remove(raw: &Docker, id: &str) {
+    let volumes: Vec<String> = raw
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .unwrap()
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
     raw.remove_container(
         id,
         Some(
@@ -280,6 +314,11 @@ pub async fn raw_remove(raw: &Docker, id: &str) {
     )
     .await
     .unwrap();
+    for v in volumes {
+        raw.remove_volume(&v, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .unwrap();
+    }
 }
 
 /// The fields of `docker inspect` that the create body decides.
@@ -305,9 +344,21 @@ const SPEC_FIELDS: &[&str] = &[
     "/HostConfig/RestartPolicy",
     "/HostConfig/PortBindings",
     "/HostConfig/Binds",
-    "/HostConfig/Mounts",
+    "/HostConfig/CgroupnsMode",
     "/HostConfig/NetworkMode",
 ];
+
+/// The mounts' kinds and targets (their volume names differ by design).
+fn mount_shapes(v: &serde_json::Value) -> Vec<(String, String)> {
+    v.pointer("/HostConfig/Mounts")
+        .and_then(|m| m.as_array())
+        .map(|m| {
+            m.iter()
+                .map(|m| (m["Type"].to_string(), m["Target"].to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Panics unless both containers have the same spec and the same label names.
 fn assert_same_spec(a: &serde_json::Value, b: &serde_json::Value) {
@@ -320,6 +371,7 @@ fn assert_same_spec(a: &serde_json::Value, b: &serde_json::Value) {
         differ.is_empty(),
         "the raw baseline must create the same container as VibeBox: {differ:#?}"
     );
+    assert_eq!(mount_shapes(a), mount_shapes(b), "the same kinds of mounts");
     let keys = |v: &serde_json::Value| -> BTreeSet<String> {
         v.pointer("/Config/Labels")
             .and_then(|l| l.as_object())
