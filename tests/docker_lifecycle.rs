@@ -7,7 +7,7 @@ mod docker;
 
 use docker::*;
 use secrecy::SecretString;
-use vibebox::domain::{EnvironmentStatus, Protocol};
+use vibebox::domain::EnvironmentStatus;
 use vibebox::error::ErrorKind;
 use vibebox::runtime::ContainerRuntime;
 use vibebox::service::{NewPort, NewVariable};
@@ -131,17 +131,7 @@ async fn main_process_that_exits_lands_in_error_with_its_exit_code() {
 async fn unset_host_port_is_assigned_by_the_engine_and_stored() {
     let d = D::new().await;
     let (alice, _, env) = d.owner_with_env("alice").await;
-    d.vb.add_port(
-        &alice,
-        env.id,
-        NewPort {
-            container_port: 8080,
-            host_port: None,
-            protocol: Some(Protocol::Tcp),
-        },
-    )
-    .await
-    .unwrap();
+    d.add_engine_chosen_port(&alice, &env, 8080).await;
     let started = d.vb.start_environment(&alice, env.id).await.unwrap();
     let ports = d.vb.list_ports(&alice, env.id).await.unwrap();
     assert_eq!(ports[0].host_port, None, "the request stays engine-chosen");

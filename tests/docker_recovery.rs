@@ -78,17 +78,7 @@ async fn start_interrupted_before_running_is_repaired(d: &D, alice: &Actor, env:
 async fn a_start_killed_after_the_container_started_is_adopted_as_running() {
     let d = D::new().await;
     let (alice, _, env) = d.owner_with_env("alice").await;
-    d.vb.add_port(
-        &alice,
-        env.id,
-        NewPort {
-            container_port: 8080,
-            host_port: None,
-            protocol: Some(Protocol::Tcp),
-        },
-    )
-    .await
-    .unwrap();
+    d.add_engine_chosen_port(&alice, &env, 8080).await;
     interrupt(&d, &env, Op::Start, Pause::AfterStart).await;
     assert_eq!(d.reload(&env).await.status, EnvironmentStatus::Starting);
     let created = containers_of(&env);

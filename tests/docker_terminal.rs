@@ -35,6 +35,21 @@ async fn shell_pid(t: &mut Terminal) -> String {
     pid
 }
 
+/// A running environment with a shell terminal open and `sleep <marker>` in its foreground:
+/// the harness, the environment, the terminal, the shell's pid and the job's pid.
+async fn shell_terminal_with_job(marker: &str) -> (D, Environment, Terminal, String, String) {
+    let d = D::new().await;
+    let (alice, env) = d.owner_with_running_env("alice").await;
+    session(&d, &alice, &env, SessionType::Shell, "sh").await;
+    let mut t =
+        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
+            .await
+            .unwrap();
+    let shell = shell_pid(&mut t).await;
+    let job = foreground_sleep(&d, &env, &mut t, marker).await;
+    (d, env, t, shell, job)
+}
+
 /// Starts `sleep <marker>` in the foreground of the terminal and returns its pid.
 async fn foreground_sleep(d: &D, env: &Environment, t: &mut Terminal, marker: &str) -> String {
     t.input
@@ -91,15 +106,7 @@ async fn resizing_a_terminal_changes_its_size_inside_the_container() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_terminal_kills_its_shell_and_foreground_job_in_the_container() {
-    let d = D::new().await;
-    let (alice, env) = d.owner_with_running_env("alice").await;
-    session(&d, &alice, &env, SessionType::Shell, "sh").await;
-    let mut t =
-        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
-            .await
-            .unwrap();
-    let shell = shell_pid(&mut t).await;
-    let job = foreground_sleep(&d, &env, &mut t, "4201").await;
+    let (d, env, mut t, shell, job) = shell_terminal_with_job("4201").await;
     assert!(d.process_alive(&env, &shell).await);
     t.control.close().await;
     d.wait_process_gone(&env, &shell).await;
@@ -109,15 +116,7 @@ async fn closing_a_terminal_kills_its_shell_and_foreground_job_in_the_container(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_terminal_kills_its_shell_in_the_container() {
-    let d = D::new().await;
-    let (alice, env) = d.owner_with_running_env("alice").await;
-    session(&d, &alice, &env, SessionType::Shell, "sh").await;
-    let mut t =
-        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
-            .await
-            .unwrap();
-    let shell = shell_pid(&mut t).await;
-    let job = foreground_sleep(&d, &env, &mut t, "4202").await;
+    let (d, env, t, shell, job) = shell_terminal_with_job("4202").await;
     drop(t);
     d.wait_process_gone(&env, &shell).await;
     d.wait_process_gone(&env, &job).await;

@@ -225,6 +225,22 @@ impl D {
         (actor, project, env)
     }
 
+    /// Adds a TCP port whose host port the engine chooses at each start.
+    pub async fn add_engine_chosen_port(&self, actor: &Actor, env: &Environment, port: i64) {
+        self.vb
+            .add_port(
+                actor,
+                env.id,
+                vibebox::service::NewPort {
+                    container_port: port,
+                    host_port: None,
+                    protocol: Some(vibebox::domain::Protocol::Tcp),
+                },
+            )
+            .await
+            .unwrap();
+    }
+
     /// The environment as stored now.
     pub async fn reload(&self, env: &Environment) -> Environment {
         self.store.get_environment(env.id).await.unwrap()
@@ -250,13 +266,7 @@ pub fn build(
     config: Config,
     secrets: Arc<dyn Secrets>,
 ) -> Vibebox {
-    Vibebox::builder()
-        .store(store)
-        .runtime(rt)
-        .secrets(secrets)
-        .config(config)
-        .build()
-        .unwrap()
+    build_on(store, rt, config, secrets)
 }
 
 /// The engine from DOCKER_HOST or the default socket, with both test images present.
