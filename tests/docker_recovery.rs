@@ -17,11 +17,10 @@ use docker::hooked_runtime::{Hooked, PAUSED, Pause};
 use docker::*;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
-use vibebox::domain::{Environment, EnvironmentStatus, Protocol};
+use vibebox::domain::{Environment, EnvironmentStatus};
 use vibebox::error::ErrorKind;
 use vibebox::id::{EnvironmentId, UserId};
 use vibebox::rbac::Actor;
-use vibebox::service::NewPort;
 use vibebox::{Vibebox, config::Config};
 use vibebox_docker::DockerRuntime;
 
