@@ -1,6 +1,36 @@
-//! The axum REST and WebSocket front for VibeBox.
+//! VibeBox's HTTP front (DESIGN.md §6) on axum: REST under `/api/v1`, errors as
+//! `application/problem+json`, JWT access tokens and API keys. Handlers stay thin; every rule
+//! lives in `vibebox-core`.
 //!
-//! Skeleton: the HTTP front lands with issue 5. Until then this crate only re-exports the service
-//! it will serve.
+//! Work in progress (issue 5): the problem documents, access tokens, health and readiness and
+//! the cross-cutting layers are here; the resource routes, WebSockets, OAuth and OpenAPI
+//! follow.
 
-pub use vibebox_core::Vibebox;
+mod access_token;
+mod health;
+mod problem;
+mod router;
+mod state;
+
+pub use access_token::{
+    ACCESS_TTL, ACCESS_TYPE, ALGORITHM, AccessTokens, Claims, IssuedAccessToken, LEEWAY,
+    MIN_KEY_BYTES, SigningKey,
+};
+pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
+pub use router::{REQUEST_ID, router};
+pub use state::AppState;
+
+/// How the HTTP front behaves.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The largest request body accepted, in bytes (default 1 MiB); larger is 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (the store and the engine answer).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The body of a successful health or readiness check.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process serves requests.
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the store and the container engine both answer; otherwise 503 naming which
+/// does not.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let vibebox = &state.vibebox;
+    let (store, engine) = tokio::join!(vibebox.store().ping(), vibebox.runtime().ping());
+    let down: Vec<&str> = [
+        ("store", store.is_err()),
+        ("container engine", engine.is_err()),
+    ]
+    .into_iter()
+    .filter_map(|(what, failed)| failed.then_some(what))
+    .collect();
+    if down.is_empty() {
+        return Json(Health { status: "ok" }).into_response();
+    }
+    for e in [store.err(), engine.err()].into_iter().flatten() {
+        tracing::warn!(error = %e, "not ready");
+    }
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("not ready: {} unavailable", down.join(" and ")),
+    )
+    .into_response()
+}
