@@ -2,20 +2,28 @@
 //! `application/problem+json`, JWT access tokens and API keys. Handlers stay thin; every rule
 //! lives in `vibebox-core`.
 //!
-//! Work in progress (issue 5): the problem documents, access tokens, health and readiness and
-//! the cross-cutting layers are here; the resource routes, WebSockets, OAuth and OpenAPI
-//! follow.
+//! Work in progress (issue 5): problem documents, access tokens, bearer authentication (JWT or
+//! API key), sign-in/refresh/sign-out, `/users/me`, health and readiness and the
+//! cross-cutting layers are here; registration (with throttling), the other resource routes,
+//! WebSockets, OAuth and OpenAPI follow.
 
 mod access_token;
+mod auth;
+mod client;
 mod health;
+mod json;
 mod problem;
 mod router;
+mod routes;
 mod state;
 
 pub use access_token::{
     ACCESS_TTL, ACCESS_TYPE, ALGORITHM, AccessTokens, Claims, IssuedAccessToken, LEEWAY,
     MIN_KEY_BYTES, SigningKey,
 };
+pub use auth::Caller;
+pub use client::Client;
+pub use json::ApiJson;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use router::{REQUEST_ID, router};
 pub use state::AppState;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -16,7 +16,7 @@ use vibebox_core::Vibebox;
 use crate::access_token::AccessTokens;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::{HttpConfig, health};
+use crate::{HttpConfig, health, routes};
 
 /// The header carrying each request's id (set when the client sends none, echoed back).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -29,7 +29,12 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         tokens: Arc::new(tokens),
         config: Arc::new(config),
     };
-    let api = Router::new().fallback(not_found);
+    let api = Router::new()
+        .route("/auth/login", post(routes::auth::login))
+        .route("/auth/refresh", post(routes::auth::refresh))
+        .route("/auth/logout", post(routes::auth::logout))
+        .route("/users/me", get(routes::users::me))
+        .fallback(not_found);
     let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -2,100 +2,58 @@
 //! routes, request ids.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use secrecy::SecretBox;
+use common::App;
 use tower::ServiceExt;
-use vibebox_core::Vibebox;
-use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
-use vibebox_core::testing::{FakeRuntime, MemoryStore};
-use vibebox_http::{AccessTokens, HttpConfig, PROBLEM_JSON, REQUEST_ID, SigningKey, router};
-
-fn app(runtime: Arc<FakeRuntime>) -> axum::Router {
-    let vibebox = Vibebox::builder()
-        .store(Arc::new(MemoryStore::new()))
-        .runtime(runtime)
-        .secrets(Arc::new(AesGcmSecrets::new(
-            Keyring::generate(KeyId::new("k1").unwrap()).unwrap(),
-        )))
-        .build()
-        .unwrap();
-    let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![3u8; 32]))).unwrap();
-    router(
-        Arc::new(vibebox),
-        HttpConfig::default(),
-        AccessTokens::new("vibebox", "vibebox-api", key),
-    )
-}
-
-async fn get(
-    app: &axum::Router,
-    uri: &str,
-) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, headers, json)
-}
+use vibebox_http::{PROBLEM_JSON, REQUEST_ID};
 
 #[tokio::test]
 async fn healthz_answers_while_the_process_serves() {
-    let app = app(Arc::new(FakeRuntime::new()));
-    let (status, _, body) = get(&app, "/healthz").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["status"], "ok");
+    let app = App::new();
+    let r = app.get("/healthz", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ok");
 }
 
 #[tokio::test]
 async fn readyz_is_503_naming_the_engine_when_it_is_unavailable() {
-    let runtime = Arc::new(FakeRuntime::new());
-    let app = app(runtime.clone());
-    assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK);
-    runtime.set_unavailable(true);
-    let (status, headers, body) = get(&app, "/readyz").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(headers["content-type"], PROBLEM_JSON);
-    assert_eq!(body["code"], "unavailable");
-    assert_eq!(body["status"], 503);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("container engine"),
-        "{body}"
-    );
-    runtime.set_unavailable(false);
-    assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK);
+    let app = App::new();
+    assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    app.runtime.set_unavailable(true);
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers["content-type"], PROBLEM_JSON);
+    assert_eq!(r.body["code"], "unavailable");
+    assert_eq!(r.body["status"], 503);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("container engine"), "{detail}");
+    app.runtime.set_unavailable(false);
+    assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn unknown_routes_are_404_problems() {
-    let app = app(Arc::new(FakeRuntime::new()));
+    let app = App::new();
     for uri in ["/nope", "/api/v1/nope"] {
-        let (status, headers, body) = get(&app, uri).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
-        assert_eq!(headers["content-type"], PROBLEM_JSON);
-        assert_eq!(body["type"], "urn:vibebox:problem:not_found");
-        assert_eq!(body["title"], "Not Found");
+        let r = app.get(uri, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(r.headers["content-type"], PROBLEM_JSON);
+        assert_eq!(r.body["type"], "urn:vibebox:problem:not_found");
+        assert_eq!(r.body["title"], "Not Found");
     }
 }
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_a_client_id_is_kept() {
-    let app = app(Arc::new(FakeRuntime::new()));
-    let (_, headers, _) = get(&app, "/healthz").await;
-    let generated = headers[REQUEST_ID].to_str().unwrap();
+    let app = App::new();
+    let r = app.get("/healthz", None).await;
+    let generated = r.headers[REQUEST_ID].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
     let response = app
+        .router
         .clone()
         .oneshot(
             Request::get("/healthz")

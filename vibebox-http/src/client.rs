@@ -1,0 +1,34 @@
+//! The caller's user agent and address, recorded with sign-ins.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use vibebox_core::service::ClientInfo;
+
+/// The client of this request. The address is the TCP peer when the server runs with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, else unknown.
+#[derive(Clone, Debug)]
+pub struct Client(pub ClientInfo);
+
+/// The longest user agent kept.
+const MAX_USER_AGENT: usize = 256;
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(Client(ClientInfo { user_agent, ip }))
+    }
+}

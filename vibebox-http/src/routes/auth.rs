@@ -1,0 +1,97 @@
+//! `POST /auth/login`, `/auth/refresh` and `/auth/logout`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use vibebox_core::domain::User;
+use vibebox_core::service::IssuedRefreshToken;
+
+use crate::client::Client;
+use crate::json::ApiJson;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// `POST /auth/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    /// The account's email.
+    pub email: String,
+    /// Its password.
+    pub password: SecretString,
+}
+
+/// `POST /auth/refresh` and `/auth/logout`.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token from the last sign-in or refresh.
+    pub refresh_token: SecretString,
+}
+
+/// A sign-in: the user and a fresh token pair (shown once).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The signed-in user.
+    pub user: User,
+    /// A JWT for `Authorization: Bearer`, valid `expires_in` seconds.
+    pub access_token: String,
+    /// An opaque token for `/auth/refresh`; it rotates on every use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+fn tokens(
+    state: &AppState,
+    user: User,
+    refresh: IssuedRefreshToken,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let access = state.tokens.issue(user.id)?;
+    Ok(Json(TokenResponse {
+        user,
+        access_token: access.token.expose_secret().to_string(),
+        refresh_token: refresh.token.expose_secret().to_string(),
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+    }))
+}
+
+/// Signs in with email and password. Every failure is the same 401, whether or not the email
+/// exists.
+pub async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let user = state.vibebox.login(&body.email, &body.password).await?;
+    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
+    tokens(&state, user, refresh)
+}
+
+/// Trades a refresh token for a new pair. Reusing a rotated token revokes its whole family.
+pub async fn refresh(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let (user, refresh) = state
+        .vibebox
+        .rotate_refresh_token(&body.refresh_token, client)
+        .await?;
+    tokens(&state, user, refresh)
+}
+
+/// Revokes the sign-in the refresh token belongs to. Unknown tokens are accepted silently.
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .vibebox
+        .revoke_refresh_token(&body.refresh_token)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,4 @@
+//! The resource routes, one file per area of DESIGN.md §6.
+
+pub mod auth;
+pub mod users;

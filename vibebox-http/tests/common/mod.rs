@@ -1,0 +1,114 @@
+//! An app on the in-memory kit, and requests through `tower::ServiceExt::oneshot`.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use secrecy::{SecretBox, SecretString};
+use serde_json::Value;
+use tower::ServiceExt;
+use vibebox_core::Vibebox;
+use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
+use vibebox_core::service::Registration;
+use vibebox_core::testing::{FakeRuntime, MemoryStore};
+use vibebox_http::{AccessTokens, HttpConfig, SigningKey, router};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct App {
+    pub router: axum::Router,
+    pub vibebox: Arc<Vibebox>,
+    pub runtime: Arc<FakeRuntime>,
+}
+
+/// A response: status, headers and the body as JSON (Null when empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl App {
+    pub fn new() -> Self {
+        Self::with(HttpConfig::default())
+    }
+
+    pub fn with(config: HttpConfig) -> Self {
+        let runtime = Arc::new(FakeRuntime::new());
+        let vibebox = Arc::new(
+            Vibebox::builder()
+                .store(Arc::new(MemoryStore::new()))
+                .runtime(runtime.clone())
+                .secrets(Arc::new(AesGcmSecrets::new(
+                    Keyring::generate(KeyId::new("k1").unwrap()).unwrap(),
+                )))
+                .build()
+                .unwrap(),
+        );
+        let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![3u8; 32]))).unwrap();
+        let router = router(
+            vibebox.clone(),
+            config,
+            AccessTokens::new("vibebox", "vibebox-api", key),
+        );
+        Self {
+            router,
+            vibebox,
+            runtime,
+        }
+    }
+
+    /// Registers a user through the service.
+    pub async fn user(&self, name: &str) -> vibebox_core::domain::User {
+        self.vibebox
+            .register(Registration {
+                email: format!("{name}@example.com"),
+                password: SecretString::from(PASSWORD),
+                display_name: name.to_string(),
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str, bearer: Option<&str>) -> Reply {
+        let mut r = Request::get(uri);
+        if let Some(token) = bearer {
+            r = r.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(r.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: Value) -> Reply {
+        self.send(
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Signs in through `POST /api/v1/auth/login`.
+    pub async fn login(&self, name: &str) -> Reply {
+        self.post_json(
+            "/api/v1/auth/login",
+            serde_json::json!({"email": format!("{name}@example.com"), "password": PASSWORD}),
+        )
+        .await
+    }
+}
