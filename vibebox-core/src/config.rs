@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::domain::SessionType;
 use crate::runtime::HardeningProfile;
+use crate::throttle::ThrottlePolicy;
 
 /// How VibeBox behaves.
 #[derive(Clone, Debug)]
@@ -67,6 +68,8 @@ pub struct Config {
     /// The command that removes an extension; the extension id is appended
     /// (default `code-server --uninstall-extension`).
     pub extension_uninstall_command: Vec<String>,
+    /// How sign-ins are throttled (per address and account, per address, per account).
+    pub login_throttle: ThrottlePolicy,
     /// Whether the first user to register becomes a platform admin (default true).
     pub first_user_is_platform_admin: bool,
     /// Default lifetime of an API key when none is given (default 90 days).
@@ -115,6 +118,7 @@ impl Default for Config {
             ],
             extension_install_command: vec!["code-server".into(), "--install-extension".into()],
             extension_uninstall_command: vec!["code-server".into(), "--uninstall-extension".into()],
+            login_throttle: ThrottlePolicy::default(),
             first_user_is_platform_admin: true,
             api_key_default_ttl: Duration::from_secs(90 * DAY),
             api_key_max_ttl: Duration::from_secs(365 * DAY),

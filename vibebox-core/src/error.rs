@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// A quota (such as running environments per user) would be exceeded.
     QuotaExceeded,
+    /// Too many attempts (sign-ins); retry later.
+    RateLimited,
     /// The store or the container engine cannot be reached.
     Unavailable,
     /// The operation did not finish in time.
@@ -50,6 +52,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unsupported => "unsupported",
@@ -130,6 +133,12 @@ pub enum Error {
         /// The configured limit.
         limit: u64,
     },
+    /// Too many attempts; the caller may retry after the given time.
+    #[error("too many attempts; retry in {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// A backend cannot be reached.
     #[error("{what} is unavailable: {message}")]
     Unavailable {
@@ -183,6 +192,7 @@ impl Error {
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::Unauthenticated => ErrorKind::Unauthenticated,
             Error::QuotaExceeded { .. } => ErrorKind::QuotaExceeded,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Unsupported(_) => ErrorKind::Unsupported,

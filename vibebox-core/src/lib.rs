@@ -13,6 +13,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod validate;
 

@@ -215,3 +215,87 @@ async fn an_oversized_body_is_413() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.body["code"], "payload_too_large");
 }
+
+/// A login request from the given peer address (as `into_make_service_with_connect_info`
+/// provides it).
+fn login_from(ip: &str, email: &str, password: &str) -> Request<Body> {
+    let mut request = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"email": email, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+#[tokio::test]
+async fn repeated_failures_from_an_address_are_429_with_retry_after() {
+    let app = App::new();
+    app.user("alice").await;
+    for _ in 0..6 {
+        let r = app
+            .send(login_from(
+                "198.51.100.4",
+                "alice@example.com",
+                "wrong password!!",
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .send(login_from("198.51.100.4", "alice@example.com", PASSWORD))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(r.body["code"], "rate_limited");
+    assert_eq!(r.headers["retry-after"], "1");
+    // The same throttle for an email that does not exist: nothing is revealed.
+    for _ in 0..6 {
+        app.send(login_from(
+            "198.51.100.4",
+            "ghost@example.com",
+            "wrong password!!",
+        ))
+        .await;
+    }
+    let ghost = app
+        .send(login_from(
+            "198.51.100.4",
+            "ghost@example.com",
+            "wrong password!!",
+        ))
+        .await;
+    assert_eq!(ghost.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_owner_still_signs_in_from_a_known_address_while_others_are_throttled() {
+    let app = App::new();
+    app.user("alice").await;
+    let ok = app
+        .send(login_from("192.0.2.7", "alice@example.com", PASSWORD))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    // 100 failures from 100 addresses spend the account's hourly budget.
+    for i in 0..100 {
+        let r = app
+            .send(login_from(
+                &format!("10.0.0.{i}"),
+                "alice@example.com",
+                "guess guess guess",
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let stranger = app
+        .send(login_from("10.0.1.1", "alice@example.com", PASSWORD))
+        .await;
+    assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS);
+    let owner = app
+        .send(login_from("192.0.2.7", "alice@example.com", PASSWORD))
+        .await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.body);
+}

@@ -55,6 +55,7 @@ use crate::runtime::ContainerRuntime;
 use crate::runtime::ExecId;
 use crate::secrets::Secrets;
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// The VibeBox service. Cheap to clone; clones share state.
 #[derive(Clone, Debug)]
@@ -71,6 +72,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     events: EventBus,
     hasher: PasswordHasher,
+    /// Sign-in throttling.
+    login_throttle: LoginThrottle,
     /// Live terminal execs per session, killed when the session or environment ends.
     terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
     /// Running log collectors per environment.
@@ -251,6 +254,7 @@ impl VibeboxBuilder {
                 secrets,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 hasher: self.hasher.unwrap_or_default(),
+                login_throttle: LoginThrottle::new(config.login_throttle.clone()),
                 config,
                 terminals: Mutex::new(HashMap::new()),
                 collectors: Mutex::new(HashMap::new()),

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 
+use super::auth::ClientInfo;
 use super::{AuditRecord, Patch, Vibebox};
 use crate::domain::{OAuthIdentity, User};
 use crate::error::{Error, ErrorKind, Result};
@@ -102,12 +103,44 @@ impl Vibebox {
         })
     }
 
-    /// Signs in with email and password. Unknown emails, wrong passwords and disabled accounts
-    /// all fail the same way and take the same time.
-    ///
-    /// Errors: `Unauthenticated`.
-    #[instrument(skip_all)]
+    /// Signs in with email and password, with the caller's address unknown. See
+    /// [`login_from`](Self::login_from).
     pub async fn login(&self, email: &str, password: &SecretString) -> Result<User> {
+        self.login_from(email, password, &ClientInfo::default())
+            .await
+    }
+
+    /// Signs in with email and password from the given client. Unknown emails, wrong passwords
+    /// and disabled accounts all fail the same way and take the same time. Attempts are
+    /// throttled ([`crate::throttle`]): per address and account with backoff, per address, and
+    /// per account (at most `Config::login_throttle.account_failures_per_hour` failures an hour
+    /// from addresses the owner never signed in from).
+    ///
+    /// Errors: `Unauthenticated`; `RateLimited` with the time to wait.
+    #[instrument(skip_all)]
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: &ClientInfo,
+    ) -> Result<User> {
+        let address = client.ip.as_deref();
+        if let Some(retry_after) = self.inner.login_throttle.check(email, address, self.now()) {
+            tracing::info!(retry_after_s = retry_after.as_secs(), "sign-in throttled");
+            return Err(Error::RateLimited { retry_after });
+        }
+        let result = self.verify_login(email, password).await;
+        match &result {
+            Ok(_) => self.inner.login_throttle.succeeded(email, address),
+            Err(Error::Unauthenticated) => {
+                self.inner.login_throttle.failed(email, address, self.now())
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn verify_login(&self, email: &str, password: &SecretString) -> Result<User> {
         let user = match validate::email(email) {
             Ok(email) => self.store().find_user_by_email(&email).await?,
             Err(_) => None,

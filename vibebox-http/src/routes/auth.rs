@@ -60,13 +60,17 @@ fn tokens(
 }
 
 /// Signs in with email and password. Every failure is the same 401, whether or not the email
-/// exists.
+/// exists; too many failures are 429 with `Retry-After` (core's sign-in throttle, keyed by
+/// the client's address).
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let user = state.vibebox.login(&body.email, &body.password).await?;
+    let user = state
+        .vibebox
+        .login_from(&body.email, &body.password, &client)
+        .await?;
     let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
     tokens(&state, user, refresh)
 }
