@@ -10,6 +10,7 @@
 mod access_token;
 mod auth;
 mod client;
+mod extract;
 mod health;
 mod json;
 mod problem;
@@ -23,6 +24,7 @@ pub use access_token::{
 };
 pub use auth::Caller;
 pub use client::Client;
+pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use router::{REQUEST_ID, router};

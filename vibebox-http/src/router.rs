@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,6 +15,7 @@ use vibebox_core::Vibebox;
 
 use crate::access_token::AccessTokens;
 use crate::problem::Problem;
+use crate::routes::environments;
 use crate::state::AppState;
 use crate::{HttpConfig, health, routes};
 
@@ -34,6 +35,44 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/users/me", get(routes::users::me))
+        .route(
+            "/projects",
+            get(routes::projects::list).post(routes::projects::create),
+        )
+        .route(
+            "/projects/{id}",
+            get(routes::projects::get)
+                .patch(routes::projects::update)
+                .delete(routes::projects::delete),
+        )
+        .route(
+            "/environments",
+            get(environments::list).post(environments::create),
+        )
+        .route(
+            "/environments/{id}",
+            get(environments::get)
+                .patch(environments::update)
+                .delete(environments::delete),
+        )
+        .route("/environments/{id}/start", post(environments::start))
+        .route("/environments/{id}/stop", post(environments::stop))
+        .route(
+            "/environments/{id}/ports",
+            get(environments::list_ports).post(environments::add_port),
+        )
+        .route(
+            "/environments/{id}/ports/{port_id}",
+            delete(environments::remove_port),
+        )
+        .route(
+            "/environments/{id}/variables",
+            get(environments::list_variables).post(environments::set_variable),
+        )
+        .route(
+            "/environments/{id}/variables/{key}",
+            delete(environments::delete_variable),
+        )
         .fallback(not_found);
     let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()

@@ -112,3 +112,29 @@ impl App {
         .await
     }
 }
+
+impl App {
+    /// Registers a user and signs them in; returns the access token.
+    pub async fn signed_in(&self, name: &str) -> String {
+        self.user(name).await;
+        let r = self.login(name).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Any request with a bearer token and an optional JSON body.
+    pub async fn call(&self, method: &str, uri: &str, bearer: &str, body: Option<Value>) -> Reply {
+        let mut r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {bearer}"));
+        let body = match body {
+            Some(v) => {
+                r = r.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(r.body(body).unwrap()).await
+    }
+}

@@ -1,0 +1,76 @@
+//! Path and query extractors that reject with problem documents.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use vibebox_core::store::PageRequest;
+
+use crate::problem::{ApiError, Problem};
+
+/// Path parameters. A segment that cannot be an id names nothing: 404.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| Self(v))
+            .map_err(|e: PathRejection| {
+                tracing::debug!(error = %e, "unusable path parameter");
+                Problem::new(StatusCode::NOT_FOUND, "not_found", "no such resource").into_response()
+            })
+    }
+}
+
+/// Query parameters; a value of the wrong type is 422.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Self(v))
+            .map_err(|e: QueryRejection| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    e.body_text(),
+                )
+                .into_response()
+            })
+    }
+}
+
+/// `?limit=&cursor=` of list routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// 1–500 (default 50).
+    pub limit: Option<u32>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page request. Errors: 422 naming `limit`.
+    pub fn page(self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::new(self.limit, self.cursor)?)
+    }
+}

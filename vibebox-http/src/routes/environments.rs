@@ -1,0 +1,163 @@
+//! Environments: `GET/POST /environments`, `GET/PATCH/DELETE /environments/{id}`,
+//! `POST /environments/{id}/start|stop`, ports and variables.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use vibebox_core::domain::{Environment, EnvironmentPort};
+use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
+use vibebox_core::service::{EnvironmentPatch, NewEnvironment, NewPort, NewVariable, VariableView};
+use vibebox_core::store::Page;
+
+use crate::auth::Caller;
+use crate::extract::{ApiPath, ApiQuery, PageQuery};
+use crate::json::ApiJson;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// `?project_id=&limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Only this project's environments.
+    pub project_id: Option<ProjectId>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Cursor.
+    pub cursor: Option<String>,
+}
+
+/// The environments the caller can see.
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Environment>>, ApiError> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    Ok(Json(
+        s.vibebox
+            .list_environments(&actor, q.project_id, &page)
+            .await?,
+    ))
+}
+
+/// Creates a stopped environment.
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiJson(new): ApiJson<NewEnvironment>,
+) -> Result<(StatusCode, Json<Environment>), ApiError> {
+    let env = s.vibebox.create_environment(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(env)))
+}
+
+/// One environment.
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Environment>, ApiError> {
+    Ok(Json(s.vibebox.get_environment(&actor, id).await?))
+}
+
+/// Changes an environment (image and limits apply at the next start).
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiJson(patch): ApiJson<EnvironmentPatch>,
+) -> Result<Json<Environment>, ApiError> {
+    Ok(Json(s.vibebox.update_environment(&actor, id, patch).await?))
+}
+
+/// Deletes an environment and its container.
+pub async fn delete(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<StatusCode, ApiError> {
+    s.vibebox.delete_environment(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts an environment.
+pub async fn start(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Environment>, ApiError> {
+    Ok(Json(s.vibebox.start_environment(&actor, id).await?))
+}
+
+/// Stops an environment.
+pub async fn stop(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Environment>, ApiError> {
+    Ok(Json(s.vibebox.stop_environment(&actor, id).await?))
+}
+
+/// The environment's port mappings.
+pub async fn list_ports(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Vec<EnvironmentPort>>, ApiError> {
+    Ok(Json(s.vibebox.list_ports(&actor, id).await?))
+}
+
+/// Adds a port mapping.
+pub async fn add_port(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiJson(new): ApiJson<NewPort>,
+) -> Result<(StatusCode, Json<EnvironmentPort>), ApiError> {
+    let port = s.vibebox.add_port(&actor, id, new).await?;
+    Ok((StatusCode::CREATED, Json(port)))
+}
+
+/// Removes a port mapping.
+pub async fn remove_port(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath((id, port)): ApiPath<(EnvironmentId, PortId)>,
+) -> Result<StatusCode, ApiError> {
+    s.vibebox.remove_port(&actor, id, port).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The environment's variables; encrypted values are masked.
+pub async fn list_variables(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Vec<VariableView>>, ApiError> {
+    Ok(Json(s.vibebox.list_variables(&actor, id).await?))
+}
+
+/// Sets a variable (secret-looking keys are always encrypted).
+pub async fn set_variable(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiJson(new): ApiJson<NewVariable>,
+) -> Result<(StatusCode, Json<VariableView>), ApiError> {
+    let view = s.vibebox.set_variable(&actor, id, new).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Deletes a variable.
+pub async fn delete_variable(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath((id, key)): ApiPath<(EnvironmentId, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.vibebox.delete_variable(&actor, id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
