@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,7 +15,7 @@ use vibebox_core::Vibebox;
 
 use crate::access_token::AccessTokens;
 use crate::problem::Problem;
-use crate::routes::environments;
+use crate::routes::{environments, extensions, teams, users};
 use crate::state::AppState;
 use crate::{HttpConfig, health, routes};
 
@@ -34,7 +34,31 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
-        .route("/users/me", get(routes::users::me))
+        .route("/users", get(users::list))
+        .route("/users/{id}", patch(users::update))
+        .route("/users/me", get(users::me).patch(users::update_me))
+        .route(
+            "/users/me/api-keys",
+            get(users::api_keys).post(users::create_api_key),
+        )
+        .route("/users/me/api-keys/{id}", delete(users::delete_api_key))
+        .route("/users/me/sessions", get(users::devices))
+        .route("/users/me/sessions/{id}", delete(users::revoke_device))
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{id}",
+            get(teams::get).patch(teams::update).delete(teams::delete),
+        )
+        .route(
+            "/teams/{id}/members",
+            get(teams::members).post(teams::add_member),
+        )
+        .route(
+            "/teams/{id}/members/{user_id}",
+            patch(teams::update_member).delete(teams::remove_member),
+        )
+        .route("/teams/{id}/audit", get(teams::audit))
+        .route("/audit", get(routes::logs::audit))
         .route(
             "/projects",
             get(routes::projects::list).post(routes::projects::create),
@@ -73,6 +97,24 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
             "/environments/{id}/variables/{key}",
             delete(environments::delete_variable),
         )
+        .route(
+            "/environments/{id}/sessions",
+            get(routes::sessions::list).post(routes::sessions::create),
+        )
+        .route("/sessions/{id}", delete(routes::sessions::terminate))
+        .route(
+            "/extensions",
+            get(extensions::catalog).post(extensions::add),
+        )
+        .route(
+            "/environments/{id}/extensions",
+            get(extensions::list).post(extensions::install),
+        )
+        .route(
+            "/environments/{id}/extensions/{ext_id}",
+            delete(extensions::uninstall),
+        )
+        .route("/environments/{id}/logs", get(routes::logs::query))
         .fallback(not_found);
     let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()

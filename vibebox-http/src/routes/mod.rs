@@ -2,5 +2,9 @@
 
 pub mod auth;
 pub mod environments;
+pub mod extensions;
+pub mod logs;
 pub mod projects;
+pub mod sessions;
+pub mod teams;
 pub mod users;

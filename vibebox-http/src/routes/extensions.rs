@@ -1,0 +1,77 @@
+//! The extension catalog (`GET/POST /extensions`) and an environment's extensions.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use vibebox_core::domain::{EnvironmentExtension, Extension};
+use vibebox_core::id::{EnvironmentId, ExtensionId};
+use vibebox_core::service::NewExtension;
+use vibebox_core::store::Page;
+
+use crate::auth::Caller;
+use crate::extract::{ApiPath, ApiQuery, PageQuery};
+use crate::json::ApiJson;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// `POST /environments/{id}/extensions`.
+#[derive(Debug, Deserialize)]
+pub struct InstallRequest {
+    /// The catalog's extension id (`publisher.name`).
+    pub extension_id: String,
+}
+
+/// The catalog.
+pub async fn catalog(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Extension>>, ApiError> {
+    Ok(Json(s.vibebox.list_extensions(&actor, &q.page()?).await?))
+}
+
+/// Adds a catalog entry (platform admins).
+pub async fn add(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiJson(new): ApiJson<NewExtension>,
+) -> Result<(StatusCode, Json<Extension>), ApiError> {
+    let ext = s.vibebox.add_extension(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(ext)))
+}
+
+/// The environment's extensions with their installation status.
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Result<Json<Vec<EnvironmentExtension>>, ApiError> {
+    Ok(Json(
+        s.vibebox.list_environment_extensions(&actor, id).await?,
+    ))
+}
+
+/// Requests an installation (retries a failed one).
+pub async fn install(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiJson(req): ApiJson<InstallRequest>,
+) -> Result<(StatusCode, Json<EnvironmentExtension>), ApiError> {
+    let ext = s
+        .vibebox
+        .install_extension(&actor, id, &req.extension_id)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(ext)))
+}
+
+/// Removes an extension from the environment.
+pub async fn uninstall(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath((id, ext)): ApiPath<(EnvironmentId, ExtensionId)>,
+) -> Result<StatusCode, ApiError> {
+    s.vibebox.uninstall_extension(&actor, id, ext).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,57 @@
+//! `GET/POST /environments/{id}/sessions`, `DELETE /sessions/{id}`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use vibebox_core::domain::Session;
+use vibebox_core::id::{EnvironmentId, SessionId};
+use vibebox_core::service::NewSession;
+
+use crate::auth::Caller;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::json::ApiJson;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// `?include_terminated=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Also list ended sessions (default false).
+    #[serde(default)]
+    pub include_terminated: bool,
+}
+
+/// The environment's sessions.
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    Ok(Json(
+        s.vibebox
+            .list_sessions(&actor, id, q.include_terminated)
+            .await?,
+    ))
+}
+
+/// Starts a session in a running environment.
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiJson(new): ApiJson<NewSession>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    let session = s.vibebox.create_session(&actor, id, new).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+/// Ends a session.
+pub async fn terminate(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<SessionId>,
+) -> Result<Json<Session>, ApiError> {
+    Ok(Json(s.vibebox.terminate_session(&actor, id).await?))
+}
