@@ -299,3 +299,40 @@ async fn the_owner_still_signs_in_from_a_known_address_while_others_are_throttle
         .await;
     assert_eq!(owner.status, StatusCode::OK, "{}", owner.body);
 }
+
+#[tokio::test]
+async fn register_creates_the_account_and_signs_it_in_the_first_as_platform_admin() {
+    let app = App::new();
+    let r = app
+        .post_json(
+            "/api/v1/auth/register",
+            json!({"email": "first@example.com", "password": PASSWORD, "display_name": "First"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["user"]["is_platform_admin"], true);
+    let access = r.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/users/me", Some(access)).await.body["email"],
+        "first@example.com"
+    );
+    let second = app
+        .post_json(
+            "/api/v1/auth/register",
+            json!({"email": "second@example.com", "password": PASSWORD, "display_name": "Second"}),
+        )
+        .await;
+    assert_eq!(second.body["user"]["is_platform_admin"], false);
+    let weak = app
+        .post_json(
+            "/api/v1/auth/register",
+            json!({"email": "third@example.com", "password": "short", "display_name": "Third"}),
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(weak.body["field"], "password");
+    assert!(
+        !weak.body.to_string().contains("short"),
+        "the password is never echoed"
+    );
+}

@@ -1,4 +1,4 @@
-//! `POST /auth/login`, `/auth/refresh` and `/auth/logout`.
+//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`.
 
 use axum::Json;
 use axum::extract::State;
@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vibebox_core::domain::User;
-use vibebox_core::service::IssuedRefreshToken;
+use vibebox_core::service::{IssuedRefreshToken, Registration};
 
 use crate::client::Client;
 use crate::json::ApiJson;
@@ -57,6 +57,19 @@ fn tokens(
         token_type: "Bearer",
         expires_in: access.expires_in,
     }))
+}
+
+/// Creates an account (Argon2id) and signs it in: 201 with a token pair. The first account
+/// becomes platform admin unless configured otherwise. A taken email is 409 naming `email`
+/// (see NOTES.md: registration, unlike sign-in, tells that an email is taken).
+pub async fn register(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<Registration>,
+) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
+    let user = state.vibebox.register(body).await?;
+    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
+    Ok((StatusCode::CREATED, tokens(&state, user, refresh)?))
 }
 
 /// Signs in with email and password. Every failure is the same 401, whether or not the email
