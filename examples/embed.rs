@@ -32,7 +32,7 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The walk, shared with the `server` example until the HTTP front lands.
+/// The walk.
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = Arc::new(FakeRuntime::new());
     let vibebox = Vibebox::builder()
