@@ -166,23 +166,7 @@ async fn a_team_admin_manages_members_and_the_last_admin_stays() {
 async fn sessions_extensions_and_logs_of_a_running_environment() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
-    let project = app
-        .call(
-            "POST",
-            "/api/v1/projects",
-            &alice,
-            Some(json!({"name": "A", "slug": "alpha"})),
-        )
-        .await
-        .body["id"]
-        .clone();
-    let env = app
-        .call("POST", "/api/v1/environments", &alice, Some(json!({"project_id": project, "name": "Dev", "slug": "dev", "base_image": "vibebox/base:bookworm"})))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, env) = app.project_with_env(&alice).await;
     let base = format!("/api/v1/environments/{env}");
     app.call("POST", &format!("{base}/start"), &alice, None)
         .await;

@@ -91,29 +91,7 @@ async fn another_tenants_environment_is_404_for_every_method() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    let project = app
-        .call(
-            "POST",
-            "/api/v1/projects",
-            &alice,
-            Some(json!({"name": "A", "slug": "alpha"})),
-        )
-        .await
-        .body["id"]
-        .clone();
-    let env = app
-        .call(
-            "POST",
-            "/api/v1/environments",
-            &alice,
-            Some(json!({"project_id": project, "name": "Dev", "slug": "dev",
-                        "base_image": "vibebox/base:bookworm"})),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, env) = app.project_with_env(&alice).await;
     let base = format!("/api/v1/environments/{env}");
     for (method, uri) in [
         ("GET", base.clone()),

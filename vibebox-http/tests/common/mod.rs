@@ -138,3 +138,33 @@ impl App {
         self.send(r.body(body).unwrap()).await
     }
 }
+
+impl App {
+    /// Creates a personal project `alpha` and a stopped environment `dev` in it through HTTP;
+    /// returns the project's and the environment's ids.
+    pub async fn project_with_env(&self, bearer: &str) -> (String, String) {
+        let project = self
+            .call(
+                "POST",
+                "/api/v1/projects",
+                bearer,
+                Some(serde_json::json!({"name": "A", "slug": "alpha"})),
+            )
+            .await;
+        assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+        let project = project.body["id"].as_str().unwrap().to_string();
+        let env = self
+            .call(
+                "POST",
+                "/api/v1/environments",
+                bearer,
+                Some(
+                    serde_json::json!({"project_id": project, "name": "Dev", "slug": "dev",
+                                        "base_image": "vibebox/base:bookworm"}),
+                ),
+            )
+            .await;
+        assert_eq!(env.status, StatusCode::CREATED, "{}", env.body);
+        (project, env.body["id"].as_str().unwrap().to_string())
+    }
+}
