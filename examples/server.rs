@@ -149,7 +149,10 @@ async fn main() -> Result<(), BoxError> {
     let background = vibebox.spawn_background(shutdown.clone());
     let app = vibebox_http::router(
         vibebox.clone(),
-        HttpConfig::default(),
+        HttpConfig {
+            shutdown: shutdown.clone(),
+            ..HttpConfig::default()
+        },
         AccessTokens::new("vibebox", "vibebox-api", signing),
     );
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;

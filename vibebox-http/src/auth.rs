@@ -26,24 +26,27 @@ impl FromRequestParts<AppState> for Caller {
         let Some(token) = bearer(parts) else {
             return Err(unauthenticated("send Authorization: Bearer <token>"));
         };
-        let actor = if token.starts_with(API_KEY_PREFIX) {
-            state
-                .vibebox
-                .authenticate_api_key(&SecretString::from(token.to_string()))
-                .await
-        } else {
-            match state.tokens.verify(token) {
-                Ok(user) => state.vibebox.actor_for_user(user).await,
-                Err(e) => Err(e),
-            }
-        };
-        match actor {
+        match actor_for_token(state, token).await {
             Ok(actor) => Ok(Caller(actor)),
             Err(e) if e.kind() == ErrorKind::Unauthenticated => {
                 Err(unauthenticated("the token is invalid, expired or revoked"))
             }
             Err(e) => Err(ApiError(e).into_response()),
         }
+    }
+}
+
+/// The actor a bearer token (JWT access token or `vbx_` API key) stands for.
+/// Errors: `Unauthenticated`.
+pub(crate) async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Error> {
+    if token.starts_with(API_KEY_PREFIX) {
+        state
+            .vibebox
+            .authenticate_api_key(&SecretString::from(token.to_string()))
+            .await
+    } else {
+        let user = state.tokens.verify(token)?;
+        state.vibebox.actor_for_user(user).await
     }
 }
 

@@ -17,6 +17,7 @@ mod problem;
 mod router;
 mod routes;
 mod state;
+mod ws;
 
 pub use access_token::{
     ACCESS_TTL, ACCESS_TYPE, ALGORITHM, AccessTokens, Claims, IssuedAccessToken, LEEWAY,
@@ -29,18 +30,26 @@ pub use json::ApiJson;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use router::{REQUEST_ID, router};
 pub use state::AppState;
+pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
 
 /// How the HTTP front behaves.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// The largest request body accepted, in bytes (default 1 MiB); larger is 413.
     pub max_body_bytes: usize,
+    /// Origins allowed to open WebSockets (exact `scheme://host[:port]`; default none, so
+    /// browsers cannot, while clients that send no `Origin` can).
+    pub allowed_origins: Vec<String>,
+    /// Cancel it when the server shuts down: open sockets close with 1001 (going away).
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            allowed_origins: Vec::new(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{any, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -17,7 +17,7 @@ use crate::access_token::AccessTokens;
 use crate::problem::Problem;
 use crate::routes::{environments, extensions, teams, users};
 use crate::state::AppState;
-use crate::{HttpConfig, health, routes};
+use crate::{HttpConfig, health, routes, ws};
 
 /// The header carrying each request's id (set when the client sends none, echoed back).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -28,9 +28,14 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
     let state = AppState {
         vibebox,
         tokens: Arc::new(tokens),
+        tickets: Arc::new(ws::Tickets::default()),
+        shutdown: config.shutdown.clone(),
         config: Arc::new(config),
     };
     let api = Router::new()
+        .route("/ws-tickets", post(ws::create_ticket))
+        .route("/ws/environments/{id}/status", any(ws::status))
+        .route("/ws/environments/{id}/logs", any(ws::logs))
         .route("/auth/register", post(routes::auth::register))
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))

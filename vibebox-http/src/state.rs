@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use vibebox_core::Vibebox;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::HttpConfig;
 use crate::access_token::AccessTokens;
+use crate::ws::Tickets;
 
 /// The router's state: the service and the HTTP configuration.
 #[derive(Clone, Debug)]
@@ -16,4 +19,8 @@ pub struct AppState {
     pub tokens: Arc<AccessTokens>,
     /// The configuration.
     pub config: Arc<HttpConfig>,
+    /// One-time WebSocket tickets.
+    pub tickets: Arc<Tickets>,
+    /// Cancelled when the server shuts down: sockets close with 1001.
+    pub shutdown: CancellationToken,
 }

@@ -1,0 +1,155 @@
+//! `/ws/environments/{id}/logs`: the last 100 stored lines on connect, then each new line live.
+//! Client messages: `{"type":"filter","stream":"stdout|stderr|all"}`, `{"type":"pause"}`,
+//! `{"type":"resume"}`. Lines a slow or paused client misses are never hidden: it gets
+//! `{"type":"dropped","count":n}` instead, and the server's memory stays bounded (the event
+//! buffer).
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use vibebox_core::clock::Timestamp;
+use vibebox_core::domain::LogStream;
+use vibebox_core::events::{Event, EventKind};
+use vibebox_core::id::EnvironmentId;
+use vibebox_core::service::LogFilter;
+use vibebox_core::store::PageRequest;
+
+use super::{PROTOCOL, WsCaller, send_json};
+use crate::extract::ApiPath;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Lines replayed on connect.
+const HISTORY: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Filter { stream: String },
+    Pause,
+    Resume,
+}
+
+/// Upgrades to the logs socket.
+pub async fn logs(
+    ws: WebSocketUpgrade,
+    State(s): State<AppState>,
+    WsCaller(actor): WsCaller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Response {
+    // Subscribe first, then read the history: a line in both is sent once.
+    let rx = match s.vibebox.subscribe(&actor, id).await {
+        Ok(rx) => rx,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let filter = LogFilter {
+        newest_first: true,
+        ..Default::default()
+    };
+    let history = match s
+        .vibebox
+        .query_logs(&actor, id, filter, &PageRequest::first(HISTORY))
+        .await
+    {
+        Ok(page) => page.items,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    ws.protocols([PROTOCOL])
+        .on_upgrade(move |socket| async move {
+            let mut socket = socket;
+            let mut seen: HashSet<(Timestamp, LogStream, String)> = HashSet::new();
+            for line in history.into_iter().rev() {
+                let msg = json!({"type": "log", "timestamp": line.timestamp,
+                             "stream": line.stream, "message": line.message});
+                if send_json(&mut socket, &msg).await.is_err() {
+                    return;
+                }
+                seen.insert((line.timestamp, line.stream, line.message));
+            }
+            live(socket, s, rx, seen).await;
+        })
+}
+
+async fn live(
+    mut socket: WebSocket,
+    s: AppState,
+    mut rx: tokio::sync::broadcast::Receiver<Event>,
+    seen: HashSet<(Timestamp, LogStream, String)>,
+) {
+    let mut only: Option<LogStream> = None;
+    let mut paused = false;
+    let mut dropped: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = s.shutdown.cancelled() => {
+                super::close_going_away(&mut socket).await;
+                return;
+            }
+            event = rx.recv() => {
+                let (timestamp, stream, message) = match event {
+                    Ok(Event { kind: EventKind::Log { timestamp, stream, message }, .. }) => (timestamp, stream, message),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(n)) => {
+                        dropped += n;
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                if only.is_some_and(|o| o != stream) {
+                    continue;
+                }
+                if paused {
+                    dropped += 1;
+                    continue;
+                }
+                if seen.contains(&(timestamp, stream, message.clone())) {
+                    continue;
+                }
+                if dropped > 0 {
+                    if send_json(&mut socket, &json!({"type": "dropped", "count": dropped})).await.is_err() {
+                        return;
+                    }
+                    dropped = 0;
+                }
+                let msg = json!({"type": "log", "timestamp": timestamp, "stream": stream, "message": message});
+                if send_json(&mut socket, &msg).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(ClientMessage::Filter { stream }) => {
+                        only = match stream.as_str() {
+                            "stdout" => Some(LogStream::Stdout),
+                            "stderr" => Some(LogStream::Stderr),
+                            _ => None,
+                        };
+                    }
+                    Ok(ClientMessage::Pause) => paused = true,
+                    Ok(ClientMessage::Resume) => {
+                        paused = false;
+                        if dropped > 0 {
+                            if send_json(&mut socket, &json!({"type": "dropped", "count": dropped})).await.is_err() {
+                                return;
+                            }
+                            dropped = 0;
+                        }
+                    }
+                    Err(_) => {
+                        let err = json!({"type": "error", "message": "unknown message; expected filter, pause or resume"});
+                        if send_json(&mut socket, &err).await.is_err() {
+                            return;
+                        }
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

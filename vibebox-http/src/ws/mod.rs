@@ -1,0 +1,114 @@
+//! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status` and `/logs`.
+//!
+//! Browsers cannot set headers on a WebSocket, so the token travels as the subprotocol
+//! `bearer.<token>` beside `vibebox.v1`, or as a one-time ticket from `POST /ws-tickets`
+//! (valid 30 s) in `?ticket=`; a long-lived token never goes in the URL. The `Origin` header,
+//! when present, must be one of [`HttpConfig::allowed_origins`](crate::HttpConfig).
+
+mod logs;
+mod status;
+mod tickets;
+
+pub use logs::logs;
+pub use status::status;
+pub use tickets::{TICKET_TTL, Tickets, create_ticket};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use vibebox_core::error::{ErrorKind, Result as CoreResult};
+use vibebox_core::rbac::Actor;
+
+use crate::auth::unauthenticated;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The subprotocol every VibeBox socket speaks.
+pub const PROTOCOL: &str = "vibebox.v1";
+/// The prefix of the subprotocol that carries a bearer token.
+pub const BEARER_PROTOCOL_PREFIX: &str = "bearer.";
+
+/// The caller of a WebSocket upgrade: authenticated by subprotocol or ticket, from an allowed
+/// origin.
+#[derive(Debug, Clone)]
+pub struct WsCaller(pub Actor);
+
+impl FromRequestParts<AppState> for WsCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(origin) = parts.headers.get(header::ORIGIN) {
+            let allowed = origin.to_str().is_ok_and(|o| {
+                state
+                    .config
+                    .allowed_origins
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(o))
+            });
+            if !allowed {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "origin_not_allowed",
+                    "this origin may not open sockets",
+                )
+                .into_response());
+            }
+        }
+        let ticket = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("ticket="))
+                .map(str::to_string)
+        });
+        let actor: CoreResult<Actor> = match (ticket, bearer_protocol(parts)) {
+            (Some(ticket), _) => state.tickets.redeem(&ticket),
+            (None, Some(token)) => crate::auth::actor_for_token(state, &token).await,
+            (None, None) => {
+                return Err(unauthenticated(
+                    "send the subprotocol bearer.<token> or ?ticket=",
+                ));
+            }
+        };
+        match actor {
+            Ok(a) => Ok(WsCaller(a)),
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+                Err(unauthenticated("the token or ticket is invalid or expired"))
+            }
+            Err(e) => Err(ApiError(e).into_response()),
+        }
+    }
+}
+
+fn bearer_protocol(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX))
+        .map(str::to_string)
+}
+
+/// Sends a JSON text frame.
+pub(crate) async fn send_json<T: serde::Serialize>(
+    socket: &mut axum::extract::ws::WebSocket,
+    value: &T,
+) -> std::result::Result<(), axum::Error> {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    socket
+        .send(axum::extract::ws::Message::Text(text.into()))
+        .await
+}
+
+/// Closes a socket with 1001 (going away), as the server does when it shuts down.
+pub(crate) async fn close_going_away(socket: &mut axum::extract::ws::WebSocket) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: 1001,
+        reason: "server shutting down".into(),
+    };
+    let _ = socket
+        .send(axum::extract::ws::Message::Close(Some(frame)))
+        .await;
+}

@@ -1,0 +1,120 @@
+//! `/ws/environments/{id}/status`: the current status on connect, then every status change,
+//! plus `{"type":"metrics",…}` about once a second while the environment runs.
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use vibebox_core::domain::EnvironmentStatus;
+use vibebox_core::error::Result;
+use vibebox_core::events::{Event, EventKind};
+use vibebox_core::id::EnvironmentId;
+use vibebox_core::rbac::Actor;
+use vibebox_core::runtime::ContainerStats;
+
+use super::{PROTOCOL, WsCaller, send_json};
+use crate::extract::ApiPath;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Upgrades to the status socket. Errors before the upgrade are HTTP problems (404 for
+/// another tenant's environment).
+pub async fn status(
+    ws: WebSocketUpgrade,
+    State(s): State<AppState>,
+    WsCaller(actor): WsCaller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+) -> Response {
+    let rx = match s.vibebox.subscribe(&actor, id).await {
+        Ok(rx) => rx,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    ws.protocols([PROTOCOL])
+        .on_upgrade(move |socket| run(socket, s, actor, id, rx))
+}
+
+async fn metrics_of(
+    s: &AppState,
+    actor: &Actor,
+    id: EnvironmentId,
+) -> Option<BoxStream<'static, Result<ContainerStats>>> {
+    s.vibebox.metrics(actor, id).await.ok()
+}
+
+async fn run(
+    mut socket: WebSocket,
+    s: AppState,
+    actor: Actor,
+    id: EnvironmentId,
+    mut rx: tokio::sync::broadcast::Receiver<Event>,
+) {
+    let current = match s.vibebox.get_environment(&actor, id).await {
+        Ok(env) => env,
+        Err(_) => return,
+    };
+    let first = json!({"type": "status", "status": current.status,
+                       "error_message": current.error_message, "version": current.version});
+    if send_json(&mut socket, &first).await.is_err() {
+        return;
+    }
+    let mut metrics = if current.status == EnvironmentStatus::Running {
+        metrics_of(&s, &actor, id).await
+    } else {
+        None
+    };
+    loop {
+        tokio::select! {
+            _ = s.shutdown.cancelled() => {
+                super::close_going_away(&mut socket).await;
+                return;
+            }
+            event = rx.recv() => match event {
+                Ok(event) => {
+                    let EventKind::Status { status, .. } = &event.kind else { continue };
+                    metrics = if *status == EnvironmentStatus::Running {
+                        metrics_of(&s, &actor, id).await
+                    } else {
+                        None
+                    };
+                    if send_json(&mut socket, &event).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    if send_json(&mut socket, &json!({"type": "dropped", "count": n})).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            sample = next_sample(&mut metrics) => match sample {
+                Some(Ok(m)) => {
+                    let msg = json!({"type": "metrics", "cpu_percent": m.cpu_percent,
+                                     "memory_bytes": m.memory_bytes,
+                                     "memory_limit_bytes": m.memory_limit_bytes});
+                    if send_json(&mut socket, &msg).await.is_err() {
+                        return;
+                    }
+                }
+                _ => metrics = None,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// The next metrics sample, or never when there is no stream.
+async fn next_sample(
+    metrics: &mut Option<BoxStream<'static, Result<ContainerStats>>>,
+) -> Option<Result<ContainerStats>> {
+    match metrics {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
