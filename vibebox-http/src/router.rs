@@ -36,6 +36,7 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         .route("/ws-tickets", post(ws::create_ticket))
         .route("/ws/environments/{id}/status", any(ws::status))
         .route("/ws/environments/{id}/logs", any(ws::logs))
+        .route("/ws/environments/{id}/terminal", any(ws::terminal))
         .route("/auth/register", post(routes::auth::register))
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))

@@ -292,3 +292,129 @@ async fn shutdown_closes_open_sockets_with_1001() {
     };
     assert_eq!(close.unwrap().code, CloseCode::Away);
 }
+
+/// Reads binary terminal output until it contains `needle`.
+async fn read_terminal_until(ws: &mut Socket, needle: &str) -> String {
+    let mut seen = String::new();
+    tokio::time::timeout(WAIT, async {
+        while !seen.contains(needle) {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
+                Some(Ok(_)) => {}
+                other => panic!("the terminal ended early: {other:?}; saw {seen:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{needle:?} never came; saw {seen:?}"));
+    seen
+}
+
+#[tokio::test]
+async fn terminal_socket_echoes_keystrokes_resizes_and_reports_the_exit_code() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    let base = format!("/api/v1/environments/{env}");
+    app.call("POST", &format!("{base}/start"), &alice, None)
+        .await;
+    let s = app
+        .call(
+            "POST",
+            &format!("{base}/sessions"),
+            &alice,
+            Some(json!({"session_type": "shell", "session_name": "sh"})),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+    let addr = serve(&app).await;
+    let mut ws = connect(
+        addr,
+        &format!("/api/v1/ws/environments/{env}/terminal?session=sh&cols=80&rows=24"),
+        Some(&format!("vibebox.v1, bearer.{alice}")),
+        None,
+    )
+    .await
+    .unwrap();
+    ws.send(Message::Binary(b"echo hello-socket\n".to_vec().into()))
+        .await
+        .unwrap();
+    read_terminal_until(&mut ws, "hello-socket\r\n").await;
+    ws.send(Message::Text(
+        json!({"type": "resize", "cols": 132, "rows": 43})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::Text(
+        json!({"type": "input", "data": "stty size\n"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    read_terminal_until(&mut ws, "43 132").await;
+    ws.send(Message::Text(
+        json!({"type": "resize", "cols": 0, "rows": 10})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let err = until(&mut ws, |v| v["type"] == "error").await;
+    assert!(err["message"].as_str().unwrap().contains("cols"), "{err}");
+    ws.send(Message::Binary(b"exit 3\n".to_vec().into()))
+        .await
+        .unwrap();
+    let exit = until(&mut ws, |v| v["type"] == "exit").await;
+    assert_eq!(exit["code"], 3);
+}
+
+#[tokio::test]
+async fn leaving_a_tmux_terminal_keeps_the_session_for_the_next_one() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    app.call(
+        "POST",
+        &format!("/api/v1/environments/{env}/start"),
+        &alice,
+        None,
+    )
+    .await;
+    let addr = serve(&app).await;
+    let path = format!("/api/v1/ws/environments/{env}/terminal?session=main");
+    let auth = format!("vibebox.v1, bearer.{alice}");
+    let before = app.runtime.running_exec_count();
+    let mut ws = connect(addr, &path, Some(&auth), None).await.unwrap();
+    // The terminal's exec runs until the client leaves.
+    tokio::time::timeout(WAIT, async {
+        while app.runtime.running_exec_count() != before + 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the terminal's process started");
+    ws.close(None).await.unwrap();
+    tokio::time::timeout(WAIT, async {
+        while app.runtime.running_exec_count() != before {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the terminal's process was killed when the client left");
+    let sessions = app
+        .call(
+            "GET",
+            &format!("/api/v1/environments/{env}/sessions"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(sessions.body[0]["status"], "active", "{}", sessions.body);
+    assert!(
+        connect(addr, &path, Some(&auth), None).await.is_ok(),
+        "re-attach"
+    );
+}

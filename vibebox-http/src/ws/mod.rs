@@ -1,4 +1,4 @@
-//! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status` and `/logs`.
+//! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status`, `/logs` and `/terminal`.
 //!
 //! Browsers cannot set headers on a WebSocket, so the token travels as the subprotocol
 //! `bearer.<token>` beside `vibebox.v1`, or as a one-time ticket from `POST /ws-tickets`
@@ -7,10 +7,12 @@
 
 mod logs;
 mod status;
+mod terminal;
 mod tickets;
 
 pub use logs::logs;
 pub use status::status;
+pub use terminal::terminal;
 pub use tickets::{TICKET_TTL, Tickets, create_ticket};
 
 use axum::extract::FromRequestParts;
