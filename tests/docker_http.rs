@@ -1,0 +1,193 @@
+//! The HTTP front on the real engine: each WebSocket driven by a real client against a real
+//! container (status follows start and stop, logs arrive, keystrokes echo, resize changes
+//! `stty size`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod docker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use docker::*;
+use futures::{SinkExt, StreamExt};
+use secrecy::SecretBox;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use vibebox::domain::SessionType;
+use vibebox::service::NewSession;
+use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Serves the harness's service over HTTP on 127.0.0.1; returns the address and a bearer
+/// token for the actor.
+async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String) {
+    let tokens = AccessTokens::new(
+        "vibebox",
+        "vibebox-api",
+        SigningKey::new("k1", SecretBox::new(Box::new(vec![5u8; 32]))).unwrap(),
+    );
+    let issued = tokens.issue(actor.user_id().unwrap()).unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
+    let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::default(), tokens);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, token)
+}
+
+async fn connect(addr: SocketAddr, path: &str, token: &str) -> Socket {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("vibebox.v1, bearer.{token}").parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+async fn until_json(ws: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if pred(&v) {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the message in time")
+}
+
+async fn until_output(ws: &mut Socket, needle: &str) -> String {
+    let mut seen = String::new();
+    tokio::time::timeout(WAIT, async {
+        while !seen.contains(needle) {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
+                Some(Ok(_)) => {}
+                other => panic!("the terminal ended: {other:?}; saw {seen:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{needle:?} never came; saw {seen:?}"));
+    seen
+}
+
+async fn post(addr: SocketAddr, path: &str, token: &str) -> u16 {
+    // A minimal HTTP/1.1 client keeps the dependency tree lean.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    text.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_logs_sockets_follow_a_real_container() {
+    let d = D::new().await;
+    let alice = d.user("alice").await;
+    let (addr, token) = serve(&d, &alice).await;
+    let project = d.project(&alice, "web").await;
+    let env = d.env(&alice, &project, "dev").await;
+    let mut status = connect(
+        addr,
+        &format!("/api/v1/ws/environments/{}/status", env.id),
+        &token,
+    )
+    .await;
+    until_json(&mut status, |v| v["status"] == "stopped").await;
+    assert_eq!(
+        post(
+            addr,
+            &format!("/api/v1/environments/{}/start", env.id),
+            &token
+        )
+        .await,
+        200
+    );
+    until_json(&mut status, |v| v["status"] == "running").await;
+    let m = until_json(&mut status, |v| v["type"] == "metrics").await;
+    assert_eq!(m["memory_limit_bytes"], 256 * 1024 * 1024);
+    let mut logs = connect(
+        addr,
+        &format!("/api/v1/ws/environments/{}/logs", env.id),
+        &token,
+    )
+    .await;
+    let first = until_json(&mut logs, |v| v["type"] == "log").await;
+    assert_eq!(first["message"], "vibebox: environment started");
+    assert_eq!(
+        post(
+            addr,
+            &format!("/api/v1/environments/{}/stop", env.id),
+            &token
+        )
+        .await,
+        200
+    );
+    until_json(&mut status, |v| v["status"] == "stopped").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_socket_echoes_and_resizes_in_a_real_container() {
+    let d = D::new().await;
+    let alice = d.user("alice").await;
+    let (addr, token) = serve(&d, &alice).await;
+    let project = d.project(&alice, "web").await;
+    let env = d.env(&alice, &project, "dev").await;
+    d.vb.start_environment(&alice, env.id).await.unwrap();
+    d.vb.create_session(
+        &alice,
+        env.id,
+        NewSession {
+            session_type: SessionType::Shell,
+            session_name: "sh".into(),
+            idle_timeout_minutes: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut t = connect(
+        addr,
+        &format!("/api/v1/ws/environments/{}/terminal?session=sh", env.id),
+        &token,
+    )
+    .await;
+    t.send(Message::Binary(b"echo hi-$((40+2))\r".to_vec().into()))
+        .await
+        .unwrap();
+    until_output(&mut t, "hi-42").await;
+    t.send(Message::Text(
+        json!({"type": "resize", "cols": 132, "rows": 43})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    t.send(Message::Binary(b"stty size\r".to_vec().into()))
+        .await
+        .unwrap();
+    until_output(&mut t, "43 132").await;
+    t.send(Message::Binary(b"exit 7\r".to_vec().into()))
+        .await
+        .unwrap();
+    let exit = until_json(&mut t, |v| v["type"] == "exit").await;
+    assert_eq!(exit["code"], 7);
+}
