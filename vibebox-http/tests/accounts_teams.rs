@@ -166,10 +166,8 @@ async fn a_team_admin_manages_members_and_the_last_admin_stays() {
 async fn sessions_extensions_and_logs_of_a_running_environment() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
-    let (_, env) = app.project_with_env(&alice).await;
+    let env = app.running_env(&alice).await;
     let base = format!("/api/v1/environments/{env}");
-    app.call("POST", &format!("{base}/start"), &alice, None)
-        .await;
     let s = app
         .call(
             "POST",

@@ -191,14 +191,7 @@ async fn sockets_check_the_origin_and_hide_other_tenants_environments() {
 async fn logs_socket_replays_history_then_streams_and_marks_lines_missed_while_paused() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
-    let (_, env) = app.project_with_env(&alice).await;
-    app.call(
-        "POST",
-        &format!("/api/v1/environments/{env}/start"),
-        &alice,
-        None,
-    )
-    .await;
+    let env = app.running_env(&alice).await;
     // The fake container's first line, persisted by the collector.
     let stored = tokio::time::timeout(WAIT, async {
         loop {
@@ -314,10 +307,8 @@ async fn read_terminal_until(ws: &mut Socket, needle: &str) -> String {
 async fn terminal_socket_echoes_keystrokes_resizes_and_reports_the_exit_code() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
-    let (_, env) = app.project_with_env(&alice).await;
+    let env = app.running_env(&alice).await;
     let base = format!("/api/v1/environments/{env}");
-    app.call("POST", &format!("{base}/start"), &alice, None)
-        .await;
     let s = app
         .call(
             "POST",
@@ -375,14 +366,7 @@ async fn terminal_socket_echoes_keystrokes_resizes_and_reports_the_exit_code() {
 async fn leaving_a_tmux_terminal_keeps_the_session_for_the_next_one() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
-    let (_, env) = app.project_with_env(&alice).await;
-    app.call(
-        "POST",
-        &format!("/api/v1/environments/{env}/start"),
-        &alice,
-        None,
-    )
-    .await;
+    let env = app.running_env(&alice).await;
     let addr = serve(&app).await;
     let path = format!("/api/v1/ws/environments/{env}/terminal?session=main");
     let auth = format!("vibebox.v1, bearer.{alice}");

@@ -168,3 +168,20 @@ impl App {
         (project, env.body["id"].as_str().unwrap().to_string())
     }
 }
+
+impl App {
+    /// [`project_with_env`](Self::project_with_env), started; returns the environment's id.
+    pub async fn running_env(&self, bearer: &str) -> String {
+        let (_, env) = self.project_with_env(bearer).await;
+        let r = self
+            .call(
+                "POST",
+                &format!("/api/v1/environments/{env}/start"),
+                bearer,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        env
+    }
+}
