@@ -10,6 +10,7 @@
 //! | `--database URL` | `VIBEBOX_DATABASE_URL` | `sqlite://vibebox.db` |
 //! | `--listen ADDR` | `VIBEBOX_LISTEN` | `127.0.0.1:3000` |
 //! | `--keys PATH` | `VIBEBOX_KEY_FILE` | `./vibebox.keys` (created on first run, mode 0600) |
+//! | `--cors-origin URL` (repeatable) | `VIBEBOX_CORS_ORIGINS` (comma-separated) | none |
 //! | — | `DOCKER_HOST` | `unix:///var/run/docker.sock` |
 //!
 //! The first account registered (`POST /api/v1/auth/register`) becomes platform admin. The
@@ -38,6 +39,7 @@ struct Options {
     database: String,
     listen: SocketAddr,
     keys: PathBuf,
+    cors_origins: Vec<String>,
 }
 
 fn options() -> Result<Options, BoxError> {
@@ -45,6 +47,14 @@ fn options() -> Result<Options, BoxError> {
         std::env::var("VIBEBOX_DATABASE_URL").unwrap_or_else(|_| "sqlite://vibebox.db".to_string());
     let mut listen = std::env::var("VIBEBOX_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let mut keys = std::env::var("VIBEBOX_KEY_FILE").unwrap_or_else(|_| "vibebox.keys".into());
+    let mut cors_origins: Vec<String> = std::env::var("VIBEBOX_CORS_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -52,8 +62,11 @@ fn options() -> Result<Options, BoxError> {
             "--database" => database = value()?,
             "--listen" => listen = value()?,
             "--keys" => keys = value()?,
+            "--cors-origin" => cors_origins.push(value()?),
             "-h" | "--help" => {
-                println!("usage: server [--database URL] [--listen ADDR] [--keys PATH]");
+                println!(
+                    "usage: server [--database URL] [--listen ADDR] [--keys PATH] [--cors-origin URL]..."
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown flag {other} (try --help)").into()),
@@ -66,6 +79,7 @@ fn options() -> Result<Options, BoxError> {
         database,
         listen,
         keys: PathBuf::from(keys),
+        cors_origins,
     })
 }
 
@@ -151,6 +165,7 @@ async fn main() -> Result<(), BoxError> {
         vibebox.clone(),
         HttpConfig {
             shutdown: shutdown.clone(),
+            allowed_origins: opts.cors_origins.clone(),
             ..HttpConfig::default()
         },
         AccessTokens::new("vibebox", "vibebox-api", signing),

@@ -37,8 +37,10 @@ pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
 pub struct HttpConfig {
     /// The largest request body accepted, in bytes (default 1 MiB); larger is 413.
     pub max_body_bytes: usize,
-    /// Origins allowed to open WebSockets (exact `scheme://host[:port]`; default none, so
-    /// browsers cannot, while clients that send no `Origin` can).
+    /// Origins browsers may call the API and open WebSockets from (exact
+    /// `scheme://host[:port]`; default none: same-origin pages and clients that send no
+    /// `Origin` work, other sites' pages do not). Drives both CORS and the WebSocket Origin
+    /// check.
     pub allowed_origins: Vec<String>,
     /// Cancel it when the server shuts down: open sockets close with 1001 (going away).
     pub shutdown: tokio_util::sync::CancellationToken,

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -25,6 +26,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The HTTP front of `vibebox`. Mount it as is, or nest it under an embedder's own router.
 pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -> Router {
     let max_body = config.max_body_bytes;
+    let cors = cors_layer(&config.allowed_origins);
     let state = AppState {
         vibebox,
         tokens: Arc::new(tokens),
@@ -131,10 +133,32 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(cors)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// CORS for the configured origins only: credentials travel in `Authorization`, never in
+/// cookies, so no `Allow-Credentials`.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring an allowed origin that is not a valid header value");
+                None
+            }
+        })
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static(REQUEST_ID), header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn not_found() -> Response {

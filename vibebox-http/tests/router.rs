@@ -65,3 +65,32 @@ async fn every_response_carries_a_request_id_and_a_client_id_is_kept() {
         .unwrap();
     assert_eq!(response.headers()[REQUEST_ID], "client-chosen-42");
 }
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = App::with(vibebox_http::HttpConfig {
+        allowed_origins: vec!["https://app.example.com".into()],
+        ..vibebox_http::HttpConfig::default()
+    });
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/api/v1/projects")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let ok = app.send(preflight("https://app.example.com")).await;
+    assert_eq!(
+        ok.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(ok.headers.get("access-control-allow-credentials").is_none());
+    let other = app.send(preflight("https://evil.example.net")).await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+}
