@@ -251,19 +251,24 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    fn expected_error() -> crate::error::Error {
+        crate::error::Error::internal("expected an error", None)
+    }
+
     fn key(byte: u8) -> SecretBox<[u8; 32]> {
         SecretBox::new(Box::new([byte; 32]))
     }
 
     #[test]
-    fn key_id_accepts_1_to_32_safe_characters() {
+    fn key_id_accepts_1_to_32_safe_characters() -> crate::error::Result<()> {
         for ok in ["a", "k1", "key_2024-01", &"x".repeat(32)] {
             assert!(KeyId::new(ok).is_ok(), "{ok}");
         }
         for bad in ["", &"x".repeat(33), "a:b", "a b", "é", "a;b", "a=b"] {
-            let e = KeyId::new(bad).unwrap_err();
+            let e = KeyId::new(bad).err().ok_or_else(expected_error)?;
             assert_eq!(e.field(), Some("key_id"), "{bad}");
         }
+        Ok(())
     }
 
     #[test]
@@ -278,24 +283,29 @@ mod tests {
             ["old", "new"]
         );
         for id in ["old", "new"] {
+            let missing = || crate::error::Error::not_found("key");
             assert_eq!(
-                back.key(id).unwrap().expose_secret(),
-                ring.key(id).unwrap().expose_secret()
+                back.key(id).ok_or_else(missing)?.expose_secret(),
+                ring.key(id).ok_or_else(missing)?.expose_secret()
             );
         }
         Ok(())
     }
 
     #[test]
-    fn encoded_keyring_accepts_standard_base64_and_newlines() {
+    fn encoded_keyring_accepts_standard_base64_and_newlines() -> crate::error::Result<()> {
         let std_b64 = base64::engine::general_purpose::STANDARD.encode([0xfbu8; 32]);
         let text = format!("current=k1\nk1={std_b64}\n");
-        let ring = Keyring::from_encoded(&SecretString::from(text)).unwrap();
-        assert_eq!(ring.key("k1").unwrap().expose_secret(), &[0xfbu8; 32]);
+        let ring = Keyring::from_encoded(&SecretString::from(text))?;
+        let k1 = ring
+            .key("k1")
+            .ok_or_else(|| crate::error::Error::not_found("key"))?;
+        assert_eq!(k1.expose_secret(), &[0xfbu8; 32]);
+        Ok(())
     }
 
     #[test]
-    fn malformed_encoded_keyring_is_invalid_input_naming_keyring() {
+    fn malformed_encoded_keyring_is_invalid_input_naming_keyring() -> crate::error::Result<()> {
         let good = URL_SAFE_NO_PAD.encode([7u8; 32]);
         let short = URL_SAFE_NO_PAD.encode([7u8; 16]);
         for bad in [
@@ -310,44 +320,54 @@ mod tests {
             format!("current=k1;junk;k1={good}"),
             format!("current=k:1;k:1={good}"),
         ] {
-            let e = Keyring::from_encoded(&SecretString::from(bad.clone())).unwrap_err();
+            let e = Keyring::from_encoded(&SecretString::from(bad.clone()))
+                .err()
+                .ok_or_else(expected_error)?;
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
             assert_eq!(e.field(), Some("keyring"), "{bad}");
             assert!(!e.to_string().contains(&good), "{e}");
         }
+        Ok(())
     }
 
     #[test]
-    fn debug_shows_key_ids_only() {
-        let ring = Keyring::new(KeyId::new("k1").unwrap(), key(0xab))
-            .with_old_key(KeyId::new("k0").unwrap(), key(0xcd))
-            .unwrap();
+    fn debug_shows_key_ids_only() -> crate::error::Result<()> {
+        let ring = Keyring::new(KeyId::new("k1")?, key(0xab))
+            .with_old_key(KeyId::new("k0")?, key(0xcd))?;
         let debug = format!("{ring:?}");
         assert!(debug.contains("k1") && debug.contains("k0"), "{debug}");
         assert!(!debug.contains(&URL_SAFE_NO_PAD.encode([0xabu8; 32])));
         assert!(!debug.contains("171"), "{debug}"); // 0xab as a decimal byte
         assert!(!debug.contains("205"), "{debug}"); // 0xcd as a decimal byte
+        Ok(())
     }
 
     #[test]
-    fn duplicate_key_ids_are_already_exists() {
-        let ring = Keyring::new(KeyId::new("k1").unwrap(), key(1));
+    fn duplicate_key_ids_are_already_exists() -> crate::error::Result<()> {
+        let ring = Keyring::new(KeyId::new("k1")?, key(1));
         let e = ring
-            .with_old_key(KeyId::new("k1").unwrap(), key(2))
-            .unwrap_err();
+            .with_old_key(KeyId::new("k1")?, key(2))
+            .err()
+            .ok_or_else(expected_error)?;
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let ring = Keyring::new(KeyId::new("k1").unwrap(), key(1));
-        let e = ring.rotate(KeyId::new("k1").unwrap()).unwrap_err();
+        let ring = Keyring::new(KeyId::new("k1")?, key(1));
+        let e = ring
+            .rotate(KeyId::new("k1")?)
+            .err()
+            .ok_or_else(expected_error)?;
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        Ok(())
     }
 
     #[test]
-    fn generated_keys_differ() {
-        let a = Keyring::generate(KeyId::new("a").unwrap()).unwrap();
-        let b = Keyring::generate(KeyId::new("a").unwrap()).unwrap();
+    fn generated_keys_differ() -> crate::error::Result<()> {
+        let a = Keyring::generate(KeyId::new("a")?)?;
+        let b = Keyring::generate(KeyId::new("a")?)?;
+        let missing = || crate::error::Error::not_found("key");
         assert_ne!(
-            a.current_key().unwrap().expose_secret(),
-            b.current_key().unwrap().expose_secret()
+            a.current_key().ok_or_else(missing)?.expose_secret(),
+            b.current_key().ok_or_else(missing)?.expose_secret()
         );
+        Ok(())
     }
 }
