@@ -191,14 +191,11 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// The database URL without a password.
+/// The database URL without a password (SQLite URLs carry none).
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
+    if url.starts_with("postgres") {
+        vibebox_postgres::redact_url(url)
+    } else {
+        url.to_string()
     }
 }

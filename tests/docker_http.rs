@@ -21,9 +21,9 @@ use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Serves the harness's service over HTTP on 127.0.0.1; returns the address and a bearer
-/// token for the actor.
-async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String) {
+/// Serves the harness's service over HTTP on 127.0.0.1; returns the address, a bearer token
+/// for the actor and the router (for plain requests).
+async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String, axum::Router) {
     let tokens = AccessTokens::new(
         "vibebox",
         "vibebox-api",
@@ -34,15 +34,16 @@ async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String) {
     let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::default(), tokens);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let served = app.clone();
     tokio::spawn(async move {
         axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            served.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
         .unwrap();
     });
-    (addr, token)
+    (addr, token, app)
 }
 
 async fn connect(addr: SocketAddr, path: &str, token: &str) -> Socket {
@@ -85,25 +86,26 @@ async fn until_output(ws: &mut Socket, needle: &str) -> String {
     seen
 }
 
-async fn post(addr: SocketAddr, path: &str, token: &str) -> u16 {
-    // A minimal HTTP/1.1 client keeps the dependency tree lean.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf);
-    text.split_whitespace().nth(1).unwrap().parse().unwrap()
+/// `POST path` through the router; returns the status.
+async fn post(app: &axum::Router, path: &str, token: &str) -> u16 {
+    use tower::ServiceExt;
+    let request = axum::http::Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.clone()
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_logs_sockets_follow_a_real_container() {
     let d = D::new().await;
     let alice = d.user("alice").await;
-    let (addr, token) = serve(&d, &alice).await;
+    let (addr, token, app) = serve(&d, &alice).await;
     let project = d.project(&alice, "web").await;
     let env = d.env(&alice, &project, "dev").await;
     let mut status = connect(
@@ -115,7 +117,7 @@ async fn status_and_logs_sockets_follow_a_real_container() {
     until_json(&mut status, |v| v["status"] == "stopped").await;
     assert_eq!(
         post(
-            addr,
+            &app,
             &format!("/api/v1/environments/{}/start", env.id),
             &token
         )
@@ -135,7 +137,7 @@ async fn status_and_logs_sockets_follow_a_real_container() {
     assert_eq!(first["message"], "vibebox: environment started");
     assert_eq!(
         post(
-            addr,
+            &app,
             &format!("/api/v1/environments/{}/stop", env.id),
             &token
         )
@@ -149,7 +151,7 @@ async fn status_and_logs_sockets_follow_a_real_container() {
 async fn terminal_socket_echoes_and_resizes_in_a_real_container() {
     let d = D::new().await;
     let alice = d.user("alice").await;
-    let (addr, token) = serve(&d, &alice).await;
+    let (addr, token, _) = serve(&d, &alice).await;
     let project = d.project(&alice, "web").await;
     let env = d.env(&alice, &project, "dev").await;
     d.vb.start_environment(&alice, env.id).await.unwrap();

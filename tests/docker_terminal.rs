@@ -25,6 +25,14 @@ async fn session(d: &D, actor: &Actor, env: &Environment, kind: SessionType, nam
     .unwrap();
 }
 
+/// A shell session `sh` in the environment and a terminal on it.
+async fn open_shell(d: &D, alice: &Actor, env: &Environment) -> Terminal {
+    session(d, alice, env, SessionType::Shell, "sh").await;
+    d.vb.open_terminal(alice, env.id, "sh", TERM_SIZE)
+        .await
+        .unwrap()
+}
+
 /// Asks the terminal's shell for its pid (`$$`).
 async fn shell_pid(t: &mut Terminal) -> String {
     t.input.write(b"printf 'PID:%s:\\n' $$\r").await.unwrap();
@@ -40,11 +48,7 @@ async fn shell_pid(t: &mut Terminal) -> String {
 async fn shell_terminal_with_job(marker: &str) -> (D, Environment, Terminal, String, String) {
     let d = D::new().await;
     let (alice, env) = d.owner_with_running_env("alice").await;
-    session(&d, &alice, &env, SessionType::Shell, "sh").await;
-    let mut t =
-        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
-            .await
-            .unwrap();
+    let mut t = open_shell(&d, &alice, &env).await;
     let shell = shell_pid(&mut t).await;
     let job = foreground_sleep(&d, &env, &mut t, marker).await;
     (d, env, t, shell, job)
@@ -66,11 +70,7 @@ async fn foreground_sleep(d: &D, env: &Environment, t: &mut Terminal, marker: &s
 async fn a_terminal_echoes_keystrokes_runs_them_and_reports_the_exit_code() {
     let d = D::new().await;
     let (alice, env) = d.owner_with_running_env("alice").await;
-    session(&d, &alice, &env, SessionType::Shell, "sh").await;
-    let mut t =
-        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
-            .await
-            .unwrap();
+    let mut t = open_shell(&d, &alice, &env).await;
     t.input.write(b"echo typed-$((6*7))\r").await.unwrap();
     let seen = read_until(&mut t, "typed-42").await;
     assert!(
@@ -86,11 +86,7 @@ async fn a_terminal_echoes_keystrokes_runs_them_and_reports_the_exit_code() {
 async fn resizing_a_terminal_changes_its_size_inside_the_container() {
     let d = D::new().await;
     let (alice, env) = d.owner_with_running_env("alice").await;
-    session(&d, &alice, &env, SessionType::Shell, "sh").await;
-    let mut t =
-        d.vb.open_terminal(&alice, env.id, "sh", TERM_SIZE)
-            .await
-            .unwrap();
+    let mut t = open_shell(&d, &alice, &env).await;
     t.input.write(b"stty size\r").await.unwrap();
     read_until(&mut t, "24 80\r\n").await;
     t.control

@@ -13,9 +13,6 @@ use vibebox_core::service::ClientInfo;
 #[derive(Clone, Debug)]
 pub struct Client(pub ClientInfo);
 
-/// The longest user agent kept.
-const MAX_USER_AGENT: usize = 256;
-
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = Infallible;
 
@@ -24,7 +21,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+            // Core clips it to what a refresh session stores.
+            .map(str::to_string);
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

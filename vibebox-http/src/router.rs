@@ -31,7 +31,6 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -
         vibebox,
         tokens: Arc::new(tokens),
         tickets: Arc::new(ws::Tickets::default()),
-        shutdown: config.shutdown.clone(),
         config: Arc::new(config),
     };
     let api = Router::new()

@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use vibebox_core::Vibebox;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::HttpConfig;
 use crate::access_token::AccessTokens;
 use crate::ws::Tickets;
@@ -21,6 +19,4 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// One-time WebSocket tickets.
     pub tickets: Arc<Tickets>,
-    /// Cancelled when the server shuts down: sockets close with 1001.
-    pub shutdown: CancellationToken,
 }

@@ -62,6 +62,18 @@ async fn connect(
     }
 }
 
+/// Opens a socket with the token in the `bearer.` subprotocol.
+async fn connect_as(addr: SocketAddr, path: &str, token: &str) -> Socket {
+    connect(
+        addr,
+        path,
+        Some(&format!("vibebox.v1, bearer.{token}")),
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 /// The next JSON text frame.
 async fn next_json(socket: &mut Socket) -> Value {
     loop {
@@ -92,14 +104,12 @@ async fn status_socket_follows_start_and_stop_with_metrics_while_running() {
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
     let addr = serve(&app).await;
-    let mut ws = connect(
+    let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/status"),
-        Some(&format!("vibebox.v1, bearer.{alice}")),
-        None,
+        &alice,
     )
-    .await
-    .unwrap();
+    .await;
     let first = next_json(&mut ws).await;
     assert_eq!(first["type"], "status");
     assert_eq!(first["status"], "stopped");
@@ -212,14 +222,7 @@ async fn logs_socket_replays_history_then_streams_and_marks_lines_missed_while_p
     .await
     .expect("the first line is stored in time");
     let addr = serve(&app).await;
-    let mut ws = connect(
-        addr,
-        &format!("/api/v1/ws/environments/{env}/logs"),
-        Some(&format!("vibebox.v1, bearer.{alice}")),
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = connect_as(addr, &format!("/api/v1/ws/environments/{env}/logs"), &alice).await;
     let first = next_json(&mut ws).await;
     assert_eq!(first["type"], "log");
     assert_eq!(first["message"], stored);
@@ -266,14 +269,12 @@ async fn shutdown_closes_open_sockets_with_1001() {
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
     let addr = serve(&app).await;
-    let mut ws = connect(
+    let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/status"),
-        Some(&format!("vibebox.v1, bearer.{alice}")),
-        None,
+        &alice,
     )
-    .await
-    .unwrap();
+    .await;
     next_json(&mut ws).await;
     token.cancel();
     let close = loop {
@@ -319,14 +320,12 @@ async fn terminal_socket_echoes_keystrokes_resizes_and_reports_the_exit_code() {
         .await;
     assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
     let addr = serve(&app).await;
-    let mut ws = connect(
+    let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/terminal?session=sh&cols=80&rows=24"),
-        Some(&format!("vibebox.v1, bearer.{alice}")),
-        None,
+        &alice,
     )
-    .await
-    .unwrap();
+    .await;
     ws.send(Message::Binary(b"echo hello-socket\n".to_vec().into()))
         .await
         .unwrap();

@@ -180,12 +180,12 @@ fn parse_url(url: &str) -> Result<(PgConnectOptions, String)> {
     }
     let options = PgConnectOptions::from_str(url)
         .map_err(|_| Error::invalid("url", "is not a valid PostgreSQL URL"))?;
-    Ok((options, redact(url)))
+    Ok((options, redact_url(url)))
 }
 
 /// `scheme://user:***@host:port/db`: the password (and any query parameters, which may carry
 /// one) removed.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparsable url>".into();
     };
@@ -240,15 +240,18 @@ mod tests {
     #[test]
     fn redaction_hides_the_password_and_query() {
         assert_eq!(
-            redact("postgres://user:s3cret@db.example:5432/vibebox?sslmode=disable&password=x"),
+            redact_url("postgres://user:s3cret@db.example:5432/vibebox?sslmode=disable&password=x"),
             "postgres://user:***@db.example:5432/vibebox"
         );
         assert_eq!(
-            redact("postgresql://user@localhost/db"),
+            redact_url("postgresql://user@localhost/db"),
             "postgresql://user@localhost/db"
         );
-        assert_eq!(redact("postgres://h:1"), "postgres://h:1");
-        assert_eq!(redact("postgres://u:p@ss:w@rd@h/d"), "postgres://u:***@h/d");
+        assert_eq!(redact_url("postgres://h:1"), "postgres://h:1");
+        assert_eq!(
+            redact_url("postgres://u:p@ss:w@rd@h/d"),
+            "postgres://u:***@h/d"
+        );
     }
 
     #[test]

@@ -16,6 +16,6 @@ mod teams;
 pub mod testing;
 mod users;
 
-pub use connect::{PgStore, PgStoreOptions, URL_SCHEMES};
+pub use connect::{PgStore, PgStoreOptions, URL_SCHEMES, redact_url};
 pub use migrate::MIGRATOR;
 pub use vibebox_core::store::Store;

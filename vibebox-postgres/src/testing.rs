@@ -16,7 +16,7 @@ use uuid::Uuid;
 use vibebox_core::{Error, Result};
 
 use crate::PgStore;
-use crate::connect::redact;
+use crate::connect::redact_url;
 
 /// The variable that names the server tests create their databases on.
 pub const URL_VAR: &str = "VIBEBOX_TEST_POSTGRES_URL";
@@ -40,7 +40,7 @@ pub async fn fresh_database_url() -> Result<String> {
         )
     })?;
     let name = format!("vbx_test_{}", Uuid::now_v7().simple());
-    let redacted = redact(&admin_url);
+    let redacted = redact_url(&admin_url);
     let create = async {
         let mut conn = PgConnection::connect(&admin_url).await?;
         conn.execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))

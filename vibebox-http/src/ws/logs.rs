@@ -86,7 +86,7 @@ async fn live(
     let mut dropped: u64 = 0;
     loop {
         tokio::select! {
-            _ = s.shutdown.cancelled() => {
+            _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
                 return;
             }

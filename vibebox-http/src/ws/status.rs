@@ -67,7 +67,7 @@ async fn run(
     };
     loop {
         tokio::select! {
-            _ = s.shutdown.cancelled() => {
+            _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
                 return;
             }

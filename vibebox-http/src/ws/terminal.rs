@@ -71,7 +71,7 @@ async fn bridge(mut socket: WebSocket, s: AppState, terminal: Terminal) {
     } = terminal;
     loop {
         tokio::select! {
-            _ = s.shutdown.cancelled() => {
+            _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
                 break;
             }
