@@ -166,9 +166,8 @@ async fn main() -> Result<(), BoxError> {
         HttpConfig {
             shutdown: shutdown.clone(),
             allowed_origins: opts.cors_origins.clone(),
-            ..HttpConfig::default()
+            ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
-        AccessTokens::new("vibebox", "vibebox-api", signing),
     );
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     println!(

@@ -31,7 +31,7 @@ async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String, axum
     );
     let issued = tokens.issue(actor.user_id().unwrap()).unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
-    let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::default(), tokens);
+    let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::new(tokens));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let served = app.clone();

@@ -45,7 +45,7 @@ pub(crate) async fn actor_for_token(state: &AppState, token: &str) -> Result<Act
             .authenticate_api_key(&SecretString::from(token.to_string()))
             .await
     } else {
-        let user = state.tokens.verify(token)?;
+        let user = state.config.tokens.verify(token)?;
         state.vibebox.actor_for_user(user).await
     }
 }

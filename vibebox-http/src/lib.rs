@@ -32,9 +32,24 @@ pub use router::{REQUEST_ID, router};
 pub use state::AppState;
 pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
 
-/// How the HTTP front behaves.
+/// How the HTTP front behaves. [`HttpConfig::new`] takes the one thing without a default,
+/// the access-token keys; every other field has a default and is public:
+///
+/// ```
+/// # use secrecy::SecretBox;
+/// # use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
+/// let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![7u8; 32])))?;
+/// let config = HttpConfig {
+///     allowed_origins: vec!["https://app.example.com".into()],
+///     ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", key))
+/// };
+/// # let _ = config;
+/// # Ok::<(), vibebox_core::error::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
+    /// Issues and verifies access tokens (the signing keys).
+    pub tokens: std::sync::Arc<AccessTokens>,
     /// The largest request body accepted, in bytes (default 1 MiB); larger is 413.
     pub max_body_bytes: usize,
     /// Origins browsers may call the API and open WebSockets from (exact
@@ -46,9 +61,11 @@ pub struct HttpConfig {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
-impl Default for HttpConfig {
-    fn default() -> Self {
+impl HttpConfig {
+    /// The defaults, signing access tokens with `tokens`.
+    pub fn new(tokens: AccessTokens) -> Self {
         Self {
+            tokens: std::sync::Arc::new(tokens),
             max_body_bytes: 1024 * 1024,
             allowed_origins: Vec::new(),
             shutdown: tokio_util::sync::CancellationToken::new(),

@@ -14,7 +14,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
 
-use crate::access_token::AccessTokens;
 use crate::problem::Problem;
 use crate::routes::{environments, extensions, teams, users};
 use crate::state::AppState;
@@ -24,12 +23,11 @@ use crate::{HttpConfig, health, routes, ws};
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// The HTTP front of `vibebox`. Mount it as is, or nest it under an embedder's own router.
-pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig, tokens: AccessTokens) -> Router {
+pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
     let max_body = config.max_body_bytes;
     let cors = cors_layer(&config.allowed_origins);
     let state = AppState {
         vibebox,
-        tokens: Arc::new(tokens),
         tickets: Arc::new(ws::Tickets::default()),
         config: Arc::new(config),
     };

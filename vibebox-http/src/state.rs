@@ -5,7 +5,6 @@ use std::sync::Arc;
 use vibebox_core::Vibebox;
 
 use crate::HttpConfig;
-use crate::access_token::AccessTokens;
 use crate::ws::Tickets;
 
 /// The router's state: the service and the HTTP configuration.
@@ -13,9 +12,7 @@ use crate::ws::Tickets;
 pub struct AppState {
     /// The service every handler calls.
     pub vibebox: Arc<Vibebox>,
-    /// Issues and verifies access tokens.
-    pub tokens: Arc<AccessTokens>,
-    /// The configuration.
+    /// The configuration (with the access-token keys).
     pub config: Arc<HttpConfig>,
     /// One-time WebSocket tickets.
     pub tickets: Arc<Tickets>,

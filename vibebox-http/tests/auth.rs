@@ -209,7 +209,7 @@ async fn malformed_json_is_400_and_a_missing_field_is_422_naming_it() {
 async fn an_oversized_body_is_413() {
     let app = App::with(HttpConfig {
         max_body_bytes: 1024,
-        ..HttpConfig::default()
+        ..common::config()
     });
     let big = json!({"email": "a@example.com", "password": "x".repeat(4096)});
     let r = app.post_json("/api/v1/auth/login", big).await;

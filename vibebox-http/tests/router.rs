@@ -70,7 +70,7 @@ async fn every_response_carries_a_request_id_and_a_client_id_is_kept() {
 async fn cors_allows_only_the_configured_origins() {
     let app = App::with(vibebox_http::HttpConfig {
         allowed_origins: vec!["https://app.example.com".into()],
-        ..vibebox_http::HttpConfig::default()
+        ..common::config()
     });
     let preflight = |origin: &str| {
         Request::builder()

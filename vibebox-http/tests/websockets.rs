@@ -171,7 +171,7 @@ async fn a_ticket_opens_one_socket_once_and_no_credentials_are_401() {
 async fn sockets_check_the_origin_and_hide_other_tenants_environments() {
     let app = App::with(HttpConfig {
         allowed_origins: vec!["https://app.example.com".into()],
-        ..HttpConfig::default()
+        ..common::config()
     });
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
@@ -264,7 +264,7 @@ async fn shutdown_closes_open_sockets_with_1001() {
     let token = CancellationToken::new();
     let app = App::with(HttpConfig {
         shutdown: token.clone(),
-        ..HttpConfig::default()
+        ..common::config()
     });
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;

@@ -49,7 +49,7 @@ fn tokens(
     user: User,
     refresh: IssuedRefreshToken,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let access = state.tokens.issue(user.id)?;
+    let access = state.config.tokens.issue(user.id)?;
     Ok(Json(TokenResponse {
         user,
         access_token: access.token.expose_secret().to_string(),

@@ -17,6 +17,12 @@ use vibebox_http::{AccessTokens, HttpConfig, SigningKey, router};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The test configuration: defaults, with a fixed signing key.
+pub fn config() -> HttpConfig {
+    let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![3u8; 32]))).unwrap();
+    HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", key))
+}
+
 pub struct App {
     pub router: axum::Router,
     pub vibebox: Arc<Vibebox>,
@@ -32,7 +38,7 @@ pub struct Reply {
 
 impl App {
     pub fn new() -> Self {
-        Self::with(HttpConfig::default())
+        Self::with(config())
     }
 
     pub fn with(config: HttpConfig) -> Self {
@@ -47,12 +53,7 @@ impl App {
                 .build()
                 .unwrap(),
         );
-        let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![3u8; 32]))).unwrap();
-        let router = router(
-            vibebox.clone(),
-            config,
-            AccessTokens::new("vibebox", "vibebox-api", key),
-        );
+        let router = router(vibebox.clone(), config);
         Self {
             router,
             vibebox,
