@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretBox};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::UserId;
@@ -125,36 +126,63 @@ impl AccessTokens {
 
     /// Issues an access token for the user, valid for [`ACCESS_TTL`].
     pub fn issue(&self, user: UserId) -> Result<IssuedAccessToken> {
-        let now = Utc::now().timestamp();
         let ttl = ACCESS_TTL.as_secs();
-        let claims = Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: user.to_string(),
-            iat: now,
-            nbf: now,
-            exp: now + i64::try_from(ttl).unwrap_or(i64::MAX),
-            typ: ACCESS_TYPE.to_string(),
-        };
+        let claims = self.claims(user.to_string(), ACCESS_TYPE, ACCESS_TTL);
         self.sign(&claims).map(|token| IssuedAccessToken {
             token,
             expires_in: ttl,
         })
     }
 
+    /// Claims of type `typ` about `subject`, from this issuer for this audience, valid `ttl`
+    /// from now.
+    pub(crate) fn claims(&self, subject: String, typ: &str, ttl: Duration) -> Claims {
+        let now = Utc::now().timestamp();
+        Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject,
+            iat: now,
+            nbf: now,
+            exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+            typ: typ.to_string(),
+        }
+    }
+
     /// Signs arbitrary claims with the current key (tests use it to build bad tokens).
     pub fn sign(&self, claims: &Claims) -> Result<secrecy::SecretString> {
+        self.sign_any(claims)
+    }
+
+    /// Signs any claims that embed [`Claims`] with the current key.
+    pub(crate) fn sign_any<T: Serialize>(&self, claims: &T) -> Result<secrecy::SecretString> {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.current.kid.clone());
         let key = EncodingKey::from_secret(self.current.secret.expose_secret());
         jsonwebtoken::encode(&header, claims, &key)
             .map(secrecy::SecretString::from)
-            .map_err(|e| Error::internal("could not sign an access token", Some(Box::new(e) as _)))
+            .map_err(|e| Error::internal("could not sign a token", Some(Box::new(e) as _)))
     }
 
     /// The user an access token names, if it is valid. Every failure is `Unauthenticated`,
     /// without saying why (the reason is traced at debug level).
     pub fn verify(&self, token: &str) -> Result<UserId> {
+        let claims: Claims = self.verify_any(token, ACCESS_TYPE, |c| c)?;
+        claims
+            .sub
+            .parse::<UserId>()
+            .map_err(|_| reject_now("subject is not a user id"))
+    }
+
+    /// Verifies a token of type `typ` (signature under a known key id, the pinned algorithm,
+    /// `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`, leeway) and returns its claims; `base`
+    /// finds the standard claims inside `T`. Every failure is `Unauthenticated`.
+    pub(crate) fn verify_any<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        base: impl Fn(&T) -> &Claims,
+    ) -> Result<T> {
         let header = jsonwebtoken::decode_header(token).map_err(reject("malformed header"))?;
         if header.alg != ALGORITHM {
             return Err(reject_now("algorithm not accepted"));
@@ -170,35 +198,32 @@ impl AccessTokens {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(
+        let data = jsonwebtoken::decode::<T>(
             token,
             &DecodingKey::from_secret(key.secret.expose_secret()),
             &validation,
         )
         .map_err(reject("invalid token"))?;
-        let claims = data.claims;
-        if claims.typ != ACCESS_TYPE {
-            return Err(reject_now("not an access token"));
+        let claims = base(&data.claims);
+        if claims.typ != typ {
+            return Err(reject_now("a token of another type"));
         }
         let leeway = i64::try_from(LEEWAY.as_secs()).unwrap_or(0);
         if claims.iat > Utc::now().timestamp() + leeway {
             return Err(reject_now("issued in the future"));
         }
-        claims
-            .sub
-            .parse::<UserId>()
-            .map_err(|_| reject_now("subject is not a user id"))
+        Ok(data.claims)
     }
 }
 
 fn reject_now(why: &'static str) -> Error {
-    tracing::debug!(why, "access token rejected");
+    tracing::debug!(why, "token rejected");
     Error::Unauthenticated
 }
 
 fn reject<E: std::fmt::Display>(why: &'static str) -> impl Fn(E) -> Error {
     move |e| {
-        tracing::debug!(why, error = %e, "access token rejected");
+        tracing::debug!(why, error = %e, "token rejected");
         Error::Unauthenticated
     }
 }

@@ -36,9 +36,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The actor a bearer token (JWT access token or `vbx_` API key) stands for.
-/// Errors: `Unauthenticated`.
+/// The actor a bearer token (JWT access token or `vbx_` API key) stands for, counted against
+/// the user's rate limit. Errors: `Unauthenticated`; `RateLimited`.
 pub(crate) async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Error> {
+    let actor = authenticate(state, token).await?;
+    if let Some(user) = actor.user_id() {
+        state.limiters.check_user(user)?;
+    }
+    Ok(actor)
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<Actor, Error> {
     if token.starts_with(API_KEY_PREFIX) {
         state
             .vibebox

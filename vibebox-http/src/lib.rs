@@ -13,7 +13,9 @@ mod client;
 mod extract;
 mod health;
 mod json;
+pub mod oauth;
 mod problem;
+mod rate_limit;
 mod router;
 mod routes;
 mod state;
@@ -28,6 +30,7 @@ pub use client::Client;
 pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
+pub use rate_limit::{Limiter, RateLimit, RateLimiters};
 pub use router::{REQUEST_ID, router};
 pub use state::AppState;
 pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
@@ -59,6 +62,17 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Cancel it when the server shuts down: open sockets close with 1001 (going away).
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The OAuth providers people may sign in with (`/auth/oauth/{name}`); default none.
+    pub oauth_providers: Vec<oauth::OAuthProvider>,
+    /// Every API request, per client address (default 6,000 a minute, bursts of 500);
+    /// `None` turns it off. Health checks are never limited.
+    pub per_ip_rate_limit: Option<RateLimit>,
+    /// Sign-in, registration, refresh and OAuth requests, per client address (default 60 a
+    /// minute, bursts of 20), on top of `per_ip_rate_limit` and of core's sign-in throttle.
+    pub auth_rate_limit: Option<RateLimit>,
+    /// Every authenticated request, per user, whichever token or key it comes with (default
+    /// 3,000 a minute, bursts of 300).
+    pub per_user_rate_limit: Option<RateLimit>,
 }
 
 impl HttpConfig {
@@ -69,6 +83,10 @@ impl HttpConfig {
             max_body_bytes: 1024 * 1024,
             allowed_origins: Vec::new(),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            oauth_providers: Vec::new(),
+            per_ip_rate_limit: RateLimit::per_minute(6000, 500),
+            auth_rate_limit: RateLimit::per_minute(60, 20),
+            per_user_rate_limit: RateLimit::per_minute(3000, 300),
         }
     }
 }

@@ -14,7 +14,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
 
+use crate::oauth::ProviderClient;
 use crate::problem::Problem;
+use crate::rate_limit::{self, RateLimiters};
 use crate::routes::{environments, extensions, teams, users};
 use crate::state::AppState;
 use crate::{HttpConfig, health, routes, ws};
@@ -29,6 +31,12 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
     let state = AppState {
         vibebox,
         tickets: Arc::new(ws::Tickets::default()),
+        limiters: Arc::new(RateLimiters::new(
+            config.per_ip_rate_limit,
+            config.auth_rate_limit,
+            config.per_user_rate_limit,
+        )),
+        oauth_client: ProviderClient::new(),
         config: Arc::new(config),
     };
     let api = Router::new()
@@ -40,6 +48,11 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
+        .route("/auth/oauth/{provider}", get(routes::oauth::start))
+        .route(
+            "/auth/oauth/{provider}/callback",
+            get(routes::oauth::callback),
+        )
         .route("/users", get(users::list))
         .route("/users/{id}", patch(users::update))
         .route("/users/me", get(users::me).patch(users::update_me))
@@ -121,7 +134,11 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             delete(extensions::uninstall),
         )
         .route("/environments/{id}/logs", get(routes::logs::query))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::per_ip,
+        ));
     let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()
         .route("/healthz", get(health::healthz))

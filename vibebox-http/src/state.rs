@@ -5,6 +5,8 @@ use std::sync::Arc;
 use vibebox_core::Vibebox;
 
 use crate::HttpConfig;
+use crate::oauth::ProviderClient;
+use crate::rate_limit::RateLimiters;
 use crate::ws::Tickets;
 
 /// The router's state: the service and the HTTP configuration.
@@ -16,4 +18,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// One-time WebSocket tickets.
     pub tickets: Arc<Tickets>,
+    /// The request rate limiters.
+    pub limiters: Arc<RateLimiters>,
+    /// The HTTP client towards OAuth providers.
+    pub oauth_client: ProviderClient,
 }

@@ -301,39 +301,68 @@ async fn the_owner_still_signs_in_from_a_known_address_while_others_are_throttle
     assert_eq!(owner.status, StatusCode::OK, "{}", owner.body);
 }
 
+async fn register(app: &App, email: &str, password: &str) -> Reply {
+    app.post_json(
+        "/api/v1/auth/register",
+        json!({"email": email, "password": password, "display_name": "Someone"}),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn register_creates_the_account_and_signs_it_in_the_first_as_platform_admin() {
+async fn register_creates_the_account_which_then_signs_in_the_first_as_platform_admin() {
     let app = App::new();
-    let r = app
-        .post_json(
-            "/api/v1/auth/register",
-            json!({"email": "first@example.com", "password": PASSWORD, "display_name": "First"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["user"]["is_platform_admin"], true);
-    let access = r.body["access_token"].as_str().unwrap();
+    let r = register(&app, "first@example.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert!(r.body.get("access_token").is_none());
+    let first = app.login("first").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["user"]["is_platform_admin"], true);
+    let access = first.body["access_token"].as_str().unwrap();
     assert_eq!(
         app.get("/api/v1/users/me", Some(access)).await.body["email"],
         "first@example.com"
     );
-    let second = app
-        .post_json(
-            "/api/v1/auth/register",
-            json!({"email": "second@example.com", "password": PASSWORD, "display_name": "Second"}),
-        )
-        .await;
-    assert_eq!(second.body["user"]["is_platform_admin"], false);
-    let weak = app
-        .post_json(
-            "/api/v1/auth/register",
-            json!({"email": "third@example.com", "password": "short", "display_name": "Third"}),
-        )
-        .await;
+    register(&app, "second@example.com", PASSWORD).await;
+    assert_eq!(
+        app.login("second").await.body["user"]["is_platform_admin"],
+        false
+    );
+    let weak = register(&app, "third@example.com", "short").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(weak.body["field"], "password");
     assert!(
         !weak.body.to_string().contains("short"),
         "the password is never echoed"
     );
+}
+
+#[tokio::test]
+async fn registering_a_taken_email_answers_exactly_like_a_new_one() {
+    let app = App::new();
+    let new = register(&app, "alice@example.com", PASSWORD).await;
+    let taken = register(&app, "ALICE@example.com", "another long password").await;
+    assert_eq!(new.status, StatusCode::ACCEPTED);
+    assert_eq!(taken.status, new.status);
+    assert_eq!(taken.body, new.body);
+    let header_names = |r: &Reply| {
+        let mut names: Vec<String> = r
+            .headers
+            .keys()
+            .map(|k| k.as_str().to_string())
+            .filter(|k| k != "x-request-id")
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(header_names(&taken), header_names(&new));
+    // The account kept its password: the second registration changed nothing.
+    assert_eq!(app.login("alice").await.status, StatusCode::OK);
+    let hijack = app
+        .post_json(
+            "/api/v1/auth/login",
+            json!({"email": "alice@example.com", "password": "another long password"}),
+        )
+        .await;
+    assert_eq!(hijack.status, StatusCode::UNAUTHORIZED);
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vibebox_core::domain::User;
+use vibebox_core::error::ErrorKind;
 use vibebox_core::service::{IssuedRefreshToken, Registration};
 
 use crate::client::Client;
@@ -44,7 +45,7 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-fn tokens(
+pub(crate) fn tokens(
     state: &AppState,
     user: User,
     refresh: IssuedRefreshToken,
@@ -59,17 +60,40 @@ fn tokens(
     }))
 }
 
-/// Creates an account (Argon2id) and signs it in: 201 with a token pair. The first account
-/// becomes platform admin unless configured otherwise. A taken email is 409 naming `email`
-/// (see NOTES.md: registration, unlike sign-in, tells that an email is taken).
+/// The answer to every registration that passes validation.
+#[derive(Debug, Serialize)]
+pub struct RegistrationAccepted {
+    /// Always `accepted`.
+    pub status: &'static str,
+    /// What to do next.
+    pub detail: &'static str,
+}
+
+/// Registers an account (Argon2id). Every well-formed request is answered the same way,
+/// `202 Accepted` without tokens, whether the email was free or already taken, so the answer
+/// never reveals whether an email has an account; both cases hash the password, so they
+/// also take the same time. The new account then signs in with `POST /auth/login`. The
+/// first account becomes platform admin unless configured otherwise.
+///
+/// Errors: 422 naming the field (the rules do not depend on stored data).
 pub async fn register(
     State(state): State<AppState>,
-    Client(client): Client,
     ApiJson(body): ApiJson<Registration>,
-) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
-    let user = state.vibebox.register(body).await?;
-    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
-    Ok((StatusCode::CREATED, tokens(&state, user, refresh)?))
+) -> Result<(StatusCode, Json<RegistrationAccepted>), ApiError> {
+    match state.vibebox.register(body).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            tracing::info!("registration for an email that already has an account");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationAccepted {
+            status: "accepted",
+            detail: "if this email had no account, it has one now: sign in with POST /auth/login",
+        }),
+    ))
 }
 
 /// Signs in with email and password. Every failure is the same 401, whether or not the email

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod environments;
 pub mod extensions;
 pub mod logs;
+pub mod oauth;
 pub mod projects;
 pub mod sessions;
 pub mod teams;

@@ -1,0 +1,124 @@
+//! `GET /auth/oauth/{provider}` (leave for the provider) and
+//! `GET /auth/oauth/{provider}/callback` (come back signed in).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use vibebox_core::error::Error;
+
+use crate::client::Client;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::oauth::{self, OAuthProvider};
+use crate::problem::ApiError;
+use crate::routes::auth::tokens;
+use crate::state::AppState;
+
+/// The query the provider sends the browser back with.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` this server sent.
+    pub state: Option<String>,
+    /// The provider's error code when the person declined or the request was bad.
+    pub error: Option<String>,
+}
+
+fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a OAuthProvider, ApiError> {
+    state
+        .config
+        .oauth_providers
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ApiError(Error::not_found("oauth provider")))
+}
+
+/// Redirects to the provider's sign-in page (302) with `state` and a PKCE S256 challenge, and
+/// sets the flow cookie that the callback checks.
+pub async fn start(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let provider = provider(&state, &name)?;
+    let flow = oauth::start(&state.config.tokens, provider)?;
+    let scope = provider.scopes.join(" ");
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", provider.client_id.as_str()),
+            ("redirect_uri", provider.redirect_uri.as_str()),
+            ("scope", scope.as_str()),
+            ("state", flow.state.as_str()),
+            ("code_challenge", flow.code_challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let separator = if provider.authorize_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = format!("{}{separator}{query}", provider.authorize_url);
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(&location)?);
+    headers.insert(
+        header::SET_COOKIE,
+        header_value(&oauth::set_cookie(provider, Some(&flow.cookie_value)))?,
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Finishes a sign-in: checks `state` against the flow cookie, exchanges the code (with the
+/// PKCE verifier), reads the profile and signs the person in (the account is created on the
+/// first sign-in): the same body as `POST /auth/login`. A missing, expired or mismatched
+/// flow, a declined sign-in or a refused code is 401; an unreachable provider 503.
+pub async fn callback(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let provider = provider(&state, &name)?;
+    let cookie = oauth::cookie(&headers, &oauth::cookie_name(provider));
+    let flow = oauth::returned(
+        &state.config.tokens,
+        provider,
+        cookie,
+        query.state.as_deref(),
+    )?;
+    if let Some(error) = &query.error {
+        tracing::info!(provider = %provider.name, error = %oauth::printable(error), "oauth sign-in declined at the provider");
+        return Err(ApiError(Error::Unauthenticated));
+    }
+    let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(ApiError(Error::invalid(
+            "code",
+            "the provider sent no code",
+        )));
+    };
+    let access = oauth::exchange_code(&state.oauth_client, provider, code, &flow.verifier).await?;
+    let profile = oauth::profile(&state.oauth_client, provider, &access).await?;
+    let user = state.vibebox.oauth_login(profile).await?;
+    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
+    let mut response = tokens(&state, user, refresh)?.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::SET_COOKIE,
+        header_value(&oauth::set_cookie(provider, None))?,
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(s).map_err(|_| {
+        ApiError(Error::internal(
+            "an OAuth header is not a valid value",
+            None,
+        ))
+    })
+}
