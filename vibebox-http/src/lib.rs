@@ -33,7 +33,9 @@ pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use rate_limit::{Limiter, RateLimit, RateLimiters};
 pub use router::{REQUEST_ID, router};
 pub use state::AppState;
-pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
+pub use ws::{
+    BEARER_PROTOCOL_PREFIX, PROTOCOL, SOCKET_RECHECK_INTERVAL, TICKET_TTL, Tickets, WsCaller,
+};
 
 /// How the HTTP front behaves. [`HttpConfig::new`] takes the one thing without a default,
 /// the access-token keys; every other field has a default and is public:

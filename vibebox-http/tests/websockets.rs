@@ -287,6 +287,83 @@ async fn shutdown_closes_open_sockets_with_1001() {
     assert_eq!(close.unwrap().code, CloseCode::Away);
 }
 
+/// The next close frame's code, skipping other messages.
+async fn close_code(ws: &mut Socket) -> CloseCode {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame.unwrap().code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn disabling_a_user_closes_their_open_sockets_with_1008_and_leaves_others_open() {
+    let app = App::new();
+    let root = app.signed_in("root").await;
+    let alice = app.signed_in("alice").await;
+    let env = app.running_env(&alice).await;
+    let (_, root_env) = app.project_with_env(&root).await;
+    let s = app
+        .call(
+            "POST",
+            &format!("/api/v1/environments/{env}/sessions"),
+            &alice,
+            Some(json!({"session_type": "shell", "session_name": "sh"})),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+    let addr = serve(&app).await;
+    let mut terminal = connect_as(
+        addr,
+        &format!("/api/v1/ws/environments/{env}/terminal?session=sh"),
+        &alice,
+    )
+    .await;
+    let mut status = connect_as(
+        addr,
+        &format!("/api/v1/ws/environments/{env}/status"),
+        &alice,
+    )
+    .await;
+    let mut logs = connect_as(addr, &format!("/api/v1/ws/environments/{env}/logs"), &alice).await;
+    let mut others = connect_as(
+        addr,
+        &format!("/api/v1/ws/environments/{root_env}/status"),
+        &root,
+    )
+    .await;
+    next_json(&mut status).await;
+    next_json(&mut others).await;
+    let alice_id = app.call("GET", "/api/v1/users/me", &alice, None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{alice_id}"),
+            &root,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(close_code(&mut status).await, CloseCode::Policy);
+    assert_eq!(close_code(&mut logs).await, CloseCode::Policy);
+    assert_eq!(close_code(&mut terminal).await, CloseCode::Policy);
+    // Root's socket still works: it follows a start.
+    app.call(
+        "POST",
+        &format!("/api/v1/environments/{root_env}/start"),
+        &root,
+        None,
+    )
+    .await;
+    let next = until(&mut others, |v| v["status"] == "running").await;
+    assert_eq!(next["type"], "status");
+}
+
 /// Reads binary terminal output until it contains `needle`.
 async fn read_terminal_until(ws: &mut Socket, needle: &str) -> String {
     let mut seen = String::new();

@@ -48,7 +48,7 @@ use crate::config::Config;
 use crate::domain::AuditEvent;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, EventKind};
-use crate::id::{AuditEventId, EnvironmentId, SessionId, TeamId};
+use crate::id::{AuditEventId, EnvironmentId, SessionId, TeamId, UserId};
 use crate::password::PasswordHasher;
 use crate::rbac::Actor;
 use crate::runtime::ContainerRuntime;
@@ -78,9 +78,28 @@ struct Inner {
     terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
     /// Running log collectors per environment.
     collectors: Mutex<HashMap<EnvironmentId, tokio::task::JoinHandle<()>>>,
+    /// Users whose access was just withdrawn (see [`Vibebox::access_revocations`]).
+    revocations: tokio::sync::broadcast::Sender<UserId>,
 }
 
+/// How many revocations a slow listener may fall behind before it is told it lagged.
+const REVOCATION_BUFFER: usize = 256;
+
 impl Vibebox {
+    /// Users whose access was just withdrawn (an account disabled): front ends that hold
+    /// long-lived connections, such as WebSockets, listen and close those of the user at once.
+    /// Only this process's changes arrive; with several replicas, also re-check the actor
+    /// ([`actor_for_user`](Self::actor_for_user)) now and then. A listener that lags
+    /// (`RecvError::Lagged`) should re-check every connection it holds.
+    pub fn access_revocations(&self) -> tokio::sync::broadcast::Receiver<UserId> {
+        self.inner.revocations.subscribe()
+    }
+
+    pub(crate) fn announce_revocation(&self, user: UserId) {
+        // No receiver is fine: nobody holds a connection.
+        let _ = self.inner.revocations.send(user);
+    }
+
     /// Starts building a service.
     pub fn builder() -> VibeboxBuilder {
         VibeboxBuilder::default()
@@ -258,6 +277,7 @@ impl VibeboxBuilder {
                 config,
                 terminals: Mutex::new(HashMap::new()),
                 collectors: Mutex::new(HashMap::new()),
+                revocations: tokio::sync::broadcast::channel(REVOCATION_BUFFER).0,
             }),
         })
     }

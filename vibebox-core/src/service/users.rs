@@ -349,6 +349,7 @@ impl Vibebox {
         self.store().update_user(&user).await?;
         if disabled {
             self.store().revoke_user_refresh_sessions(id, now).await?;
+            self.announce_revocation(id);
         }
         self.audit(
             actor,

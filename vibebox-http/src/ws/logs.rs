@@ -19,6 +19,7 @@ use vibebox_core::id::EnvironmentId;
 use vibebox_core::service::LogFilter;
 use vibebox_core::store::PageRequest;
 
+use super::revoked::AccessWatch;
 use super::{PROTOCOL, WsCaller, send_json};
 use crate::extract::ApiPath;
 use crate::problem::ApiError;
@@ -59,6 +60,7 @@ pub async fn logs(
         Ok(page) => page.items,
         Err(e) => return ApiError(e).into_response(),
     };
+    let watch = AccessWatch::new(&s, &actor);
     ws.protocols([PROTOCOL])
         .on_upgrade(move |socket| async move {
             let mut socket = socket;
@@ -71,23 +73,30 @@ pub async fn logs(
                 }
                 seen.insert((line.timestamp, line.stream, line.message));
             }
-            live(socket, s, rx, seen).await;
+            live(socket, s, watch, rx, seen).await;
         })
 }
 
 async fn live(
     mut socket: WebSocket,
     s: AppState,
+    watch: AccessWatch,
     mut rx: tokio::sync::broadcast::Receiver<Event>,
     seen: HashSet<(Timestamp, LogStream, String)>,
 ) {
     let mut only: Option<LogStream> = None;
     let mut paused = false;
     let mut dropped: u64 = 0;
+    let access_ended = watch.ended(&s);
+    tokio::pin!(access_ended);
     loop {
         tokio::select! {
             _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
+                return;
+            }
+            _ = &mut access_ended => {
+                super::revoked::close_revoked(&mut socket).await;
                 return;
             }
             event = rx.recv() => {

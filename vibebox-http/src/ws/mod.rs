@@ -6,11 +6,13 @@
 //! when present, must be one of [`HttpConfig::allowed_origins`](crate::HttpConfig).
 
 mod logs;
+mod revoked;
 mod status;
 mod terminal;
 mod tickets;
 
 pub use logs::logs;
+pub use revoked::SOCKET_RECHECK_INTERVAL;
 pub use status::status;
 pub use terminal::terminal;
 pub use tickets::{TICKET_TTL, Tickets, create_ticket};

@@ -15,6 +15,7 @@ use vibebox_core::id::EnvironmentId;
 use vibebox_core::rbac::Actor;
 use vibebox_core::runtime::ContainerStats;
 
+use super::revoked::AccessWatch;
 use super::{PROTOCOL, WsCaller, send_json};
 use crate::extract::ApiPath;
 use crate::problem::ApiError;
@@ -32,8 +33,9 @@ pub async fn status(
         Ok(rx) => rx,
         Err(e) => return ApiError(e).into_response(),
     };
+    let watch = AccessWatch::new(&s, &actor);
     ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| run(socket, s, actor, id, rx))
+        .on_upgrade(move |socket| run(socket, s, actor, id, rx, watch))
 }
 
 async fn metrics_of(
@@ -50,6 +52,7 @@ async fn run(
     actor: Actor,
     id: EnvironmentId,
     mut rx: tokio::sync::broadcast::Receiver<Event>,
+    watch: AccessWatch,
 ) {
     let current = match s.vibebox.get_environment(&actor, id).await {
         Ok(env) => env,
@@ -65,10 +68,16 @@ async fn run(
     } else {
         None
     };
+    let access_ended = watch.ended(&s);
+    tokio::pin!(access_ended);
     loop {
         tokio::select! {
             _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
+                return;
+            }
+            _ = &mut access_ended => {
+                super::revoked::close_revoked(&mut socket).await;
                 return;
             }
             event = rx.recv() => match event {

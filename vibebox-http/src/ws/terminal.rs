@@ -14,6 +14,7 @@ use vibebox_core::id::EnvironmentId;
 use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::Terminal;
 
+use super::revoked::AccessWatch;
 use super::{PROTOCOL, WsCaller, send_json};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::ApiError;
@@ -58,21 +59,28 @@ pub async fn terminal(
         Ok(t) => t,
         Err(e) => return ApiError(e).into_response(),
     };
+    let watch = AccessWatch::new(&s, &actor);
     ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| bridge(socket, s, terminal))
+        .on_upgrade(move |socket| bridge(socket, s, watch, terminal))
 }
 
-async fn bridge(mut socket: WebSocket, s: AppState, terminal: Terminal) {
+async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, terminal: Terminal) {
     let Terminal {
         mut output,
         mut input,
         control,
         ..
     } = terminal;
+    let access_ended = watch.ended(&s);
+    tokio::pin!(access_ended);
     loop {
         tokio::select! {
             _ = s.config.shutdown.cancelled() => {
                 super::close_going_away(&mut socket).await;
+                break;
+            }
+            _ = &mut access_ended => {
+                super::revoked::close_revoked(&mut socket).await;
                 break;
             }
             chunk = output.next() => match chunk {
