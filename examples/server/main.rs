@@ -1,0 +1,178 @@
+//! The VibeBox server: the HTTP API on SQLite (or PostgreSQL) and the local Docker engine.
+//!
+//! ```sh
+//! cargo run --example server                       # ./vibebox.db, DOCKER_HOST or the default socket, 127.0.0.1:3000
+//! cargo run --example server -- --listen 0.0.0.0:8080 --database postgres://vibebox@localhost/vibebox
+//! cargo run --example server -- --help             # every flag and environment variable
+//! ```
+//!
+//! On first run it generates the encryption keyring and the token signing key into the key
+//! file (mode 0600) and warns about it; `VIBEBOX_ENCRYPTION_KEYS` and `VIBEBOX_SIGNING_KEY`
+//! bring your own instead. The first account registered (`POST /api/v1/auth/register`)
+//! becomes platform admin unless `--no-first-user-admin`. GitHub and Google sign-in are on
+//! when their client id and secret are set. The server answers even when the Docker engine
+//! is down, and says that environments cannot start until it is back. Ctrl-C or SIGTERM
+//! shuts it down gracefully: requests in flight finish, sockets close with 1001.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod keys;
+mod options;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use vibebox::Vibebox;
+use vibebox::config::Config;
+use vibebox::runtime::ContainerRuntime;
+use vibebox::secrets::AesGcmSecrets;
+use vibebox_docker::{DockerRuntime, host_from_env};
+use vibebox_http::oauth::OAuthProvider;
+use vibebox_http::{AccessTokens, HttpConfig, RateLimit};
+
+use options::{BoxError, OAuthClient, Options};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let opts = options::parse(std::env::args().skip(1))?;
+    let (keyring, signing) = keys::load(&opts)?;
+    let store = vibebox::connect_store(&opts.database).await?;
+    let docker_host = host_from_env();
+    let runtime = Arc::new(DockerRuntime::lazy(&docker_host)?);
+    let engine = match runtime.ping().await {
+        Ok(()) => format!("Docker at {docker_host}"),
+        Err(e) => {
+            println!(
+                "warning: the Docker engine is unavailable ({e}); the API serves, but environments cannot start until it is reachable"
+            );
+            format!("Docker at {docker_host} (unavailable)")
+        }
+    };
+    let vibebox = Arc::new(
+        Vibebox::builder()
+            .store(store)
+            .runtime(runtime)
+            .secrets(Arc::new(AesGcmSecrets::new(keyring)))
+            .config(service_config(&opts))
+            .build()?,
+    );
+    let shutdown = CancellationToken::new();
+    let background = vibebox.spawn_background(shutdown.clone());
+    let oauth_providers = oauth_providers(&opts)?;
+    let signs_in_with: Vec<String> = oauth_providers.iter().map(|p| p.name.clone()).collect();
+    let app = vibebox_http::router(
+        vibebox.clone(),
+        HttpConfig {
+            shutdown: shutdown.clone(),
+            allowed_origins: opts.cors_origins.clone(),
+            per_ip_rate_limit: RateLimit::per_minute(opts.rate_limit_per_ip, 500),
+            auth_rate_limit: RateLimit::per_minute(opts.rate_limit_auth, 20),
+            per_user_rate_limit: RateLimit::per_minute(opts.rate_limit_per_user, 300),
+            oauth_providers,
+            ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    println!(
+        "VibeBox listening on http://{} (database {}, {engine}); API under /api/v1{}",
+        listener.local_addr()?,
+        redact(&opts.database),
+        if signs_in_with.is_empty() {
+            String::new()
+        } else {
+            format!("; sign-in with {}", signs_in_with.join(", "))
+        }
+    );
+    let stop = shutdown.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        terminated().await;
+        println!("shutting down: finishing requests in flight");
+        stop.cancel();
+    })
+    .await?;
+    background.shutdown().await;
+    Ok(())
+}
+
+/// The service's configuration from the options.
+fn service_config(opts: &Options) -> Config {
+    let mut config = Config {
+        first_user_is_platform_admin: opts.first_user_admin,
+        ..Config::default()
+    };
+    if let Some(instance) = &opts.instance {
+        config
+            .container_labels
+            .insert("vibebox.instance".into(), instance.clone());
+        config.container_name_prefix = format!("vibebox-{instance}-");
+    }
+    config
+}
+
+/// GitHub and Google, where their clients are configured.
+fn oauth_providers(opts: &Options) -> Result<Vec<OAuthProvider>, BoxError> {
+    let callback = |name: &str| format!("{}/api/v1/auth/oauth/{name}/callback", opts.public_url);
+    let mut providers = Vec::new();
+    let configured = [
+        (
+            "github",
+            &opts.github,
+            OAuthProvider::github as fn(_, _, _) -> _,
+        ),
+        ("google", &opts.google, OAuthProvider::google),
+    ];
+    for (name, client, make) in configured {
+        let Some(OAuthClient {
+            client_id,
+            client_secret,
+            base_url,
+        }) = client
+        else {
+            continue;
+        };
+        let mut provider: OAuthProvider =
+            make(client_id.clone(), client_secret.clone(), callback(name))
+                .map_err(|e| format!("{name} sign-in: {e}"))?;
+        if let Some(base) = base_url {
+            provider = provider
+                .at(base)
+                .map_err(|e| format!("{name} sign-in: {e}"))?;
+        }
+        providers.push(provider);
+    }
+    Ok(providers)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn terminated() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("warning: cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The database URL without a password (SQLite URLs carry none).
+fn redact(url: &str) -> String {
+    if url.starts_with("postgres") {
+        vibebox_postgres::redact_url(url)
+    } else {
+        url.to_string()
+    }
+}

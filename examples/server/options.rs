@@ -1,0 +1,165 @@
+//! The server's settings: each from a flag, else an environment variable, else a default.
+//! Secrets (keys, OAuth client secrets) come only from the environment or the key file,
+//! never from flags, so they do not show in `ps`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub const USAGE: &str = "\
+usage: server [flags]
+
+  --database URL            VIBEBOX_DATABASE_URL       sqlite://vibebox.db (or postgres://...)
+  --listen ADDR             VIBEBOX_LISTEN             127.0.0.1:3000
+  --public-url URL          VIBEBOX_PUBLIC_URL         http://<listen> (OAuth callbacks)
+  --keys PATH               VIBEBOX_KEY_FILE           ./vibebox.keys (created on first run, 0600)
+  (secret)                  VIBEBOX_ENCRYPTION_KEYS    bring your own keyring instead of the file
+  (secret)                  VIBEBOX_SIGNING_KEY        bring your own <kid>=<base64url key>
+  --cors-origin URL         VIBEBOX_CORS_ORIGINS       none (repeat the flag, or comma-separate)
+  --instance NAME           VIBEBOX_INSTANCE           none (labels this server's containers)
+  --no-first-user-admin     VIBEBOX_FIRST_USER_ADMIN   true (the first account is platform admin)
+  --rate-limit-per-ip N     VIBEBOX_RATE_LIMIT_PER_IP  6000 requests/minute per address, 0 = off
+  --rate-limit-auth N       VIBEBOX_RATE_LIMIT_AUTH    60 sign-in requests/minute per address
+  --rate-limit-per-user N   VIBEBOX_RATE_LIMIT_PER_USER 3000 requests/minute per user
+  (secret)                  VIBEBOX_GITHUB_CLIENT_ID, VIBEBOX_GITHUB_CLIENT_SECRET, VIBEBOX_GITHUB_URL
+  (secret)                  VIBEBOX_GOOGLE_CLIENT_ID, VIBEBOX_GOOGLE_CLIENT_SECRET, VIBEBOX_GOOGLE_URL
+                            DOCKER_HOST                unix:///var/run/docker.sock
+";
+
+/// One OAuth provider's client, from the environment.
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Where its endpoints live, when not the public service (a test double, GitHub
+    /// Enterprise).
+    pub base_url: Option<String>,
+}
+
+pub struct Options {
+    pub database: String,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub keys: PathBuf,
+    pub encryption_keys: Option<SecretString>,
+    pub signing_key: Option<SecretString>,
+    pub cors_origins: Vec<String>,
+    pub instance: Option<String>,
+    pub first_user_admin: bool,
+    pub rate_limit_per_ip: u32,
+    pub rate_limit_auth: u32,
+    pub rate_limit_per_user: u32,
+    pub github: Option<OAuthClient>,
+    pub google: Option<OAuthClient>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number(what: &str, value: &str) -> Result<u32, BoxError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{what} must be a whole number, got {value:?}").into())
+}
+
+fn boolean(what: &str, value: &str) -> Result<bool, BoxError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{what} must be true or false, got {value:?}").into()),
+    }
+}
+
+fn oauth_client(provider: &str) -> Result<Option<OAuthClient>, BoxError> {
+    let upper = provider.to_ascii_uppercase();
+    let id = env(&format!("VIBEBOX_{upper}_CLIENT_ID"));
+    let secret = env(&format!("VIBEBOX_{upper}_CLIENT_SECRET"));
+    match (id, secret) {
+        (Some(client_id), Some(secret)) => Ok(Some(OAuthClient {
+            client_id,
+            client_secret: SecretString::from(secret),
+            base_url: env(&format!("VIBEBOX_{upper}_URL")),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(format!(
+            "set both VIBEBOX_{upper}_CLIENT_ID and VIBEBOX_{upper}_CLIENT_SECRET, or neither"
+        )
+        .into()),
+    }
+}
+
+/// Reads the flags (`args`, without the program name) over the environment.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError> {
+    let mut database = env("VIBEBOX_DATABASE_URL").unwrap_or_else(|| "sqlite://vibebox.db".into());
+    let mut listen = env("VIBEBOX_LISTEN").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let mut public_url = env("VIBEBOX_PUBLIC_URL");
+    let mut keys = env("VIBEBOX_KEY_FILE").unwrap_or_else(|| "vibebox.keys".into());
+    let mut cors_origins: Vec<String> = env("VIBEBOX_CORS_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut instance = env("VIBEBOX_INSTANCE");
+    let mut first_user_admin = match env("VIBEBOX_FIRST_USER_ADMIN") {
+        Some(v) => boolean("VIBEBOX_FIRST_USER_ADMIN", &v)?,
+        None => true,
+    };
+    let limit = |name: &str, default: u32| -> Result<u32, BoxError> {
+        env(name).map_or(Ok(default), |v| number(name, &v))
+    };
+    let mut rate_limit_per_ip = limit("VIBEBOX_RATE_LIMIT_PER_IP", 6000)?;
+    let mut rate_limit_auth = limit("VIBEBOX_RATE_LIMIT_AUTH", 60)?;
+    let mut rate_limit_per_user = limit("VIBEBOX_RATE_LIMIT_PER_USER", 3000)?;
+
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--database" => database = value()?,
+            "--listen" => listen = value()?,
+            "--public-url" => public_url = Some(value()?),
+            "--keys" => keys = value()?,
+            "--cors-origin" => cors_origins.push(value()?),
+            "--instance" => instance = Some(value()?),
+            "--no-first-user-admin" => first_user_admin = false,
+            "--rate-limit-per-ip" => rate_limit_per_ip = number(&flag, &value()?)?,
+            "--rate-limit-auth" => rate_limit_auth = number(&flag, &value()?)?,
+            "--rate-limit-per-user" => rate_limit_per_user = number(&flag, &value()?)?,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown flag {other} (try --help)").into()),
+        }
+    }
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|e| format!("--listen {listen}: {e}"))?;
+    let public_url = public_url
+        .unwrap_or_else(|| format!("http://{listen}"))
+        .trim_end_matches('/')
+        .to_string();
+    Ok(Options {
+        database,
+        listen,
+        public_url,
+        keys: PathBuf::from(keys),
+        encryption_keys: env("VIBEBOX_ENCRYPTION_KEYS").map(SecretString::from),
+        signing_key: env("VIBEBOX_SIGNING_KEY").map(SecretString::from),
+        cors_origins,
+        instance,
+        first_user_admin,
+        rate_limit_per_ip,
+        rate_limit_auth,
+        rate_limit_per_user,
+        github: oauth_client("github")?,
+        google: oauth_client("google")?,
+    })
+}
