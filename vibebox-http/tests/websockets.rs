@@ -287,6 +287,32 @@ async fn shutdown_closes_open_sockets_with_1001() {
     assert_eq!(close.unwrap().code, CloseCode::Away);
 }
 
+#[tokio::test]
+async fn a_ticket_of_a_user_disabled_since_it_was_issued_is_refused() {
+    let app = App::new();
+    let root = app.signed_in("root").await;
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    let addr = serve(&app).await;
+    let t = app.call("POST", "/api/v1/ws-tickets", &alice, None).await;
+    let ticket = t.body["ticket"].as_str().unwrap();
+    let alice_id = app.call("GET", "/api/v1/users/me", &alice, None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{alice_id}"),
+            &root,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let path = format!("/api/v1/ws/environments/{env}/status?ticket={ticket}");
+    assert_eq!(connect(addr, &path, None, None).await.err(), Some(401));
+}
+
 /// The next close frame's code, skipping other messages.
 async fn close_code(ws: &mut Socket) -> CloseCode {
     loop {

@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for WsCaller {
                 .map(str::to_string)
         });
         let actor: CoreResult<Actor> = match (ticket, bearer_protocol(parts)) {
-            (Some(ticket), _) => state.tickets.redeem(&ticket),
+            (Some(ticket), _) => redeem(state, &ticket).await,
             (None, Some(token)) => crate::auth::actor_for_token(state, &token).await,
             (None, None) => {
                 return Err(unauthenticated(
@@ -81,6 +81,17 @@ impl FromRequestParts<AppState> for WsCaller {
             Err(e) => Err(ApiError(e).into_response()),
         }
     }
+}
+
+/// Redeems a ticket, checking that its user may still sign in (the account may have been
+/// disabled since the ticket was issued) and counting the request against the user's limit.
+async fn redeem(state: &AppState, ticket: &str) -> CoreResult<Actor> {
+    let actor = state.tickets.redeem(ticket)?;
+    if let Some(user) = actor.user_id() {
+        state.vibebox.actor_for_user(user).await?;
+        state.limiters.check_user(user)?;
+    }
+    Ok(actor)
 }
 
 fn bearer_protocol(parts: &Parts) -> Option<String> {
