@@ -9,10 +9,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use common::*;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use vibebox_core::domain::Scope;
-use vibebox_core::service::NewApiKey;
 use vibebox_http::{HttpConfig, RateLimit};
 
 fn limited(limit: impl FnOnce(&mut HttpConfig)) -> App {
@@ -99,30 +97,13 @@ async fn sign_in_routes_have_their_own_tighter_limit_per_address() {
 async fn a_user_is_limited_across_tokens_and_keys_and_other_users_are_not() {
     let app = limited(|c| c.per_user_rate_limit = RateLimit::per_minute(60, 3));
     let alice = app.signed_in("alice").await;
-    let actor = app
+    let id = app
         .vibebox
-        .actor_for_user(
-            app.vibebox
-                .login("alice@example.com", &PASSWORD.into())
-                .await
-                .unwrap()
-                .id,
-        )
+        .login("alice@example.com", &PASSWORD.into())
         .await
-        .unwrap();
-    let key = app
-        .vibebox
-        .create_api_key(
-            &actor,
-            NewApiKey {
-                name: "ci".into(),
-                scopes: vec![Scope::Read],
-                expires_at: None,
-            },
-        )
-        .await
-        .unwrap();
-    let key = key.token.expose_secret().to_string();
+        .unwrap()
+        .id;
+    let key = app.api_key(id, vec![Scope::Read]).await;
     assert_eq!(
         app.get("/api/v1/users/me", Some(&alice)).await.status,
         StatusCode::OK

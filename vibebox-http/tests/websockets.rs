@@ -21,22 +21,6 @@ type Socket =
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Serves the app on 127.0.0.1 and returns its address.
-async fn serve(app: &App) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
 /// Opens a socket; `Err(status)` when the upgrade is refused.
 async fn connect(
     addr: SocketAddr,
@@ -103,7 +87,7 @@ async fn status_socket_follows_start_and_stop_with_metrics_while_running() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/status"),
@@ -150,7 +134,7 @@ async fn a_ticket_opens_one_socket_once_and_no_credentials_are_401() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let t = app.call("POST", "/api/v1/ws-tickets", &alice, None).await;
     assert_eq!(t.status, StatusCode::CREATED);
     assert_eq!(t.body["expires_in"], 30);
@@ -176,7 +160,7 @@ async fn sockets_check_the_origin_and_hide_other_tenants_environments() {
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
     let (_, env) = app.project_with_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let path = format!("/api/v1/ws/environments/{env}/status");
     let auth = format!("vibebox.v1, bearer.{alice}");
     assert_eq!(
@@ -221,7 +205,7 @@ async fn logs_socket_replays_history_then_streams_and_marks_lines_missed_while_p
     })
     .await
     .expect("the first line is stored in time");
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let mut ws = connect_as(addr, &format!("/api/v1/ws/environments/{env}/logs"), &alice).await;
     let first = next_json(&mut ws).await;
     assert_eq!(first["type"], "log");
@@ -268,7 +252,7 @@ async fn shutdown_closes_open_sockets_with_1001() {
     });
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/status"),
@@ -293,22 +277,10 @@ async fn a_ticket_of_a_user_disabled_since_it_was_issued_is_refused() {
     let root = app.signed_in("root").await;
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let t = app.call("POST", "/api/v1/ws-tickets", &alice, None).await;
     let ticket = t.body["ticket"].as_str().unwrap();
-    let alice_id = app.call("GET", "/api/v1/users/me", &alice, None).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = app
-        .call(
-            "PATCH",
-            &format!("/api/v1/users/{alice_id}"),
-            &root,
-            Some(json!({"disabled": true})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    app.disable(&root, &alice).await;
     let path = format!("/api/v1/ws/environments/{env}/status?ticket={ticket}");
     assert_eq!(connect(addr, &path, None, None).await.err(), Some(401));
 }
@@ -340,7 +312,7 @@ async fn disabling_a_user_closes_their_open_sockets_with_1008_and_leaves_others_
         )
         .await;
     assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let mut terminal = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/terminal?session=sh"),
@@ -362,19 +334,7 @@ async fn disabling_a_user_closes_their_open_sockets_with_1008_and_leaves_others_
     .await;
     next_json(&mut status).await;
     next_json(&mut others).await;
-    let alice_id = app.call("GET", "/api/v1/users/me", &alice, None).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = app
-        .call(
-            "PATCH",
-            &format!("/api/v1/users/{alice_id}"),
-            &root,
-            Some(json!({"disabled": true})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.disable(&root, &alice).await;
     assert_eq!(close_code(&mut status).await, CloseCode::Policy);
     assert_eq!(close_code(&mut logs).await, CloseCode::Policy);
     assert_eq!(close_code(&mut terminal).await, CloseCode::Policy);
@@ -422,7 +382,7 @@ async fn terminal_socket_echoes_keystrokes_resizes_and_reports_the_exit_code() {
         )
         .await;
     assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let mut ws = connect_as(
         addr,
         &format!("/api/v1/ws/environments/{env}/terminal?session=sh&cols=80&rows=24"),
@@ -469,7 +429,7 @@ async fn leaving_a_tmux_terminal_keeps_the_session_for_the_next_one() {
     let app = App::new();
     let alice = app.signed_in("alice").await;
     let env = app.running_env(&alice).await;
-    let addr = serve(&app).await;
+    let addr = app.serve().await;
     let path = format!("/api/v1/ws/environments/{env}/terminal?session=main");
     let auth = format!("vibebox.v1, bearer.{alice}");
     let before = app.runtime.running_exec_count();

@@ -119,9 +119,18 @@ pub(crate) async fn send_json<T: serde::Serialize>(
 
 /// Closes a socket with 1001 (going away), as the server does when it shuts down.
 pub(crate) async fn close_going_away(socket: &mut axum::extract::ws::WebSocket) {
+    close_with(socket, 1001, "server shutting down").await;
+}
+
+/// Sends a close frame; a client already gone is fine.
+pub(crate) async fn close_with(
+    socket: &mut axum::extract::ws::WebSocket,
+    code: u16,
+    reason: &'static str,
+) {
     let frame = axum::extract::ws::CloseFrame {
-        code: 1001,
-        reason: "server shutting down".into(),
+        code,
+        reason: reason.into(),
     };
     let _ = socket
         .send(axum::extract::ws::Message::Close(Some(frame)))

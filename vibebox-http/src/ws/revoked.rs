@@ -59,11 +59,5 @@ impl AccessWatch {
 
 /// Closes a socket with 1008 (policy violation): its user's access ended.
 pub(crate) async fn close_revoked(socket: &mut axum::extract::ws::WebSocket) {
-    let frame = axum::extract::ws::CloseFrame {
-        code: 1008,
-        reason: "access revoked".into(),
-    };
-    let _ = socket
-        .send(axum::extract::ws::Message::Close(Some(frame)))
-        .await;
+    super::close_with(socket, 1008, "access revoked").await;
 }

@@ -186,3 +186,63 @@ impl App {
         env
     }
 }
+
+impl App {
+    /// Serves the app on 127.0.0.1 (with the peer address known) and returns its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        serve(self.router.clone()).await
+    }
+
+    /// Creates an API key for the user through the service; returns the whole `vbx_` token.
+    pub async fn api_key(
+        &self,
+        user: vibebox_core::id::UserId,
+        scopes: Vec<vibebox_core::domain::Scope>,
+    ) -> String {
+        let actor = self.vibebox.actor_for_user(user).await.unwrap();
+        let key = self
+            .vibebox
+            .create_api_key(
+                &actor,
+                vibebox_core::service::NewApiKey {
+                    name: "ci".into(),
+                    scopes,
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        secrecy::ExposeSecret::expose_secret(&key.token).to_string()
+    }
+
+    /// Disables the account behind `token` through `PATCH /users/{id}` as the platform
+    /// admin `admin`.
+    pub async fn disable(&self, admin: &str, token: &str) {
+        let me = self.call("GET", "/api/v1/users/me", token, None).await;
+        let id = me.body["id"].as_str().unwrap().to_string();
+        let r = self
+            .call(
+                "PATCH",
+                &format!("/api/v1/users/{id}"),
+                admin,
+                Some(serde_json::json!({"disabled": true})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+/// Serves a router on 127.0.0.1 (with the peer address known) and returns its address.
+pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
