@@ -149,7 +149,7 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(cors)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
@@ -173,6 +173,22 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([HeaderName::from_static(REQUEST_ID), header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The span of one request: method, path and request id. Never the query string, which
+/// can carry one-time credentials (a WebSocket `ticket`, an OAuth `code`).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }
 
 async fn not_found() -> Response {
