@@ -1,6 +1,6 @@
 use secrecy::SecretString;
 use vibebox_core::ErrorKind;
-use vibebox_core::service::{OAuthProfile, Patch, ProfilePatch, Registration};
+use vibebox_core::service::{OAuthProfile, Patch, ProfilePatch, Registration, UserAdminPatch};
 use vibebox_core::store::PageRequest;
 
 use super::harness::{H, PASSWORD};
@@ -123,6 +123,46 @@ async fn only_platform_admins_manage_users() {
             .await
             .unwrap_err();
     assert_eq!(e.field(), Some("disabled"));
+}
+
+#[tokio::test]
+async fn an_admin_patch_is_checked_whole_before_anything_changes() {
+    let h = H::new().await;
+    let admin = h.user("admin").await;
+    let bob = h.user("bob").await;
+    let bob_id = bob.user_id().unwrap();
+    let admin_id = admin.user_id().unwrap();
+    // A patch whose second half is refused (demoting oneself) changes nothing.
+    let e =
+        h.vb.administer_user(
+            &admin,
+            admin_id,
+            UserAdminPatch {
+                disabled: Some(false),
+                is_platform_admin: Some(false),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("is_platform_admin"));
+    assert!(h.vb.me(&admin).await.unwrap().is_platform_admin);
+    let both =
+        h.vb.administer_user(
+            &admin,
+            bob_id,
+            UserAdminPatch {
+                disabled: Some(true),
+                is_platform_admin: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(both.disabled && both.is_platform_admin);
+    let e =
+        h.vb.administer_user(&admin, bob_id, UserAdminPatch::default())
+            .await
+            .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ pub use sessions::NewSession;
 pub use sessions::ReapReport;
 pub use teams::{NewTeam, TeamPatch};
 pub use terminal::{Terminal, TerminalControl, TerminalInput};
-pub use users::{OAuthProfile, ProfilePatch, Registration};
+pub use users::{OAuthProfile, ProfilePatch, Registration, UserAdminPatch};
 pub use variables::{MASKED_VALUE, NewVariable, VariableView};
 
 use std::collections::HashMap;

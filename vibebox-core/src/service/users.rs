@@ -38,6 +38,17 @@ pub struct OAuthProfile {
     pub display_name: Option<String>,
 }
 
+/// What platform admins change about an account (`PATCH /users/{id}`).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct UserAdminPatch {
+    /// Disable or re-enable the account; disabling ends its sign-ins at once.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// Grant or withdraw platform admin rights.
+    #[serde(default)]
+    pub is_platform_admin: Option<bool>,
+}
+
 /// Changes to one's own profile.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProfilePatch {
@@ -326,68 +337,98 @@ impl Vibebox {
         self.store().list_users(page).await
     }
 
-    /// Disables or enables a user (platform admins). Disabling revokes every refresh token;
-    /// access tokens and API keys stop working at their next check ([`Vibebox::actor_for_user`],
-    /// [`Vibebox::authenticate_api_key`]).
+    /// Disables or enables a user (platform admins). See [`administer_user`](Self::administer_user).
     ///
     /// Errors: `InvalidInput` (`disabled`) when admins try to disable themselves.
-    #[instrument(skip_all, fields(user.id = %id))]
     pub async fn set_user_disabled(
         &self,
         actor: &Actor,
         id: UserId,
         disabled: bool,
     ) -> Result<User> {
-        self.authorize_platform(actor, Action::ManageUsers)?;
-        if disabled && actor.user_id() == Some(id) {
-            return Err(Error::invalid("disabled", "you cannot disable yourself"));
-        }
-        let mut user = self.store().get_user(id).await?;
-        let now = self.now();
-        user.disabled = disabled;
-        user.updated_at = now;
-        self.store().update_user(&user).await?;
-        if disabled {
-            self.store().revoke_user_refresh_sessions(id, now).await?;
-            self.announce_revocation(id);
-        }
-        self.audit(
-            actor,
-            AuditRecord::new(
-                if disabled {
-                    "user.disable"
-                } else {
-                    "user.enable"
-                },
-                "user",
-                id,
-            ),
-        )
-        .await;
-        Ok(user)
+        let patch = UserAdminPatch {
+            disabled: Some(disabled),
+            is_platform_admin: None,
+        };
+        self.administer_user(actor, id, patch).await
     }
 
-    /// Grants or withdraws platform admin rights (platform admins).
+    /// Grants or withdraws platform admin rights (platform admins). See
+    /// [`administer_user`](Self::administer_user).
     ///
     /// Errors: `InvalidInput` (`is_platform_admin`) when admins try to demote themselves.
     pub async fn set_platform_admin(&self, actor: &Actor, id: UserId, admin: bool) -> Result<User> {
+        let patch = UserAdminPatch {
+            disabled: None,
+            is_platform_admin: Some(admin),
+        };
+        self.administer_user(actor, id, patch).await
+    }
+
+    /// Changes what platform admins manage about an account, in one write: every field is
+    /// checked before anything changes. Disabling revokes every refresh token, announces the
+    /// revocation ([`access_revocations`](Self::access_revocations)), and access tokens and API
+    /// keys stop working at their next check ([`Vibebox::actor_for_user`],
+    /// [`Vibebox::authenticate_api_key`]).
+    ///
+    /// Errors: `InvalidInput` naming `disabled` (admins cannot disable themselves),
+    /// `is_platform_admin` (nor demote themselves), or `disabled` for an empty patch;
+    /// `NotFound`; `PermissionDenied` for everyone but platform admins.
+    #[instrument(skip_all, fields(user.id = %id))]
+    pub async fn administer_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        patch: UserAdminPatch,
+    ) -> Result<User> {
         self.authorize_platform(actor, Action::ManageUsers)?;
-        if !admin && actor.user_id() == Some(id) {
+        let myself = actor.user_id() == Some(id);
+        if patch.disabled.is_none() && patch.is_platform_admin.is_none() {
+            return Err(Error::invalid(
+                "disabled",
+                "give disabled or is_platform_admin",
+            ));
+        }
+        if patch.disabled == Some(true) && myself {
+            return Err(Error::invalid("disabled", "you cannot disable yourself"));
+        }
+        if patch.is_platform_admin == Some(false) && myself {
             return Err(Error::invalid(
                 "is_platform_admin",
                 "you cannot remove your own admin rights",
             ));
         }
         let mut user = self.store().get_user(id).await?;
-        user.is_platform_admin = admin;
-        user.updated_at = self.now();
+        let now = self.now();
+        if let Some(disabled) = patch.disabled {
+            user.disabled = disabled;
+        }
+        if let Some(admin) = patch.is_platform_admin {
+            user.is_platform_admin = admin;
+        }
+        user.updated_at = now;
         self.store().update_user(&user).await?;
-        self.audit(
-            actor,
-            AuditRecord::new("user.set_platform_admin", "user", id)
-                .details(json!({ "is_platform_admin": admin })),
-        )
-        .await;
+        if patch.disabled == Some(true) {
+            self.store().revoke_user_refresh_sessions(id, now).await?;
+            self.announce_revocation(id);
+        }
+        if let Some(disabled) = patch.disabled {
+            let action = if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            };
+            self.audit(actor, AuditRecord::new(action, "user", id))
+                .await;
+        }
+        if let Some(admin) = patch.is_platform_admin {
+            self.audit(
+                actor,
+                AuditRecord::new("user.set_platform_admin", "user", id)
+                    .details(json!({ "is_platform_admin": admin })),
+            )
+            .await;
+        }
         Ok(user)
     }
 }

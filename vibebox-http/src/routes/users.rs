@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use vibebox_core::domain::{ApiKey, RefreshSession, User};
 use vibebox_core::id::{ApiKeyId, RefreshSessionId, UserId};
-use vibebox_core::service::{NewApiKey, ProfilePatch};
+use vibebox_core::service::{NewApiKey, ProfilePatch, UserAdminPatch};
 use vibebox_core::store::Page;
 
 use crate::auth::Caller;
@@ -25,15 +25,6 @@ pub struct CreatedKey {
     pub key: ApiKey,
     /// The whole key (`vbx_…`). It cannot be shown again.
     pub token: String,
-}
-
-/// `PATCH /users/{id}` (platform admins).
-#[derive(Debug, Default, Deserialize)]
-pub struct AdminPatch {
-    /// Disable or re-enable the account; disabling ends its tokens.
-    pub disabled: Option<bool>,
-    /// Grant or revoke platform admin.
-    pub is_platform_admin: Option<bool>,
 }
 
 /// The caller's own account.
@@ -114,26 +105,12 @@ pub async fn list(
     Ok(Json(s.vibebox.list_users(&actor, &q.page()?).await?))
 }
 
-/// Disables, enables or promotes an account (platform admins).
+/// Disables, enables or promotes an account (platform admins), in one write.
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<UserId>,
-    ApiJson(patch): ApiJson<AdminPatch>,
+    ApiJson(patch): ApiJson<UserAdminPatch>,
 ) -> Result<Json<User>, ApiError> {
-    let mut user = None;
-    if let Some(disabled) = patch.disabled {
-        user = Some(s.vibebox.set_user_disabled(&actor, id, disabled).await?);
-    }
-    if let Some(admin) = patch.is_platform_admin {
-        user = Some(s.vibebox.set_platform_admin(&actor, id, admin).await?);
-    }
-    match user {
-        Some(u) => Ok(Json(u)),
-        None => Err(vibebox_core::error::Error::invalid(
-            "disabled",
-            "give disabled or is_platform_admin",
-        )
-        .into()),
-    }
+    Ok(Json(s.vibebox.administer_user(&actor, id, patch).await?))
 }
