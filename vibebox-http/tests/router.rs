@@ -94,3 +94,34 @@ async fn cors_allows_only_the_configured_origins() {
     let other = app.send(preflight("https://evil.example.net")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn an_embedder_mounts_the_api_under_its_own_router() {
+    let app = App::new();
+    let token = app.signed_in("alice").await;
+    let outer = axum::Router::new()
+        .route(
+            "/own",
+            axum::routing::get(|| async { "the embedder's route" }),
+        )
+        .nest("/platform", app.router.clone());
+    let call = |uri: &str, bearer: Option<&str>| {
+        let mut r = Request::get(uri);
+        if let Some(b) = bearer {
+            r = r.header("authorization", format!("Bearer {b}"));
+        }
+        outer.clone().oneshot(r.body(Body::empty()).unwrap())
+    };
+    assert_eq!(call("/own", None).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        call("/platform/healthz", None).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let me = call("/platform/api/v1/users/me", Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let anonymous = call("/platform/api/v1/users/me", None).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.headers()["content-type"], PROBLEM_JSON);
+}
