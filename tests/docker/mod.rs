@@ -155,6 +155,33 @@ impl D {
                 .await
                 .unwrap(),
         );
+        Self::assemble(store, rt, config, secrets, cleanup)
+    }
+
+    /// A harness on a store the caller opened (PostgreSQL, say); its `cleanup.db` names no
+    /// file, so only the run's containers and volumes are removed.
+    pub async fn on_store(store: Arc<dyn Store>, tweak: impl FnOnce(&mut Config)) -> Self {
+        let run = run_id();
+        let cleanup = Cleanup {
+            db: std::env::temp_dir().join(format!("vibebox-docker-test-{run}-no-such.db")),
+            run,
+        };
+        let mut config = test_config(&cleanup.run);
+        tweak(&mut config);
+        let secrets: Arc<dyn Secrets> = Arc::new(AesGcmSecrets::new(
+            Keyring::generate(KeyId::new("test").unwrap()).unwrap(),
+        ));
+        let rt = Arc::new(engine().await);
+        Self::assemble(store, rt, config, secrets, cleanup)
+    }
+
+    fn assemble(
+        store: Arc<dyn Store>,
+        rt: Arc<DockerRuntime>,
+        config: Config,
+        secrets: Arc<dyn Secrets>,
+        cleanup: Cleanup,
+    ) -> Self {
         let vb = build(store.clone(), rt.clone(), config.clone(), secrets.clone());
         Self {
             vb,
