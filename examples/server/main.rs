@@ -109,10 +109,13 @@ fn service_config(opts: &Options) -> Config {
         first_user_is_platform_admin: opts.first_user_admin,
         ..Config::default()
     };
-    if let Some(instance) = &opts.instance {
-        config
-            .container_labels
-            .insert("vibebox.instance".into(), instance.clone());
+    // The label scopes the reconciler to this server's containers: containers of other
+    // servers and of test runs on the same engine are never taken for orphans.
+    let instance = opts.instance.as_deref().unwrap_or(options::DEFAULT_INSTANCE);
+    config
+        .container_labels
+        .insert("vibebox.instance".into(), instance.to_string());
+    if opts.instance.is_some() {
         config.container_name_prefix = format!("vibebox-{instance}-");
     }
     config

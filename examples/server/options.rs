@@ -9,6 +9,9 @@ use secrecy::SecretString;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The instance label of a server given none.
+pub const DEFAULT_INSTANCE: &str = "default";
+
 pub const USAGE: &str = "\
 usage: server [flags]
 
@@ -19,7 +22,8 @@ usage: server [flags]
   (secret)                  VIBEBOX_ENCRYPTION_KEYS    bring your own keyring instead of the file
   (secret)                  VIBEBOX_SIGNING_KEY        bring your own <kid>=<base64url key>
   --cors-origin URL         VIBEBOX_CORS_ORIGINS       none (repeat the flag, or comma-separate)
-  --instance NAME           VIBEBOX_INSTANCE           none (labels this server's containers)
+  --instance NAME           VIBEBOX_INSTANCE           default (label vibebox.instance on this
+                                                       server's containers; it manages no others)
   --no-first-user-admin     VIBEBOX_FIRST_USER_ADMIN   true (the first account is platform admin)
   --rate-limit-per-ip N     VIBEBOX_RATE_LIMIT_PER_IP  6000 requests/minute per address, 0 = off
   --rate-limit-auth N       VIBEBOX_RATE_LIMIT_AUTH    60 sign-in requests/minute per address
