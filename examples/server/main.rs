@@ -111,7 +111,10 @@ fn service_config(opts: &Options) -> Config {
     };
     // The label scopes the reconciler to this server's containers: containers of other
     // servers and of test runs on the same engine are never taken for orphans.
-    let instance = opts.instance.as_deref().unwrap_or(options::DEFAULT_INSTANCE);
+    let instance = opts
+        .instance
+        .as_deref()
+        .unwrap_or(options::DEFAULT_INSTANCE);
     config
         .container_labels
         .insert("vibebox.instance".into(), instance.to_string());

@@ -1,11 +1,21 @@
 //! VibeBox's HTTP front (DESIGN.md §6) on axum: REST under `/api/v1`, errors as
-//! `application/problem+json`, JWT access tokens and API keys. Handlers stay thin; every rule
-//! lives in `vibebox-core`.
+//! `application/problem+json`, JWT access tokens, API keys and OAuth sign-in (GitHub, Google),
+//! WebSockets for status, logs and terminals, rate limits, CORS and request ids. Handlers stay
+//! thin; every rule lives in `vibebox-core`.
 //!
-//! Work in progress (issue 5): problem documents, access tokens, bearer authentication (JWT or
-//! API key), sign-in/refresh/sign-out, `/users/me`, health and readiness and the
-//! cross-cutting layers are here; registration (with throttling), the other resource routes,
-//! WebSockets, OAuth and OpenAPI follow.
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use secrecy::SecretBox;
+//! # use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
+//! # async fn serve(vibebox: Arc<vibebox_core::Vibebox>) -> Result<(), Box<dyn std::error::Error>> {
+//! let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![7u8; 32])))?;
+//! let app = vibebox_http::router(vibebox, HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", key)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // The peer address drives the per-address rate limits and sign-in throttling.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod access_token;
 mod auth;
