@@ -60,9 +60,11 @@ where
 }
 
 /// `?limit=&cursor=` of list routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -13,6 +13,7 @@ mod client;
 mod extract;
 mod health;
 mod json;
+mod openapi;
 mod problem;
 mod router;
 mod routes;
@@ -27,8 +28,9 @@ pub use auth::Caller;
 pub use client::Client;
 pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
+pub use openapi::{BEARER_SCHEME, OPENAPI_PATH};
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
-pub use router::{REQUEST_ID, router};
+pub use router::{REQUEST_ID, openapi, router};
 pub use state::AppState;
 pub use ws::{BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_TTL, Tickets, WsCaller};
 

@@ -35,6 +35,7 @@ pub struct IssuedRefreshToken {
 }
 
 /// A new API key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewApiKey {
     /// A label (1–100 characters).
@@ -43,6 +44,7 @@ pub struct NewApiKey {
     pub scopes: Vec<Scope>,
     /// When it expires (default: the configured default lifetime; at most the maximum).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
 }
 

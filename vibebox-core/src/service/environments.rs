@@ -22,6 +22,7 @@ pub const DEFAULT_MEMORY_LIMIT: i64 = 4096;
 pub const DEFAULT_STORAGE_LIMIT: i64 = 20480;
 
 /// A new environment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewEnvironment {
     /// The project.
@@ -44,6 +45,7 @@ pub struct NewEnvironment {
 }
 
 /// Changes to an environment. Image and limit changes take effect at the next start.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct EnvironmentPatch {
     /// A new name.

@@ -16,6 +16,7 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A catalog entry to add (platform admins).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewExtension {
     /// `publisher.name`.

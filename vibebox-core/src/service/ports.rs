@@ -15,6 +15,7 @@ use crate::validate;
 pub const MAX_PORTS_PER_ENVIRONMENT: usize = 32;
 
 /// A new port mapping.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewPort {
     /// The port inside the container (1–65535).

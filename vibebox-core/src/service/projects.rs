@@ -13,6 +13,7 @@ use crate::store::{EnvironmentFilter, Page, PageRequest};
 use crate::validate;
 
 /// A new project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewProject {
     /// 1–100 characters.
@@ -25,6 +26,7 @@ pub struct NewProject {
 }
 
 /// Changes to a project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProjectPatch {
     /// A new name.

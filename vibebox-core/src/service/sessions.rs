@@ -16,6 +16,7 @@ use crate::runtime::{ContainerId, ExecInfo, ExecSpec};
 use crate::validate;
 
 /// A new session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewSession {
     /// What it runs.

@@ -13,6 +13,7 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A new team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewTeam {
     /// 1–100 characters.
@@ -25,6 +26,7 @@ pub struct NewTeam {
 }
 
 /// Changes to a team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct TeamPatch {
     /// A new name.
@@ -35,6 +37,7 @@ pub struct TeamPatch {
     pub slug: Option<String>,
     /// A new description, or `null` to clear it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub description: Patch<String>,
 }
 

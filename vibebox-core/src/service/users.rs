@@ -15,11 +15,13 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A new account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct Registration {
     /// The email address (stored lowercase).
     pub email: String,
     /// The password (8–1024 characters).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, write_only))]
     pub password: SecretString,
     /// The name shown to others.
     pub display_name: String,
@@ -39,6 +41,7 @@ pub struct OAuthProfile {
 }
 
 /// Changes to one's own profile.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProfilePatch {
     /// A new display name.
@@ -46,9 +49,11 @@ pub struct ProfilePatch {
     pub display_name: Option<String>,
     /// A new SSH public key, or `null` to remove it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ssh_public_key: Patch<String>,
     /// New notification settings (a JSON object).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub notification_settings: Option<serde_json::Value>,
 }
 

@@ -10,27 +10,30 @@ use vibebox_core::service::{IssuedRefreshToken, Registration};
 
 use crate::client::Client;
 use crate::json::ApiJson;
-use crate::problem::ApiError;
+use crate::openapi::{Conflict, JsonBody, Public};
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// `POST /auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// The account's email.
     pub email: String,
     /// Its password.
+    #[schema(value_type = String, format = Password, write_only)]
     pub password: SecretString,
 }
 
 /// `POST /auth/refresh` and `/auth/logout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh.
+    #[schema(value_type = String, format = Password, write_only)]
     pub refresh_token: SecretString,
 }
 
 /// A sign-in: the user and a fresh token pair (shown once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The signed-in user.
     pub user: User,
@@ -62,6 +65,16 @@ fn tokens(
 /// Creates an account (Argon2id) and signs it in: 201 with a token pair. The first account
 /// becomes platform admin unless configured otherwise. A taken email is 409 naming `email`
 /// (see NOTES.md: registration, unlike sign-in, tells that an email is taken).
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body(content = Registration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered and signed in", body = TokenResponse),
+        Conflict, JsonBody, Public,
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     Client(client): Client,
@@ -75,6 +88,17 @@ pub async fn register(
 /// Signs in with email and password. Every failure is the same 401, whether or not the email
 /// exists; too many failures are 429 with `Retry-After` (core's sign-in throttle, keyed by
 /// the client's address).
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (the same answer whether or not the email exists)", body = Problem, content_type = "application/problem+json"),
+        JsonBody, Public,
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -89,6 +113,17 @@ pub async fn login(
 }
 
 /// Trades a refresh token for a new pair. Reusing a rotated token revokes its whole family.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body(content = RefreshRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new token pair", body = TokenResponse),
+        (status = 401, description = "The refresh token is unknown, used, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        JsonBody, Public,
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
@@ -102,6 +137,16 @@ pub async fn refresh(
 }
 
 /// Revokes the sign-in the refresh token belongs to. Unknown tokens are accepted silently.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    request_body(content = RefreshRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Signed out (also for unknown tokens)"),
+        JsonBody, Public,
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,

@@ -13,21 +13,37 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `?project_id=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this project's environments.
     pub project_id: Option<ProjectId>,
-    /// Page size.
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Cursor.
     pub cursor: Option<String>,
 }
 
 /// The environments the caller can see.
+#[utoipa::path(
+    get,
+    path = "/environments",
+    tag = "environments",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The environments the caller can see", body = Page<Environment>),
+        Forbidden, NotFound, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -46,6 +62,17 @@ pub async fn list(
 }
 
 /// Creates a stopped environment.
+#[utoipa::path(
+    post,
+    path = "/environments",
+    tag = "environments",
+    request_body(content = NewEnvironment, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The stopped environment", body = Environment),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -56,6 +83,19 @@ pub async fn create(
 }
 
 /// One environment.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment", body = Environment),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -65,6 +105,20 @@ pub async fn get(
 }
 
 /// Changes an environment (image and limits apply at the next start).
+#[utoipa::path(
+    patch,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = EnvironmentPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed environment", body = Environment),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -75,6 +129,19 @@ pub async fn update(
 }
 
 /// Deletes an environment and its container.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -85,6 +152,19 @@ pub async fn delete(
 }
 
 /// Starts an environment.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/start",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment, running (or already starting)", body = Environment),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn start(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -94,6 +174,19 @@ pub async fn start(
 }
 
 /// Stops an environment.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/stop",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment, stopped", body = Environment),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn stop(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -103,6 +196,19 @@ pub async fn stop(
 }
 
 /// The environment's port mappings.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/ports",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The port mappings", body = Vec<EnvironmentPort>),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_ports(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -112,6 +218,20 @@ pub async fn list_ports(
 }
 
 /// Adds a port mapping.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/ports",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = NewPort, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The port mapping", body = EnvironmentPort),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_port(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -123,6 +243,20 @@ pub async fn add_port(
 }
 
 /// Removes a port mapping.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}/ports/{port_id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("port_id" = PortId, Path, description = "The port mapping"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove_port(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -133,6 +267,19 @@ pub async fn remove_port(
 }
 
 /// The environment's variables; encrypted values are masked.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/variables",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The variables; encrypted values are masked", body = Vec<VariableView>),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_variables(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -142,6 +289,20 @@ pub async fn list_variables(
 }
 
 /// Sets a variable (secret-looking keys are always encrypted).
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/variables",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = NewVariable, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The variable as readers see it", body = VariableView),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_variable(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -153,6 +314,20 @@ pub async fn set_variable(
 }
 
 /// Deletes a variable.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}/variables/{key}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("key" = String, Path, description = "The variable's key"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete_variable(
     State(s): State<AppState>,
     Caller(actor): Caller,
