@@ -11,6 +11,7 @@
 //! | `--listen ADDR` | `VIBEBOX_LISTEN` | `127.0.0.1:3000` |
 //! | `--keys PATH` | `VIBEBOX_KEY_FILE` | `./vibebox.keys` (created on first run, mode 0600) |
 //! | `--cors-origin URL` (repeatable) | `VIBEBOX_CORS_ORIGINS` (comma-separated) | none |
+//! | `--container-prefix NAME` | `VIBEBOX_CONTAINER_PREFIX` | `vibebox-` (names containers and home volumes) |
 //! | — | `DOCKER_HOST` | `unix:///var/run/docker.sock` |
 //!
 //! The first account registered (`POST /api/v1/auth/register`) becomes platform admin. The
@@ -40,6 +41,7 @@ struct Options {
     listen: SocketAddr,
     keys: PathBuf,
     cors_origins: Vec<String>,
+    container_prefix: Option<String>,
 }
 
 fn options() -> Result<Options, BoxError> {
@@ -55,6 +57,7 @@ fn options() -> Result<Options, BoxError> {
                 .collect()
         })
         .unwrap_or_default();
+    let mut container_prefix = std::env::var("VIBEBOX_CONTAINER_PREFIX").ok();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -63,9 +66,10 @@ fn options() -> Result<Options, BoxError> {
             "--listen" => listen = value()?,
             "--keys" => keys = value()?,
             "--cors-origin" => cors_origins.push(value()?),
+            "--container-prefix" => container_prefix = Some(value()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: server [--database URL] [--listen ADDR] [--keys PATH] [--cors-origin URL]..."
+                    "usage: server [--database URL] [--listen ADDR] [--keys PATH] [--cors-origin URL]... [--container-prefix NAME]"
                 );
                 std::process::exit(0);
             }
@@ -80,6 +84,7 @@ fn options() -> Result<Options, BoxError> {
         listen,
         keys: PathBuf::from(keys),
         cors_origins,
+        container_prefix,
     })
 }
 
@@ -157,6 +162,13 @@ async fn main() -> Result<(), BoxError> {
             .store(store)
             .runtime(runtime)
             .secrets(Arc::new(AesGcmSecrets::new(keyring)))
+            .config(vibebox::Config {
+                container_name_prefix: opts
+                    .container_prefix
+                    .clone()
+                    .unwrap_or_else(|| vibebox::Config::default().container_name_prefix),
+                ..vibebox::Config::default()
+            })
             .build()?,
     );
     let shutdown = CancellationToken::new();

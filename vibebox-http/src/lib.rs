@@ -2,10 +2,18 @@
 //! `application/problem+json`, JWT access tokens and API keys. Handlers stay thin; every rule
 //! lives in `vibebox-core`.
 //!
-//! Work in progress (issue 5): problem documents, access tokens, bearer authentication (JWT or
-//! API key), sign-in/refresh/sign-out, `/users/me`, health and readiness and the
-//! cross-cutting layers are here; registration (with throttling), the other resource routes,
-//! WebSockets, OAuth and OpenAPI follow.
+//! Problem documents, access tokens, bearer authentication (JWT or API key),
+//! registration, sign-in/refresh/sign-out, the REST routes and WebSockets of DESIGN.md §6,
+//! health and readiness and the cross-cutting layers are here; OAuth and rate limits follow.
+//!
+//! # OpenAPI
+//!
+//! [`router`] registers every route through utoipa-axum's `OpenApiRouter`, so each one is in
+//! the OpenAPI 3.1 document by construction. The document is served without credentials at
+//! `GET /api/v1/openapi.json` ([`OPENAPI_PATH`]) and returned by [`openapi()`]. Errors are
+//! documented as `application/problem+json` ([`Problem`]); authenticated routes name the
+//! [`BEARER_SCHEME`] security scheme (a JWT access token or a `vbx_` API key).
+//! `scripts/schemathesis` fuzzes the live server against it.
 
 mod access_token;
 mod auth;

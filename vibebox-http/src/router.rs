@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
 
 use utoipa::OpenApi;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::{ApiDoc, SpecJson};
@@ -68,9 +68,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .routes(routes!(crate::openapi::openapi_json))
         .routes(routes!(ws::tickets::create_ticket))
-        .routes(routes!(ws::status::status).map(|r| r.connect(ws::status)))
-        .routes(routes!(ws::logs::logs).map(|r| r.connect(ws::logs)))
-        .routes(routes!(ws::terminal::terminal).map(|r| r.connect(ws::terminal)))
+        .routes(routes!(ws::status::status))
+        .routes(routes!(ws::logs::logs))
+        .routes(routes!(ws::terminal::terminal))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))

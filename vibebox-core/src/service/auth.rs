@@ -39,8 +39,10 @@ pub struct IssuedRefreshToken {
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewApiKey {
     /// A label (1–100 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// What the key may do (at least one scope).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub scopes: Vec<Scope>,
     /// When it expires (default: the configured default lifetime; at most the maximum).
     #[serde(default)]

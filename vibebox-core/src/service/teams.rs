@@ -17,8 +17,13 @@ use crate::validate;
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewTeam {
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Unique slug.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: String,
     /// Free text.
     #[serde(default)]
@@ -31,9 +36,14 @@ pub struct NewTeam {
 pub struct TeamPatch {
     /// A new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: Option<String>,
     /// A new slug.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: Option<String>,
     /// A new description, or `null` to clear it.
     #[serde(default)]

@@ -19,11 +19,13 @@ use crate::validate;
 #[derive(Clone, Debug, Deserialize)]
 pub struct Registration {
     /// The email address (stored lowercase).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
     /// The password (8–1024 characters).
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, write_only))]
     pub password: SecretString,
     /// The name shown to others.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: String,
 }
 
@@ -46,6 +48,7 @@ pub struct OAuthProfile {
 pub struct ProfilePatch {
     /// A new display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: Option<String>,
     /// A new SSH public key, or `null` to remove it.
     #[serde(default)]

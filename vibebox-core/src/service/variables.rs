@@ -26,6 +26,10 @@ pub const MAX_VARIABLES_PER_ENVIRONMENT: usize = 200;
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewVariable {
     /// `^[A-Z_][A-Z0-9_]*$`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = "^[A-Z_][A-Z0-9_]*$")
+    )]
     pub key: String,
     /// The value (at most 32 KiB).
     #[cfg_attr(feature = "openapi", schema(value_type = String, write_only))]

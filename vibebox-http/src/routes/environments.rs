@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vibebox_core::domain::{Environment, EnvironmentPort};
+use vibebox_core::error::{Error, ErrorKind};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
 use vibebox_core::service::{EnvironmentPatch, NewEnvironment, NewPort, NewVariable, VariableView};
 use vibebox_core::store::Page;
@@ -14,7 +15,7 @@ use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
 use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// `?project_id=&limit=&cursor=`.
@@ -161,7 +162,8 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "The environment, running (or already starting)", body = Environment),
-        Forbidden, NotFound, Conflict, Authenticated,
+        (status = 409, description = "A refused transition, or the environment cannot start as configured: its image is absent and cannot be pulled, the engine refuses its limits, or its command exits at once (the environment is then in `error`)", body = Problem, content_type = "application/problem+json"),
+        Forbidden, NotFound, Authenticated,
     ),
     security(("bearer" = []))
 )]
@@ -170,7 +172,24 @@ pub async fn start(
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
 ) -> Result<Json<Environment>, ApiError> {
-    Ok(Json(s.vibebox.start_environment(&actor, id).await?))
+    match s.vibebox.start_environment(&actor, id).await {
+        Ok(env) => Ok(Json(env)),
+        Err(e) => Err(start_refused(e)),
+    }
+}
+
+/// A start the runtime refuses for want of something the environment names (its image is
+/// absent and cannot be pulled) is 409: the environment exists, so 404 would mislead. Core
+/// reports it as a runtime `NotFound` whose message names the image.
+fn start_refused(e: Error) -> ApiError {
+    match e {
+        Error::Runtime {
+            kind: ErrorKind::NotFound,
+            message,
+            source,
+        } => ApiError(Error::runtime(ErrorKind::Conflict, message, source)),
+        other => ApiError(other),
+    }
 }
 
 /// Stops an environment.

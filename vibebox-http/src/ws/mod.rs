@@ -11,9 +11,6 @@ pub(crate) mod status;
 pub(crate) mod terminal;
 pub(crate) mod tickets;
 
-pub use logs::logs;
-pub use status::status;
-pub use terminal::terminal;
 pub use tickets::{TICKET_TTL, Tickets};
 
 use axum::extract::FromRequestParts;
@@ -62,6 +59,7 @@ impl FromRequestParts<AppState> for WsCaller {
         let ticket = parts.uri.query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("ticket="))
+                .filter(|t| !t.is_empty())
                 .map(str::to_string)
         });
         // Non-browser clients may send `Authorization: Bearer` as on every other route.
