@@ -36,9 +36,11 @@ pub(crate) fn is_unreachable(e: &DockerError) -> bool {
 
 /// Maps an engine error about `resource` (`container`, `exec`, `image`).
 ///
-/// 404 is `NotFound` of the resource; 409 is `Conflict` with the engine's reason; an engine that
-/// cannot be reached is `Unavailable`; anything else is a runtime `Internal` error carrying the
-/// engine's reason.
+/// 404 is `NotFound` of the resource; 409 is `Conflict` with the engine's reason; 400 (the
+/// engine refuses the request as given, e.g. a CPU limit above the host's CPUs) is a runtime
+/// `Conflict` carrying the engine's reason: the environment's spec cannot run on this engine as
+/// it is; an engine that cannot be reached is `Unavailable`; anything else is a runtime
+/// `Internal` error carrying the engine's reason.
 pub(crate) fn map(resource: &'static str, e: DockerError) -> Error {
     if is_unreachable(&e) {
         return unavailable(e);
@@ -46,6 +48,11 @@ pub(crate) fn map(resource: &'static str, e: DockerError) -> Error {
     match server_error(&e) {
         Some((404, _)) => Error::not_found(resource),
         Some((409, message)) => Error::Conflict(message.into()),
+        Some((400, message)) => Error::runtime(
+            ErrorKind::Conflict,
+            format!("the Docker engine refused the {resource}: {message}"),
+            Some(boxed(e)),
+        ),
         Some((_, message)) => {
             let message = format!("the Docker engine refused: {message}");
             Error::runtime(ErrorKind::Internal, message, Some(boxed(e)))
@@ -113,6 +120,22 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(e.to_string().contains("not running"), "{e}");
         assert!(e.to_string().contains("/run/nothing.sock"), "{e}");
+    }
+
+    #[test]
+    fn engine_400_is_a_conflict_naming_the_engine_reason() {
+        let e = map(
+            "container",
+            server(
+                400,
+                "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available\n",
+            ),
+        );
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_eq!(
+            e.to_string(),
+            "the Docker engine refused the container: Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"
+        );
     }
 
     #[test]

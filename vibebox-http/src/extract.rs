@@ -60,17 +60,21 @@ where
 }
 
 /// `?limit=&cursor=` of list routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// From the previous page's `next_cursor`.
+    /// From the previous page's `next_cursor`; absent or empty for the first page.
     pub cursor: Option<String>,
 }
 
 impl PageQuery {
-    /// The page request. Errors: 422 naming `limit`.
+    /// The page request; an empty cursor (`?cursor=`) is the first page. Errors: 422 naming
+    /// `limit` or `cursor`.
     pub fn page(self) -> Result<PageRequest, ApiError> {
-        Ok(PageRequest::new(self.limit, self.cursor)?)
+        let cursor = self.cursor.filter(|c| !c.is_empty());
+        Ok(PageRequest::new(self.limit, cursor)?)
     }
 }

@@ -10,19 +10,36 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 /// The body of a successful health or readiness check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok`.
     pub status: &'static str,
 }
 
 /// Liveness: the process serves requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The process serves requests", body = Health),
+    )
+)]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Readiness: the store and the container engine both answer; otherwise 503 naming which
 /// does not.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The store and the engine answer", body = Health),
+        (status = 503, description = "The store or the engine does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let vibebox = &state.vibebox;
     let (store, engine) = tokio::join!(vibebox.store().ping(), vibebox.runtime().ping());

@@ -16,6 +16,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # OpenAPI
+//!
+//! [`router`] registers every route through utoipa-axum's `OpenApiRouter`, so each one is in
+//! the OpenAPI 3.1 document by construction. The document is served without credentials at
+//! `GET /api/v1/openapi.json` ([`OPENAPI_PATH`]) and returned by [`openapi()`]. Errors are
+//! documented as `application/problem+json` ([`Problem`]); authenticated routes name the
+//! [`BEARER_SCHEME`] security scheme (a JWT access token or a `vbx_` API key).
+//! `scripts/schemathesis` fuzzes the live server against it.
 
 mod access_token;
 mod auth;
@@ -24,6 +33,7 @@ mod extract;
 mod health;
 mod json;
 pub mod oauth;
+mod openapi;
 mod problem;
 mod rate_limit;
 mod router;
@@ -39,9 +49,10 @@ pub use auth::Caller;
 pub use client::Client;
 pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
+pub use openapi::{BEARER_SCHEME, OPENAPI_PATH};
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use rate_limit::{Limiter, RateLimit, RateLimiters};
-pub use router::{REQUEST_ID, router};
+pub use router::{REQUEST_ID, openapi, router};
 pub use state::AppState;
 pub use ws::{
     BEARER_PROTOCOL_PREFIX, PROTOCOL, SOCKET_RECHECK_INTERVAL, TICKET_TTL, Tickets, WsCaller,

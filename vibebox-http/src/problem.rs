@@ -10,7 +10,7 @@ use vibebox_core::error::{Error, ErrorKind};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:vibebox:problem:<code>`.
     #[serde(rename = "type")]

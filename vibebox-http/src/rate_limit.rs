@@ -135,17 +135,21 @@ impl RateLimiters {
     }
 }
 
-/// The middleware applying the per-address limits. Requests whose peer address is unknown
-/// (the router served without `ConnectInfo`) are not limited by address.
+/// The middleware applying the per-address limits. Health checks are never limited, and
+/// requests whose peer address is unknown (the router served without `ConnectInfo`) are not
+/// limited by address.
 pub(crate) async fn per_ip(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let path = request.uri().path();
+    let health = path.ends_with("/healthz") || path.ends_with("/readyz");
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+        .map(|ConnectInfo(addr)| addr.ip())
+        .filter(|_| !health);
     if let Some(ip) = ip {
         let limiters = &state.limiters;
         let mut result = limiters.per_ip.as_ref().map_or(Ok(()), |l| l.check(&ip));

@@ -1,12 +1,12 @@
-//! The router: every route of DESIGN.md §6 under `/api/v1`, health checks at the root, and the
-//! cross-cutting layers (request ids, tracing, body limit, panics as 500 problems).
+//! The router: every route of DESIGN.md §6 under `/api/v1`, health checks at the root, the
+//! OpenAPI document, and the cross-cutting layers (request ids, tracing, rate limits, body
+//! limit, CORS, panics as 500 problems).
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, patch, post};
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -14,17 +14,27 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
 
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::oauth::ProviderClient;
+use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
-use crate::routes::{environments, extensions, teams, users};
+use crate::routes::{
+    auth, environments, extensions, logs, oauth, projects, sessions, teams, users,
+};
 use crate::state::AppState;
-use crate::{HttpConfig, health, routes, ws};
+use crate::{HttpConfig, health, ws};
 
 /// The header carrying each request's id (set when the client sends none, echoed back).
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// The HTTP front of `vibebox`. Mount it as is, or nest it under an embedder's own router.
+///
+/// The OpenAPI 3.1 document of every route is served at `GET /api/v1/openapi.json` (see
+/// [`openapi`]).
 pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
     let max_body = config.max_body_bytes;
     let cors = cors_layer(&config.allowed_origins);
@@ -39,119 +49,89 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
         oauth_client: ProviderClient::new(),
         config: Arc::new(config),
     };
-    let api = Router::new()
-        .route("/ws-tickets", post(ws::create_ticket))
-        .route("/ws/environments/{id}/status", any(ws::status))
-        .route("/ws/environments/{id}/logs", any(ws::logs))
-        .route("/ws/environments/{id}/terminal", any(ws::terminal))
-        .route("/auth/register", post(routes::auth::register))
-        .route("/auth/login", post(routes::auth::login))
-        .route("/auth/refresh", post(routes::auth::refresh))
-        .route("/auth/logout", post(routes::auth::logout))
-        .route("/auth/oauth/{provider}", get(routes::oauth::start))
-        .route(
-            "/auth/oauth/{provider}/callback",
-            get(routes::oauth::callback),
-        )
-        .route("/users", get(users::list))
-        .route("/users/{id}", patch(users::update))
-        .route("/users/me", get(users::me).patch(users::update_me))
-        .route(
-            "/users/me/api-keys",
-            get(users::api_keys).post(users::create_api_key),
-        )
-        .route("/users/me/api-keys/{id}", delete(users::delete_api_key))
-        .route("/users/me/sessions", get(users::devices))
-        .route("/users/me/sessions/{id}", delete(users::revoke_device))
-        .route("/teams", get(teams::list).post(teams::create))
-        .route(
-            "/teams/{id}",
-            get(teams::get).patch(teams::update).delete(teams::delete),
-        )
-        .route(
-            "/teams/{id}/members",
-            get(teams::members).post(teams::add_member),
-        )
-        .route(
-            "/teams/{id}/members/{user_id}",
-            patch(teams::update_member).delete(teams::remove_member),
-        )
-        .route("/teams/{id}/audit", get(teams::audit))
-        .route("/audit", get(routes::logs::audit))
-        .route(
-            "/projects",
-            get(routes::projects::list).post(routes::projects::create),
-        )
-        .route(
-            "/projects/{id}",
-            get(routes::projects::get)
-                .patch(routes::projects::update)
-                .delete(routes::projects::delete),
-        )
-        .route(
-            "/environments",
-            get(environments::list).post(environments::create),
-        )
-        .route(
-            "/environments/{id}",
-            get(environments::get)
-                .patch(environments::update)
-                .delete(environments::delete),
-        )
-        .route("/environments/{id}/start", post(environments::start))
-        .route("/environments/{id}/stop", post(environments::stop))
-        .route(
-            "/environments/{id}/ports",
-            get(environments::list_ports).post(environments::add_port),
-        )
-        .route(
-            "/environments/{id}/ports/{port_id}",
-            delete(environments::remove_port),
-        )
-        .route(
-            "/environments/{id}/variables",
-            get(environments::list_variables).post(environments::set_variable),
-        )
-        .route(
-            "/environments/{id}/variables/{key}",
-            delete(environments::delete_variable),
-        )
-        .route(
-            "/environments/{id}/sessions",
-            get(routes::sessions::list).post(routes::sessions::create),
-        )
-        .route("/sessions/{id}", delete(routes::sessions::terminate))
-        .route(
-            "/extensions",
-            get(extensions::catalog).post(extensions::add),
-        )
-        .route(
-            "/environments/{id}/extensions",
-            get(extensions::list).post(extensions::install),
-        )
-        .route(
-            "/environments/{id}/extensions/{ext_id}",
-            delete(extensions::uninstall),
-        )
-        .route("/environments/{id}/logs", get(routes::logs::query))
+    let (routes, doc) = documented_routes().split_for_parts();
+    let spec = SpecJson::render(&doc);
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    routes
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::per_ip,
-        ));
-    let request_id = HeaderName::from_static(REQUEST_ID);
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .nest("/api/v1", api)
-        .fallback(not_found)
+        ))
         .with_state(state)
+        .layer(Extension(spec))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(cors)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The OpenAPI 3.1 document of [`router`]: every route, its parameters, bodies, responses
+/// (errors as `application/problem+json`) and the bearer security scheme. The same document
+/// is served at `GET /api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
+
+/// Every route with its documentation: health checks at the root, the API under `/api/v1`.
+/// Each `routes!` call holds the handlers of one path (utoipa-axum registers a call's method
+/// router on each of its paths).
+fn documented_routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(crate::openapi::openapi_json))
+        .routes(routes!(ws::tickets::create_ticket))
+        .routes(routes!(ws::status::status))
+        .routes(routes!(ws::logs::logs))
+        .routes(routes!(ws::terminal::terminal))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::callback))
+        .routes(routes!(users::list))
+        .routes(routes!(users::update))
+        .routes(routes!(users::me, users::update_me))
+        .routes(routes!(users::api_keys, users::create_api_key))
+        .routes(routes!(users::delete_api_key))
+        .routes(routes!(users::devices))
+        .routes(routes!(users::revoke_device))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::get, teams::update, teams::delete))
+        .routes(routes!(teams::members, teams::add_member))
+        .routes(routes!(teams::update_member, teams::remove_member))
+        .routes(routes!(teams::audit))
+        .routes(routes!(logs::audit))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(environments::list, environments::create))
+        .routes(routes!(
+            environments::get,
+            environments::update,
+            environments::delete
+        ))
+        .routes(routes!(environments::start))
+        .routes(routes!(environments::stop))
+        .routes(routes!(environments::list_ports, environments::add_port))
+        .routes(routes!(environments::remove_port))
+        .routes(routes!(
+            environments::list_variables,
+            environments::set_variable
+        ))
+        .routes(routes!(environments::delete_variable))
+        .routes(routes!(sessions::list, sessions::create))
+        .routes(routes!(sessions::terminate))
+        .routes(routes!(extensions::catalog, extensions::add))
+        .routes(routes!(extensions::list, extensions::install))
+        .routes(routes!(extensions::uninstall))
+        .routes(routes!(logs::query))
+        .fallback(not_found);
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .nest("/api/v1", api)
 }
 
 /// CORS for the configured origins only: credentials travel in `Authorization`, never in

@@ -227,3 +227,75 @@ async fn bad_values_are_422_naming_the_field_and_bad_ids_are_404() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+// Found by schemathesis (scripts/schemathesis).
+
+#[tokio::test]
+async fn a_json_array_body_is_422_not_read_as_an_object() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let r = app
+        .call(
+            "PATCH",
+            "/api/v1/users/me",
+            &alice,
+            Some(json!([null, null])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["code"], "invalid_input");
+    let r = app
+        .call("PATCH", "/api/v1/users/me", &alice, Some(json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_empty_cursor_is_the_first_page_and_a_malformed_one_is_422() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    for list in ["projects", "teams", "environments"] {
+        let r = app
+            .call("GET", &format!("/api/v1/{list}?cursor="), &alice, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{list}: {}", r.body);
+        let r = app
+            .call("GET", &format!("/api/v1/{list}?cursor=nope"), &alice, None)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{list}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], "cursor");
+    }
+}
+
+#[tokio::test]
+async fn starting_with_an_absent_image_is_409_naming_the_image_not_404() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    app.runtime.remove_image("vibebox/base:bookworm");
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/environments/{env}/start"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("image vibebox/base:bookworm is not present"),
+        "{detail}"
+    );
+    let got = app
+        .call("GET", &format!("/api/v1/environments/{env}"), &alice, None)
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["status"], "error");
+}

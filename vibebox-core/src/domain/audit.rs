@@ -4,6 +4,7 @@ use crate::clock::Timestamp;
 use crate::id::{ApiKeyId, AuditEventId, TeamId, UserId};
 
 /// Who performed an audited action.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuditActor {
@@ -36,6 +37,7 @@ impl AuditActor {
 }
 
 /// A record of something that happened. `details` never contains secrets.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Identity.
@@ -51,9 +53,11 @@ pub struct AuditEvent {
     /// The team whose audit log shows the event, if it concerns a team's resource.
     pub team_id: Option<TeamId>,
     /// Extra facts as a JSON object.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Value,
     /// The client's IP address, when known.
     pub ip: Option<String>,
     /// When it happened.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }

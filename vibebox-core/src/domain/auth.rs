@@ -40,6 +40,7 @@ impl std::fmt::Debug for TokenHash {
 }
 
 /// What an API key may do. A key never grants more than its user has.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
@@ -76,6 +77,7 @@ string_enum!(Scope, "scopes", {
 
 /// A long-lived credential for scripts: `vbx_<prefix>_<secret>`. Only the SHA-256 of the secret
 /// is stored; the full key is shown once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     /// Identity.
@@ -88,21 +90,27 @@ pub struct ApiKey {
     pub prefix: String,
     /// SHA-256 of the secret part.
     #[serde(skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub secret_hash: TokenHash,
     /// What the key may do.
     pub scopes: Vec<Scope>,
     /// When the key stops working.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     /// The last successful use.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_used_at: Option<Timestamp>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// One refresh token of a sign-in. Tokens rotate on use; all rotations of one sign-in share a
 /// family, and replaying a used token revokes the family.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshSession {
     /// Identity.
@@ -113,19 +121,25 @@ pub struct RefreshSession {
     pub family_id: RefreshFamilyId,
     /// SHA-256 of the opaque 256-bit token.
     #[serde(skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub token_hash: TokenHash,
     /// Absolute expiry (7 days after the sign-in, kept across rotations).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     /// When the token was rotated (used); a used token is never accepted again.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub used_at: Option<Timestamp>,
     /// When the token (or its family) was revoked.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<Timestamp>,
     /// The client's user agent.
     pub user_agent: Option<String>,
     /// The client's IP address.
     pub ip: Option<String>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 
 /// Where an environment is in its lifecycle (see [`lifecycle`](crate::lifecycle)).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvironmentStatus {
@@ -25,6 +26,7 @@ string_enum!(EnvironmentStatus, "status", {
 });
 
 /// A development environment: one container with limits, ports and variables.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
     /// Identity.
@@ -54,14 +56,18 @@ pub struct Environment {
     /// Optimistic-concurrency version; every write increments it.
     pub version: i64,
     /// When `status` last changed (used to find environments stuck mid-transition).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub status_changed_at: Timestamp,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// A transport protocol for a port mapping.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
@@ -73,6 +79,7 @@ pub enum Protocol {
 string_enum!(Protocol, "protocol", { Tcp => "tcp", Udp => "udp" });
 
 /// A port published from an environment's container.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentPort {
     /// Identity.
@@ -88,8 +95,10 @@ pub struct EnvironmentPort {
     /// TCP or UDP.
     pub protocol: Protocol,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
 
 /// A VS Code extension in the catalog.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Extension {
     /// Identity.
@@ -22,12 +23,15 @@ pub struct Extension {
     /// Where a custom extension's VSIX is downloaded from (custom only).
     pub download_url: Option<String>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// Where an extension's installation in an environment is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtensionStatus {
@@ -50,6 +54,7 @@ string_enum!(ExtensionStatus, "status", {
 });
 
 /// An extension requested for an environment, with its installation status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentExtension {
     /// Identity.
@@ -63,9 +68,12 @@ pub struct EnvironmentExtension {
     /// Why the last installation failed.
     pub error_message: Option<String>,
     /// When it was installed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub installed_at: Option<Timestamp>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

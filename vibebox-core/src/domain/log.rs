@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::id::EnvironmentId;
 
 /// Which output stream a log line came from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
@@ -29,6 +30,7 @@ pub struct NewLogEntry {
 }
 
 /// A persisted log line.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Store-assigned, increasing in insertion order within an environment.
@@ -36,6 +38,7 @@ pub struct LogEntry {
     /// The environment.
     pub environment_id: EnvironmentId,
     /// When the container wrote it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub timestamp: Timestamp,
     /// stdout or stderr.
     pub stream: LogStream,

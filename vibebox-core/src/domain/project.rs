@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::id::{ProjectId, TeamId, UserId};
 
 /// Who owns a project: exactly one user or exactly one team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum ProjectOwner {
@@ -50,6 +51,7 @@ impl ProjectOwner {
 }
 
 /// A group of environments owned by a user or a team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     /// Identity.
@@ -63,7 +65,9 @@ pub struct Project {
     /// An archived project keeps its data but refuses new environments and starts.
     pub is_archived: bool,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::id::{EnvironmentId, SessionId};
 
 /// What a session runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionType {
@@ -20,6 +21,7 @@ string_enum!(SessionType, "session_type", {
 });
 
 /// Where a session is in its lifecycle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
@@ -44,6 +46,7 @@ impl SessionStatus {
 }
 
 /// A process inside an environment: a shell, a tmux session or a VS Code server.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Identity.
@@ -62,9 +65,12 @@ pub struct Session {
     /// Minutes without activity before the session goes idle (default 30).
     pub idle_timeout_minutes: i32,
     /// The last terminal input, output or exec.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_activity_at: Timestamp,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::id::{TeamId, UserId};
 
 /// A group of users that owns projects together.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     /// Identity.
@@ -16,12 +17,15 @@ pub struct Team {
     /// Free text.
     pub description: Option<String>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// A member's role in a team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -35,6 +39,7 @@ pub enum Role {
 string_enum!(Role, "role", { Viewer => "viewer", Developer => "developer", Admin => "admin" });
 
 /// A user's membership of a team. (user, team) is unique; a team always keeps one admin.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// The team.
@@ -44,7 +49,9 @@ pub struct Membership {
     /// The member's role.
     pub role: Role,
     /// When the user joined.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub joined_at: Timestamp,
     /// Last change (of the role).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

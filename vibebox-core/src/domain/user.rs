@@ -26,6 +26,7 @@ impl std::fmt::Debug for PasswordHash {
 }
 
 /// A person who signs in to VibeBox.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Identity.
@@ -34,22 +35,27 @@ pub struct User {
     pub email: String,
     /// Argon2id PHC string; `None` for users who only sign in with OAuth.
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub password_hash: Option<PasswordHash>,
     /// 1–100 characters.
     pub display_name: String,
     /// An OpenSSH public key written into environments this user creates.
     pub ssh_public_key: Option<String>,
     /// A JSON object of notification preferences.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub notification_settings: serde_json::Value,
     /// Platform admins manage users, the extension catalog and read the audit log.
     pub is_platform_admin: bool,
     /// A disabled user cannot sign in and their tokens stop working.
     pub disabled: bool,
     /// The last successful sign-in.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_login_at: Option<Timestamp>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

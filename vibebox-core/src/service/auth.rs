@@ -35,14 +35,18 @@ pub struct IssuedRefreshToken {
 }
 
 /// A new API key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewApiKey {
     /// A label (1–100 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// What the key may do (at least one scope).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub scopes: Vec<Scope>,
     /// When it expires (default: the configured default lifetime; at most the maximum).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
 }
 

@@ -22,47 +22,67 @@ pub const DEFAULT_MEMORY_LIMIT: i64 = 4096;
 pub const DEFAULT_STORAGE_LIMIT: i64 = 20480;
 
 /// A new environment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewEnvironment {
     /// The project.
     pub project_id: ProjectId,
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Slug, unique per project.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: String,
     /// The image reference.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub base_image: String,
     /// CPU cores (default 2.0).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01, maximum = 256.0))]
     pub cpu_limit: Option<f64>,
     /// Memory in MB (default 4096).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 64, maximum = 1048576))]
     pub memory_limit: Option<i64>,
     /// Storage in MB (default 20480).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 512, maximum = 16777216))]
     pub storage_limit: Option<i64>,
 }
 
 /// Changes to an environment. Image and limit changes take effect at the next start.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct EnvironmentPatch {
     /// A new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: Option<String>,
     /// A new slug.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: Option<String>,
     /// A new image.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub base_image: Option<String>,
     /// New CPU limit.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01, maximum = 256.0))]
     pub cpu_limit: Option<f64>,
     /// New memory limit.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 64, maximum = 1048576))]
     pub memory_limit: Option<i64>,
     /// New storage limit.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 512, maximum = 16777216))]
     pub storage_limit: Option<i64>,
     /// The version the caller last saw; the update fails with `StaleVersion` if it changed.
     #[serde(default)]

@@ -16,13 +16,17 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A catalog entry to add (platform admins).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewExtension {
     /// `publisher.name`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub extension_id: String,
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Semantic version.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub version: String,
     /// Custom (not from the marketplace): requires `download_url`.
     #[serde(default)]

@@ -15,12 +15,15 @@ use crate::validate;
 pub const MAX_PORTS_PER_ENVIRONMENT: usize = 32;
 
 /// A new port mapping.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewPort {
     /// The port inside the container (1–65535).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65535))]
     pub container_port: i64,
     /// A fixed host port (1024–65535); without it the engine chooses one at each start.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1024, maximum = 65535))]
     pub host_port: Option<i64>,
     /// TCP (default) or UDP.
     #[serde(default)]

@@ -13,11 +13,17 @@ use crate::store::{EnvironmentFilter, Page, PageRequest};
 use crate::validate;
 
 /// A new project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewProject {
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Slug, unique per owner.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: String,
     /// The owning team; without it the project is the actor's own.
     #[serde(default)]
@@ -25,13 +31,19 @@ pub struct NewProject {
 }
 
 /// Changes to a project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProjectPatch {
     /// A new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: Option<String>,
     /// A new slug.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: Option<String>,
     /// Archive or unarchive (needs the right to delete the project).
     #[serde(default)]

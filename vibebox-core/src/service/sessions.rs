@@ -16,14 +16,17 @@ use crate::runtime::{ContainerId, ExecInfo, ExecSpec};
 use crate::validate;
 
 /// A new session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewSession {
     /// What it runs.
     pub session_type: SessionType,
     /// Its name, unique per (environment, type) among live sessions.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,64}$"))]
     pub session_name: String,
     /// Minutes without activity before it goes idle (default from the configuration).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10080))]
     pub idle_timeout_minutes: Option<i64>,
 }
 

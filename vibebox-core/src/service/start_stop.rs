@@ -25,8 +25,11 @@ impl Vibebox {
     /// starting environment is a no-op.
     ///
     /// Errors: `QuotaExceeded` past the running-environments quota; `InvalidTransition` while
-    /// stopping; `Conflict` for an archived project; `PermissionDenied`; `NotFound`. When the
-    /// runtime fails, the environment ends in `error` with a message, and that error is returned.
+    /// stopping; `Conflict` for an archived project, for a container the engine refuses (e.g. a
+    /// CPU limit above the host's) or whose command exits at once; `PermissionDenied`;
+    /// `NotFound` for the environment, or (a runtime error naming it) an image that is absent
+    /// and cannot be pulled. When the runtime fails, the environment ends in `error` with a
+    /// message, and that error is returned.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn start_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
         let access = self
@@ -268,8 +271,10 @@ impl Vibebox {
         self.runtime().start(&container).await?;
         let info = self.runtime().inspect(&container).await?;
         if !info.state.is_running() {
+            // The image's command ended: the environment cannot run as configured (a conflict
+            // with its image, not a fault of the service).
             return Err(Error::runtime(
-                ErrorKind::Internal,
+                ErrorKind::Conflict,
                 exit_message("the container exited right after starting", &info),
                 None,
             ));

@@ -13,11 +13,17 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A new team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewTeam {
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Unique slug.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: String,
     /// Free text.
     #[serde(default)]
@@ -25,16 +31,23 @@ pub struct NewTeam {
 }
 
 /// Changes to a team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct TeamPatch {
     /// A new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: Option<String>,
     /// A new slug.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 50, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: Option<String>,
     /// A new description, or `null` to clear it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub description: Patch<String>,
 }
 

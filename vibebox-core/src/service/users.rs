@@ -15,13 +15,17 @@ use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A new account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct Registration {
     /// The email address (stored lowercase).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
     /// The password (8–1024 characters).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, write_only))]
     pub password: SecretString,
     /// The name shown to others.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: String,
 }
 
@@ -40,6 +44,7 @@ pub struct OAuthProfile {
 
 /// What platform admins change about an account (`PATCH /users/{id}`).
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserAdminPatch {
     /// Disable or re-enable the account; disabling ends its sign-ins at once.
     #[serde(default)]
@@ -50,16 +55,20 @@ pub struct UserAdminPatch {
 }
 
 /// Changes to one's own profile.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProfilePatch {
     /// A new display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: Option<String>,
     /// A new SSH public key, or `null` to remove it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ssh_public_key: Patch<String>,
     /// New notification settings (a JSON object).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub notification_settings: Option<serde_json::Value>,
 }
 

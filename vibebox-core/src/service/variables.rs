@@ -22,11 +22,17 @@ pub const MASKED_VALUE: &str = "********";
 pub const MAX_VARIABLES_PER_ENVIRONMENT: usize = 200;
 
 /// A variable to set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewVariable {
     /// `^[A-Z_][A-Z0-9_]*$`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = "^[A-Z_][A-Z0-9_]*$")
+    )]
     pub key: String,
     /// The value (at most 32 KiB).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, write_only))]
     pub value: SecretString,
     /// Encrypt it (always done for secret-like keys).
     #[serde(default)]
@@ -34,6 +40,7 @@ pub struct NewVariable {
 }
 
 /// A variable as readers see it: encrypted values are masked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VariableView {
     /// Identity.
@@ -47,8 +54,10 @@ pub struct VariableView {
     /// Whether the value is stored encrypted.
     pub is_encrypted: bool,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -11,27 +11,30 @@ use vibebox_core::service::{IssuedRefreshToken, Registration};
 
 use crate::client::Client;
 use crate::json::ApiJson;
-use crate::problem::ApiError;
+use crate::openapi::{JsonBody, Public};
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// `POST /auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// The account's email.
     pub email: String,
     /// Its password.
+    #[schema(value_type = String, format = Password, write_only)]
     pub password: SecretString,
 }
 
 /// `POST /auth/refresh` and `/auth/logout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh.
+    #[schema(value_type = String, format = Password, write_only)]
     pub refresh_token: SecretString,
 }
 
 /// A sign-in: the user and a fresh token pair (shown once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The signed-in user.
     pub user: User,
@@ -61,7 +64,7 @@ pub(crate) fn tokens(
 }
 
 /// The answer to every registration that passes validation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RegistrationAccepted {
     /// Always `accepted`.
     pub status: &'static str,
@@ -76,6 +79,16 @@ pub struct RegistrationAccepted {
 /// first account becomes platform admin unless configured otherwise.
 ///
 /// Errors: 422 naming the field (the rules do not depend on stored data).
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body(content = Registration, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted, whether or not the email already had an account; sign in next", body = RegistrationAccepted),
+        JsonBody, Public,
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Registration>,
@@ -99,6 +112,17 @@ pub async fn register(
 /// Signs in with email and password. Every failure is the same 401, whether or not the email
 /// exists; too many failures are 429 with `Retry-After` (core's sign-in throttle, keyed by
 /// the client's address).
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (the same answer whether or not the email exists)", body = Problem, content_type = "application/problem+json"),
+        JsonBody, Public,
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -113,6 +137,17 @@ pub async fn login(
 }
 
 /// Trades a refresh token for a new pair. Reusing a rotated token revokes its whole family.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body(content = RefreshRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new token pair", body = TokenResponse),
+        (status = 401, description = "The refresh token is unknown, used, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        JsonBody, Public,
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
@@ -126,6 +161,16 @@ pub async fn refresh(
 }
 
 /// Revokes the sign-in the refresh token belongs to. Unknown tokens are accepted silently.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    request_body(content = RefreshRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Signed out (also for unknown tokens)"),
+        JsonBody, Public,
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,

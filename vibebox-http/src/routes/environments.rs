@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vibebox_core::domain::{Environment, EnvironmentPort};
+use vibebox_core::error::{Error, ErrorKind};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
 use vibebox_core::service::{EnvironmentPatch, NewEnvironment, NewPort, NewVariable, VariableView};
 use vibebox_core::store::Page;
@@ -13,21 +14,37 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
-use crate::problem::ApiError;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// `?project_id=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this project's environments.
     pub project_id: Option<ProjectId>,
-    /// Page size.
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Cursor.
     pub cursor: Option<String>,
 }
 
 /// The environments the caller can see.
+#[utoipa::path(
+    get,
+    path = "/environments",
+    tag = "environments",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The environments the caller can see", body = Page<Environment>),
+        Forbidden, NotFound, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -46,6 +63,17 @@ pub async fn list(
 }
 
 /// Creates a stopped environment.
+#[utoipa::path(
+    post,
+    path = "/environments",
+    tag = "environments",
+    request_body(content = NewEnvironment, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The stopped environment", body = Environment),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -56,6 +84,19 @@ pub async fn create(
 }
 
 /// One environment.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment", body = Environment),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -65,6 +106,20 @@ pub async fn get(
 }
 
 /// Changes an environment (image and limits apply at the next start).
+#[utoipa::path(
+    patch,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = EnvironmentPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed environment", body = Environment),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -75,6 +130,19 @@ pub async fn update(
 }
 
 /// Deletes an environment and its container.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -85,15 +153,59 @@ pub async fn delete(
 }
 
 /// Starts an environment.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/start",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment, running (or already starting)", body = Environment),
+        (status = 409, description = "A refused transition, or the environment cannot start as configured: its image is absent and cannot be pulled, the engine refuses its limits, or its command exits at once (the environment is then in `error`)", body = Problem, content_type = "application/problem+json"),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn start(
     State(s): State<AppState>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
 ) -> Result<Json<Environment>, ApiError> {
-    Ok(Json(s.vibebox.start_environment(&actor, id).await?))
+    match s.vibebox.start_environment(&actor, id).await {
+        Ok(env) => Ok(Json(env)),
+        Err(e) => Err(start_refused(e)),
+    }
+}
+
+/// A start the runtime refuses for want of something the environment names (its image is
+/// absent and cannot be pulled) is 409: the environment exists, so 404 would mislead. Core
+/// reports it as a runtime `NotFound` whose message names the image.
+fn start_refused(e: Error) -> ApiError {
+    match e {
+        Error::Runtime {
+            kind: ErrorKind::NotFound,
+            message,
+            source,
+        } => ApiError(Error::runtime(ErrorKind::Conflict, message, source)),
+        other => ApiError(other),
+    }
 }
 
 /// Stops an environment.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/stop",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment, stopped", body = Environment),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn stop(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -103,6 +215,19 @@ pub async fn stop(
 }
 
 /// The environment's port mappings.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/ports",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The port mappings", body = Vec<EnvironmentPort>),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_ports(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -112,6 +237,20 @@ pub async fn list_ports(
 }
 
 /// Adds a port mapping.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/ports",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = NewPort, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The port mapping", body = EnvironmentPort),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_port(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -123,6 +262,20 @@ pub async fn add_port(
 }
 
 /// Removes a port mapping.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}/ports/{port_id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("port_id" = PortId, Path, description = "The port mapping"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove_port(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -133,6 +286,19 @@ pub async fn remove_port(
 }
 
 /// The environment's variables; encrypted values are masked.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/variables",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The variables; encrypted values are masked", body = Vec<VariableView>),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_variables(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -142,6 +308,20 @@ pub async fn list_variables(
 }
 
 /// Sets a variable (secret-looking keys are always encrypted).
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/variables",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = NewVariable, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The variable as readers see it", body = VariableView),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_variable(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -153,6 +333,20 @@ pub async fn set_variable(
 }
 
 /// Deletes a variable.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}/variables/{key}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("key" = String, Path, description = "The variable's key"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete_variable(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -12,17 +12,31 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `POST /environments/{id}/extensions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InstallRequest {
     /// The catalog's extension id (`publisher.name`).
     pub extension_id: String,
 }
 
 /// The catalog.
+#[utoipa::path(
+    get,
+    path = "/extensions",
+    tag = "extensions",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The catalog", body = Page<Extension>),
+        Forbidden, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn catalog(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -32,6 +46,17 @@ pub async fn catalog(
 }
 
 /// Adds a catalog entry (platform admins).
+#[utoipa::path(
+    post,
+    path = "/extensions",
+    tag = "extensions",
+    request_body(content = NewExtension, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The catalog entry", body = Extension),
+        Forbidden, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -42,6 +67,19 @@ pub async fn add(
 }
 
 /// The environment's extensions with their installation status.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/extensions",
+    tag = "extensions",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    responses(
+        (status = 200, description = "The environment's extensions", body = Vec<EnvironmentExtension>),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -53,6 +91,20 @@ pub async fn list(
 }
 
 /// Requests an installation (retries a failed one).
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/extensions",
+    tag = "extensions",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = InstallRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "The installation request", body = EnvironmentExtension),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn install(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -67,6 +119,20 @@ pub async fn install(
 }
 
 /// Removes an extension from the environment.
+#[utoipa::path(
+    delete,
+    path = "/environments/{id}/extensions/{ext_id}",
+    tag = "extensions",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("ext_id" = ExtensionId, Path, description = "The catalog extension"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn uninstall(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -10,12 +10,14 @@ use vibebox_core::error::Error;
 use crate::client::Client;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::oauth::{self, OAuthProvider};
-use crate::problem::ApiError;
-use crate::routes::auth::tokens;
+use crate::openapi::{Conflict, Invalid, NotFound, Public};
+use crate::problem::{ApiError, Problem};
+use crate::routes::auth::{TokenResponse, tokens};
 use crate::state::AppState;
 
 /// The query the provider sends the browser back with.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// The authorization code.
     pub code: Option<String>,
@@ -36,6 +38,20 @@ fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a OAuthProvider, Ap
 
 /// Redirects to the provider's sign-in page (302) with `state` and a PKCE S256 challenge, and
 /// sets the flow cookie that the callback checks.
+#[utoipa::path(
+    get,
+    path = "/auth/oauth/{provider}",
+    tag = "auth",
+    params(
+        ("provider" = String, Path, description = "A configured provider: `github`, `google`"),
+    ),
+    responses(
+        (status = 302, description = "To the provider's sign-in page; sets the flow cookie",
+         headers(("Location" = String, description = "The provider's authorization URL"),
+                 ("Set-Cookie" = String, description = "The signed flow cookie (HttpOnly)"))),
+        NotFound, Public,
+    )
+)]
 pub async fn start(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -75,6 +91,21 @@ pub async fn start(
 /// PKCE verifier), reads the profile and signs the person in (the account is created on the
 /// first sign-in): the same body as `POST /auth/login`. A missing, expired or mismatched
 /// flow, a declined sign-in or a refused code is 401; an unreachable provider 503.
+#[utoipa::path(
+    get,
+    path = "/auth/oauth/{provider}/callback",
+    tag = "auth",
+    params(
+        ("provider" = String, Path, description = "A configured provider: `github`, `google`"),
+        CallbackQuery,
+    ),
+    responses(
+        (status = 200, description = "Signed in (the account is created on the first sign-in)", body = TokenResponse),
+        (status = 401, description = "No valid flow cookie for this state, a declined sign-in, or a refused code",
+         body = Problem, content_type = "application/problem+json"),
+        NotFound, Conflict, Invalid, Public,
+    )
+)]
 pub async fn callback(
     State(state): State<AppState>,
     Client(client): Client,

@@ -11,10 +11,24 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// The projects the caller can see.
+#[utoipa::path(
+    get,
+    path = "/projects",
+    tag = "projects",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The projects the caller can see", body = Page<Project>),
+        Forbidden, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -24,6 +38,17 @@ pub async fn list(
 }
 
 /// Creates a project (personal, or a team's with `team_id`).
+#[utoipa::path(
+    post,
+    path = "/projects",
+    tag = "projects",
+    request_body(content = NewProject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The project", body = Project),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -34,6 +59,19 @@ pub async fn create(
 }
 
 /// One project.
+#[utoipa::path(
+    get,
+    path = "/projects/{id}",
+    tag = "projects",
+    params(
+        ("id" = ProjectId, Path, description = "The project"),
+    ),
+    responses(
+        (status = 200, description = "The project", body = Project),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -43,6 +81,20 @@ pub async fn get(
 }
 
 /// Changes a project.
+#[utoipa::path(
+    patch,
+    path = "/projects/{id}",
+    tag = "projects",
+    params(
+        ("id" = ProjectId, Path, description = "The project"),
+    ),
+    request_body(content = ProjectPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed project", body = Project),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -53,6 +105,19 @@ pub async fn update(
 }
 
 /// Deletes a project with its environments.
+#[utoipa::path(
+    delete,
+    path = "/projects/{id}",
+    tag = "projects",
+    params(
+        ("id" = ProjectId, Path, description = "The project"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Caller(actor): Caller,

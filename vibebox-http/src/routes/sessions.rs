@@ -11,11 +11,13 @@ use vibebox_core::service::NewSession;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `?include_terminated=`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Also list ended sessions (default false).
     #[serde(default)]
@@ -23,6 +25,20 @@ pub struct ListQuery {
 }
 
 /// The environment's sessions.
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/sessions",
+    tag = "sessions",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The sessions", body = Vec<Session>),
+        Forbidden, NotFound, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -37,6 +53,20 @@ pub async fn list(
 }
 
 /// Starts a session in a running environment.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/sessions",
+    tag = "sessions",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+    ),
+    request_body(content = NewSession, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The session", body = Session),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -48,6 +78,19 @@ pub async fn create(
 }
 
 /// Ends a session.
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    params(
+        ("id" = SessionId, Path, description = "The session"),
+    ),
+    responses(
+        (status = 200, description = "The ended session", body = Session),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn terminate(
     State(s): State<AppState>,
     Caller(actor): Caller,

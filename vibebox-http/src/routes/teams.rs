@@ -12,11 +12,12 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `POST /teams/{id}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewMember {
     /// The account to add.
     pub email: String,
@@ -25,13 +26,26 @@ pub struct NewMember {
 }
 
 /// `PATCH /teams/{id}/members/{user_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RoleChange {
     /// The new role.
     pub role: Role,
 }
 
 /// The caller's teams.
+#[utoipa::path(
+    get,
+    path = "/teams",
+    tag = "teams",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The caller's teams", body = Page<Team>),
+        Forbidden, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -41,6 +55,17 @@ pub async fn list(
 }
 
 /// Creates a team; the caller becomes its admin.
+#[utoipa::path(
+    post,
+    path = "/teams",
+    tag = "teams",
+    request_body(content = NewTeam, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The team; the caller is its admin", body = Team),
+        Forbidden, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -51,6 +76,19 @@ pub async fn create(
 }
 
 /// One team.
+#[utoipa::path(
+    get,
+    path = "/teams/{id}",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+    ),
+    responses(
+        (status = 200, description = "The team", body = Team),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -60,6 +98,20 @@ pub async fn get(
 }
 
 /// Changes a team (admins).
+#[utoipa::path(
+    patch,
+    path = "/teams/{id}",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+    ),
+    request_body(content = TeamPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed team", body = Team),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -70,6 +122,19 @@ pub async fn update(
 }
 
 /// Deletes a team with its projects (admins).
+#[utoipa::path(
+    delete,
+    path = "/teams/{id}",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -80,6 +145,20 @@ pub async fn delete(
 }
 
 /// The team's members.
+#[utoipa::path(
+    get,
+    path = "/teams/{id}/members",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The members", body = Page<Membership>),
+        Forbidden, NotFound, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn members(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -90,6 +169,20 @@ pub async fn members(
 }
 
 /// Adds a member by email (admins).
+#[utoipa::path(
+    post,
+    path = "/teams/{id}/members",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+    ),
+    request_body(content = NewMember, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The membership", body = Membership),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -104,6 +197,21 @@ pub async fn add_member(
 }
 
 /// Changes a member's role (admins; the last admin stays).
+#[utoipa::path(
+    patch,
+    path = "/teams/{id}/members/{user_id}",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+        ("user_id" = UserId, Path, description = "The member"),
+    ),
+    request_body(content = RoleChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed membership", body = Membership),
+        Forbidden, NotFound, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_member(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -118,6 +226,20 @@ pub async fn update_member(
 }
 
 /// Removes a member (admins, or the member leaving).
+#[utoipa::path(
+    delete,
+    path = "/teams/{id}/members/{user_id}",
+    tag = "teams",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+        ("user_id" = UserId, Path, description = "The member"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Conflict, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove_member(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -128,6 +250,20 @@ pub async fn remove_member(
 }
 
 /// The team's audit log (team admins).
+#[utoipa::path(
+    get,
+    path = "/teams/{id}/audit",
+    tag = "logs",
+    params(
+        ("id" = TeamId, Path, description = "The team"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The team's audit events, newest first", body = Page<AuditEvent>),
+        Forbidden, NotFound, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn audit(
     State(s): State<AppState>,
     Caller(actor): Caller,

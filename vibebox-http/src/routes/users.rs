@@ -14,11 +14,12 @@ use vibebox_core::store::Page;
 use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
+use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// A new API key: the stored key and, this once, the whole token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     /// The stored key (its hash is never shown).
     #[serde(flatten)]
@@ -28,6 +29,16 @@ pub struct CreatedKey {
 }
 
 /// The caller's own account.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller's account", body = User),
+        Forbidden, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn me(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -36,6 +47,17 @@ pub async fn me(
 }
 
 /// Changes the caller's profile.
+#[utoipa::path(
+    patch,
+    path = "/users/me",
+    tag = "users",
+    request_body(content = ProfilePatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed account", body = User),
+        Forbidden, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_me(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -45,6 +67,16 @@ pub async fn update_me(
 }
 
 /// The caller's API keys.
+#[utoipa::path(
+    get,
+    path = "/users/me/api-keys",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller's API keys", body = Vec<ApiKey>),
+        Forbidden, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn api_keys(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -53,6 +85,17 @@ pub async fn api_keys(
 }
 
 /// Creates an API key; the token is in this response only.
+#[utoipa::path(
+    post,
+    path = "/users/me/api-keys",
+    tag = "users",
+    request_body(content = NewApiKey, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The key; `token` is shown this once", body = CreatedKey),
+        Forbidden, Conflict, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_api_key(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -69,6 +112,19 @@ pub async fn create_api_key(
 }
 
 /// Deletes one of the caller's API keys.
+#[utoipa::path(
+    delete,
+    path = "/users/me/api-keys/{id}",
+    tag = "users",
+    params(
+        ("id" = ApiKeyId, Path, description = "The key"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete_api_key(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -79,6 +135,16 @@ pub async fn delete_api_key(
 }
 
 /// The caller's signed-in devices.
+#[utoipa::path(
+    get,
+    path = "/users/me/sessions",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller's signed-in devices", body = Vec<RefreshSession>),
+        Forbidden, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn devices(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -87,6 +153,19 @@ pub async fn devices(
 }
 
 /// Signs a device out.
+#[utoipa::path(
+    delete,
+    path = "/users/me/sessions/{id}",
+    tag = "users",
+    params(
+        ("id" = RefreshSessionId, Path, description = "The sign-in"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn revoke_device(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -97,6 +176,19 @@ pub async fn revoke_device(
 }
 
 /// Every account (platform admins).
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "Every account", body = Page<User>),
+        Forbidden, Invalid, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -106,6 +198,20 @@ pub async fn list(
 }
 
 /// Disables, enables or promotes an account (platform admins), in one write.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    params(
+        ("id" = UserId, Path, description = "The account"),
+    ),
+    request_body(content = UserAdminPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed account", body = User),
+        Forbidden, NotFound, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,

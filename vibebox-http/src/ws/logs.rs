@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,8 +20,9 @@ use vibebox_core::service::LogFilter;
 use vibebox_core::store::PageRequest;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, WsCaller, send_json};
+use super::{PROTOCOL, Upgrade, WsCaller, send_json};
 use crate::extract::ApiPath;
+use crate::openapi::{Authenticated, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -37,11 +38,25 @@ enum ClientMessage {
 }
 
 /// Upgrades to the logs socket.
+#[utoipa::path(
+    get,
+    path = "/ws/environments/{id}/logs",
+    tag = "websockets",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /ws-tickets`, instead of the `bearer.<token>` subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: the last 100 stored lines, then live lines"),
+        NotFound, WebSocketErrors, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn logs(
-    ws: WebSocketUpgrade,
     State(s): State<AppState>,
     WsCaller(actor): WsCaller,
     ApiPath(id): ApiPath<EnvironmentId>,
+    Upgrade(ws): Upgrade,
 ) -> Response {
     // Subscribe first, then read the history: a line in both is sent once.
     let rx = match s.vibebox.subscribe(&actor, id).await {

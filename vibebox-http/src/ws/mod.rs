@@ -2,22 +2,21 @@
 //!
 //! Browsers cannot set headers on a WebSocket, so the token travels as the subprotocol
 //! `bearer.<token>` beside `vibebox.v1`, or as a one-time ticket from `POST /ws-tickets`
-//! (valid 30 s) in `?ticket=`; a long-lived token never goes in the URL. The `Origin` header,
+//! (valid 30 s) in `?ticket=`; a long-lived token never goes in the URL. Other clients may
+//! send `Authorization: Bearer <token>` as on every other route. The `Origin` header,
 //! when present, must be one of [`HttpConfig::allowed_origins`](crate::HttpConfig).
 
-mod logs;
+pub(crate) mod logs;
 mod revoked;
-mod status;
-mod terminal;
-mod tickets;
+pub(crate) mod status;
+pub(crate) mod terminal;
+pub(crate) mod tickets;
 
-pub use logs::logs;
 pub use revoked::SOCKET_RECHECK_INTERVAL;
-pub use status::status;
-pub use terminal::terminal;
-pub use tickets::{TICKET_TTL, Tickets, create_ticket};
+pub use tickets::{TICKET_TTL, Tickets};
 
 use axum::extract::FromRequestParts;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -62,14 +61,18 @@ impl FromRequestParts<AppState> for WsCaller {
         let ticket = parts.uri.query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("ticket="))
+                .filter(|t| !t.is_empty())
                 .map(str::to_string)
         });
-        let actor: CoreResult<Actor> = match (ticket, bearer_protocol(parts)) {
+        // Non-browser clients may send `Authorization: Bearer` as on every other route.
+        let token =
+            bearer_protocol(parts).or_else(|| crate::auth::bearer(parts).map(str::to_string));
+        let actor: CoreResult<Actor> = match (ticket, token) {
             (Some(ticket), _) => redeem(state, &ticket).await,
             (None, Some(token)) => crate::auth::actor_for_token(state, &token).await,
             (None, None) => {
                 return Err(unauthenticated(
-                    "send the subprotocol bearer.<token> or ?ticket=",
+                    "send the subprotocol bearer.<token>, ?ticket= or Authorization: Bearer <token>",
                 ));
             }
         };
@@ -92,6 +95,31 @@ async fn redeem(state: &AppState, ticket: &str) -> CoreResult<Actor> {
         state.limiters.check_user(user)?;
     }
     Ok(actor)
+}
+
+/// A WebSocket upgrade; a request that is not one is answered with a problem (400, or 426
+/// when the connection cannot be upgraded) rather than axum's plain-text rejection. Handlers
+/// take it after the caller and the path, so a missing token is 401 whatever the request.
+#[derive(Debug)]
+pub struct Upgrade(pub WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Upgrade)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let code = if status == StatusCode::UPGRADE_REQUIRED {
+                    "upgrade_required"
+                } else {
+                    "not_a_websocket_upgrade"
+                };
+                Problem::new(status, code, rejection.body_text()).into_response()
+            })
+    }
 }
 
 fn bearer_protocol(parts: &Parts) -> Option<String> {

@@ -2,7 +2,7 @@
 //! plus `{"type":"metrics",…}` about once a second while the environment runs.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -16,18 +16,33 @@ use vibebox_core::rbac::Actor;
 use vibebox_core::runtime::ContainerStats;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, WsCaller, send_json};
+use super::{PROTOCOL, Upgrade, WsCaller, send_json};
 use crate::extract::ApiPath;
+use crate::openapi::{Authenticated, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Upgrades to the status socket. Errors before the upgrade are HTTP problems (404 for
 /// another tenant's environment).
+#[utoipa::path(
+    get,
+    path = "/ws/environments/{id}/status",
+    tag = "websockets",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /ws-tickets`, instead of the `bearer.<token>` subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: status changes and metrics"),
+        NotFound, WebSocketErrors, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn status(
-    ws: WebSocketUpgrade,
     State(s): State<AppState>,
     WsCaller(actor): WsCaller,
     ApiPath(id): ApiPath<EnvironmentId>,
+    Upgrade(ws): Upgrade,
 ) -> Response {
     let rx = match s.vibebox.subscribe(&actor, id).await {
         Ok(rx) => rx,

@@ -5,7 +5,7 @@
 //! process is killed; a tmux session stays, and the next terminal on it resumes it.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -15,20 +15,24 @@ use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::Terminal;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, WsCaller, send_json};
+use super::{PROTOCOL, Upgrade, WsCaller, send_json};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::openapi::{Authenticated, Conflict, Invalid, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `?session=&cols=&rows=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TerminalQuery {
     /// The session's name (default `main`, the default tmux session).
     #[serde(default = "main_session")]
     pub session: String,
     /// Initial columns (default 80).
+    #[param(minimum = 0, maximum = 65535)]
     pub cols: Option<u16>,
     /// Initial rows (default 24).
+    #[param(minimum = 0, maximum = 65535)]
     pub rows: Option<u16>,
 }
 
@@ -44,12 +48,27 @@ enum Control {
 }
 
 /// Upgrades to a terminal on a live session of a running environment.
+#[utoipa::path(
+    get,
+    path = "/ws/environments/{id}/terminal",
+    tag = "websockets",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        TerminalQuery,
+        ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /ws-tickets`, instead of the `bearer.<token>` subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: terminal bytes in binary frames, control in JSON text frames"),
+        NotFound, Conflict, Invalid, WebSocketErrors, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn terminal(
-    ws: WebSocketUpgrade,
     State(s): State<AppState>,
     WsCaller(actor): WsCaller,
     ApiPath(id): ApiPath<EnvironmentId>,
     ApiQuery(q): ApiQuery<TerminalQuery>,
+    Upgrade(ws): Upgrade,
 ) -> Response {
     let size = TerminalSize {
         cols: q.cols.unwrap_or(80),

@@ -16,6 +16,7 @@ use vibebox_core::rbac::Actor;
 use vibebox_core::tokens::{generate_refresh_token, hash_token};
 
 use crate::auth::Caller;
+use crate::openapi::Authenticated;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub struct Tickets {
 }
 
 /// `POST /ws-tickets`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TicketResponse {
     /// Pass it as `?ticket=` when opening a socket.
     pub ticket: String,
@@ -60,6 +61,16 @@ impl Tickets {
 }
 
 /// Issues a one-time ticket for opening a socket.
+#[utoipa::path(
+    post,
+    path = "/ws-tickets",
+    tag = "websockets",
+    responses(
+        (status = 201, description = "A ticket, valid once for 30 s", body = TicketResponse),
+        Authenticated,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_ticket(
     State(s): State<AppState>,
     Caller(actor): Caller,
