@@ -91,7 +91,7 @@ async fn absent_image_lands_in_error_naming_the_image() {
             .await
             .unwrap();
     let e = d.vb.start_environment(&alice, env.id).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::Conflict);
     let now = d.reload(&env).await;
     assert_eq!(now.status, EnvironmentStatus::Error);
     let message = now.error_message.unwrap();

@@ -136,7 +136,7 @@ async fn a_missing_image_is_an_error_naming_the_image() {
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.rt.remove_image("vibebox/base:bookworm");
     let e = h.vb.start_environment(&alice, env.id).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::Conflict);
     let env = h.vb.get_environment(&alice, env.id).await.unwrap();
     assert_eq!(env.status, EnvironmentStatus::Error);
     assert!(

@@ -26,10 +26,10 @@ impl Vibebox {
     ///
     /// Errors: `QuotaExceeded` past the running-environments quota; `InvalidTransition` while
     /// stopping; `Conflict` for an archived project, for a container the engine refuses (e.g. a
-    /// CPU limit above the host's) or whose command exits at once; `PermissionDenied`;
-    /// `NotFound` for the environment, or (a runtime error naming it) an image that is absent
-    /// and cannot be pulled. When the runtime fails, the environment ends in `error` with a
-    /// message, and that error is returned.
+    /// CPU limit above the host's) or whose command exits at once, and (a runtime error naming
+    /// it) for an image that is absent and cannot be pulled: the environment exists, what it
+    /// needs does not; `PermissionDenied`; `NotFound` for the environment. When the runtime
+    /// fails, the environment ends in `error` with a message, and that error is returned.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn start_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
         let access = self
@@ -190,7 +190,7 @@ impl Vibebox {
             Err(e) => {
                 self.fail_environment(&env, format!("could not start the environment: {e}"))
                     .await;
-                return Err(e);
+                return Err(missing_is_conflict(e));
             }
         };
         let (env, info) = started;
@@ -432,4 +432,17 @@ fn signal_name(exit_code: i64) -> Option<&'static str> {
         15 => "SIGTERM",
         _ => return None,
     })
+}
+
+/// A runtime `NotFound` while starting names something the environment needs (its image),
+/// not the environment: the start is refused as `Conflict`, with the same message.
+fn missing_is_conflict(e: Error) -> Error {
+    match e {
+        Error::Runtime {
+            kind: ErrorKind::NotFound,
+            message,
+            source,
+        } => Error::runtime(ErrorKind::Conflict, message, source),
+        other => other,
+    }
 }

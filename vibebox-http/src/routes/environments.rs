@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vibebox_core::domain::{Environment, EnvironmentPort};
-use vibebox_core::error::{Error, ErrorKind};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
 use vibebox_core::service::{EnvironmentPatch, NewEnvironment, NewPort, NewVariable, VariableView};
 use vibebox_core::store::Page;
@@ -172,24 +171,7 @@ pub async fn start(
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
 ) -> Result<Json<Environment>, ApiError> {
-    match s.vibebox.start_environment(&actor, id).await {
-        Ok(env) => Ok(Json(env)),
-        Err(e) => Err(start_refused(e)),
-    }
-}
-
-/// A start the runtime refuses for want of something the environment names (its image is
-/// absent and cannot be pulled) is 409: the environment exists, so 404 would mislead. Core
-/// reports it as a runtime `NotFound` whose message names the image.
-fn start_refused(e: Error) -> ApiError {
-    match e {
-        Error::Runtime {
-            kind: ErrorKind::NotFound,
-            message,
-            source,
-        } => ApiError(Error::runtime(ErrorKind::Conflict, message, source)),
-        other => ApiError(other),
-    }
+    Ok(Json(s.vibebox.start_environment(&actor, id).await?))
 }
 
 /// Stops an environment.
