@@ -75,14 +75,7 @@ async fn starting_while_the_engine_is_down_is_503() {
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
     app.runtime.set_unavailable(true);
-    let r = app
-        .call(
-            "POST",
-            &format!("/api/v1/environments/{env}/start"),
-            &alice,
-            None,
-        )
-        .await;
+    let r = app.start(&env, &alice).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert_eq!(r.body["code"], "unavailable");
 }

@@ -278,14 +278,7 @@ async fn starting_with_an_absent_image_is_409_naming_the_image_not_404() {
     let alice = app.signed_in("alice").await;
     let (_, env) = app.project_with_env(&alice).await;
     app.runtime.remove_image("vibebox/base:bookworm");
-    let r = app
-        .call(
-            "POST",
-            &format!("/api/v1/environments/{env}/start"),
-            &alice,
-            None,
-        )
-        .await;
+    let r = app.start(&env, &alice).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(r.headers["content-type"], "application/problem+json");
     let detail = r.body["detail"].as_str().unwrap();

@@ -6,8 +6,6 @@
 mod common;
 mod fake_provider;
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
@@ -22,36 +20,9 @@ use vibebox_http::oauth::OAuthProvider;
 const PASSWORD_CANARY: &str = "canary-password-5d1e77";
 const CODE_CANARY: &str = "canary-oauth-code-90ab";
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn credentials_never_reach_the_traces() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let (capture, _guard) = vibebox_core::testing::TraceCapture::install();
 
     let fake = FakeProvider::start().await;
     let github = OAuthProvider::github(
@@ -136,7 +107,7 @@ async fn credentials_never_reach_the_traces() {
         .await;
     assert_eq!(callback.status, StatusCode::UNAUTHORIZED);
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("request_id"),
         "the request spans were captured"

@@ -97,14 +97,7 @@ async fn status_socket_follows_start_and_stop_with_metrics_while_running() {
     let first = next_json(&mut ws).await;
     assert_eq!(first["type"], "status");
     assert_eq!(first["status"], "stopped");
-    let started = app
-        .call(
-            "POST",
-            &format!("/api/v1/environments/{env}/start"),
-            &alice,
-            None,
-        )
-        .await;
+    let started = app.start(&env, &alice).await;
     assert_eq!(started.status, StatusCode::OK);
     until(&mut ws, |v| {
         v["type"] == "status" && v["status"] == "starting"
@@ -339,13 +332,7 @@ async fn disabling_a_user_closes_their_open_sockets_with_1008_and_leaves_others_
     assert_eq!(close_code(&mut logs).await, CloseCode::Policy);
     assert_eq!(close_code(&mut terminal).await, CloseCode::Policy);
     // Root's socket still works: it follows a start.
-    app.call(
-        "POST",
-        &format!("/api/v1/environments/{root_env}/start"),
-        &root,
-        None,
-    )
-    .await;
+    app.start(&root_env, &root).await;
     let next = until(&mut others, |v| v["status"] == "running").await;
     assert_eq!(next["type"], "status");
 }

@@ -3,7 +3,6 @@
 //! tests that run without one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vibebox_core::store::{StoreHealth, UsersStore};
@@ -19,36 +18,9 @@ fn with_password(url: &str, password: &str) -> String {
     )
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn password_never_reaches_traces() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let (capture, _guard) = vibebox_core::testing::TraceCapture::install();
 
     let url = vibebox_postgres::testing::fresh_database_url()
         .await
@@ -66,7 +38,7 @@ async fn password_never_reaches_traces() {
     )
     .await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(!logs.is_empty(), "the subscriber saw the store's traces");
     assert!(!logs.contains(CANARY), "{logs}");
     assert!(

@@ -174,16 +174,20 @@ impl App {
     /// [`project_with_env`](Self::project_with_env), started; returns the environment's id.
     pub async fn running_env(&self, bearer: &str) -> String {
         let (_, env) = self.project_with_env(bearer).await;
-        let r = self
-            .call(
-                "POST",
-                &format!("/api/v1/environments/{env}/start"),
-                bearer,
-                None,
-            )
-            .await;
+        let r = self.start(&env, bearer).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         env
+    }
+
+    /// `POST /api/v1/environments/{env}/start`.
+    pub async fn start(&self, env: &str, bearer: &str) -> Reply {
+        self.call(
+            "POST",
+            &format!("/api/v1/environments/{env}/start"),
+            bearer,
+            None,
+        )
+        .await
     }
 }
 
