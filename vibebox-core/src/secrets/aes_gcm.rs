@@ -185,57 +185,62 @@ mod tests {
     use crate::secrets::variable_aad;
     use proptest::prelude::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     fn key(byte: u8) -> SecretBox<[u8; 32]> {
         SecretBox::new(Box::new([byte; 32]))
     }
 
-    fn secrets() -> AesGcmSecrets {
-        AesGcmSecrets::new(Keyring::new(KeyId::new("k1").unwrap(), key(0x42)))
+    fn secrets() -> Result<AesGcmSecrets> {
+        Ok(AesGcmSecrets::new(Keyring::new(
+            KeyId::new("k1")?,
+            key(0x42),
+        )))
     }
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s.to_string())
     }
 
-    fn assert_internal(r: Result<SecretString>, expected: &str) {
-        match r {
-            Ok(_) => panic!("decrypt succeeded; expected {expected:?}"),
-            Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::Internal, "{e}");
-                assert!(e.to_string().contains(expected), "{e}");
-            }
-        }
+    fn assert_internal(r: Result<SecretString>, expected: &str) -> TestResult {
+        let e = r
+            .err()
+            .ok_or_else(|| format!("decrypt succeeded; expected {expected:?}"))?;
+        assert_eq!(e.kind(), ErrorKind::Internal, "{e}");
+        assert!(e.to_string().contains(expected), "{e}");
+        Ok(())
     }
 
     #[tokio::test]
-    async fn round_trip_with_same_aad() {
-        let s = secrets();
-        let ct = s.encrypt(&secret("hunter2"), b"row-1").await.unwrap();
+    async fn round_trip_with_same_aad() -> TestResult {
+        let s = secrets()?;
+        let ct = s.encrypt(&secret("hunter2"), b"row-1").await?;
         assert!(ct.starts_with("v1:k1:"), "{ct}");
         assert!(!ct.contains("hunter2"));
-        let pt = s.decrypt(&ct, b"row-1").await.unwrap();
+        let pt = s.decrypt(&ct, b"row-1").await?;
         assert_eq!(pt.expose_secret(), "hunter2");
+        Ok(())
     }
 
     #[tokio::test]
-    async fn empty_and_unicode_plaintexts_round_trip() {
-        let s = secrets();
+    async fn empty_and_unicode_plaintexts_round_trip() -> TestResult {
+        let s = secrets()?;
         for p in ["", "ünïcødé 🔑", &"x".repeat(10_000)] {
-            let ct = s.encrypt(&secret(p), b"").await.unwrap();
-            assert_eq!(s.decrypt(&ct, b"").await.unwrap().expose_secret(), p);
+            let ct = s.encrypt(&secret(p), b"").await?;
+            assert_eq!(s.decrypt(&ct, b"").await?.expose_secret(), p);
         }
+        Ok(())
     }
 
     #[tokio::test]
-    async fn tampered_ciphertext_fails_authentication() {
+    async fn tampered_ciphertext_fails_authentication() -> TestResult {
         let s = AesGcmSecrets::new(
-            Keyring::new(KeyId::new("k1").unwrap(), key(0x42))
-                .with_old_key(KeyId::new("k2").unwrap(), key(0x43))
-                .unwrap(),
+            Keyring::new(KeyId::new("k1")?, key(0x42))
+                .with_old_key(KeyId::new("k2")?, key(0x43))?,
         );
-        let ct = s.encrypt(&secret("value"), b"aad").await.unwrap();
-        let payload = ct.strip_prefix("v1:k1:").unwrap();
-        let raw = URL_SAFE_NO_PAD.decode(payload).unwrap();
+        let ct = s.encrypt(&secret("value"), b"aad").await?;
+        let payload = ct.strip_prefix("v1:k1:").ok_or("no v1:k1: prefix")?;
+        let raw = URL_SAFE_NO_PAD.decode(payload)?;
         // Flip one bit in the nonce, in the ciphertext body and in the tag.
         for index in [0, NONCE_LEN, raw.len() - 1] {
             let mut bad = raw.clone();
@@ -244,87 +249,83 @@ mod tests {
             assert_internal(
                 s.decrypt(&tampered, b"aad").await,
                 "ciphertext failed authentication",
-            );
+            )?;
         }
         // Relabelling it with another known key id fails too.
         let relabelled = format!("v1:k2:{payload}");
         assert_internal(
             s.decrypt(&relabelled, b"aad").await,
             "ciphertext failed authentication",
-        );
+        )?;
+        Ok(())
     }
 
     #[tokio::test]
-    async fn ciphertext_moved_to_another_row_fails() {
-        let s = secrets();
+    async fn ciphertext_moved_to_another_row_fails() -> TestResult {
+        let s = secrets()?;
         let env_a = EnvironmentId::new();
         let env_b = EnvironmentId::new();
         let ct = s
             .encrypt(&secret("db-password"), &variable_aad(env_a, "DB_PASSWORD"))
-            .await
-            .unwrap();
+            .await?;
         assert_internal(
             s.decrypt(&ct, &variable_aad(env_b, "DB_PASSWORD")).await,
             "ciphertext failed authentication",
-        );
+        )?;
         assert_internal(
             s.decrypt(&ct, &variable_aad(env_a, "OTHER_KEY")).await,
             "ciphertext failed authentication",
-        );
+        )?;
         assert!(
             s.decrypt(&ct, &variable_aad(env_a, "DB_PASSWORD"))
                 .await
                 .is_ok()
         );
+        Ok(())
     }
 
     #[tokio::test]
-    async fn rotation_keeps_old_ciphertexts_decryptable_and_reencrypt_moves_them() {
-        let ring = Keyring::new(KeyId::new("k1").unwrap(), key(0x42));
+    async fn rotation_keeps_old_ciphertexts_decryptable_and_reencrypt_moves_them() -> TestResult {
+        let ring = Keyring::new(KeyId::new("k1")?, key(0x42));
         let old = AesGcmSecrets::new(ring);
-        let ct = old.encrypt(&secret("s3cret"), b"row").await.unwrap();
+        let ct = old.encrypt(&secret("s3cret"), b"row").await?;
         assert!(!old.needs_reencryption(&ct));
 
-        let ring = Keyring::from_encoded(&old.keyring().to_encoded())
-            .unwrap()
-            .rotate(KeyId::new("k2").unwrap())
-            .unwrap();
+        let ring = Keyring::from_encoded(&old.keyring().to_encoded())?.rotate(KeyId::new("k2")?)?;
         let new = AesGcmSecrets::new(ring);
         assert!(new.needs_reencryption(&ct));
-        assert_eq!(
-            new.decrypt(&ct, b"row").await.unwrap().expose_secret(),
-            "s3cret"
-        );
+        assert_eq!(new.decrypt(&ct, b"row").await?.expose_secret(), "s3cret");
 
-        let moved = new.reencrypt(&ct, b"row").await.unwrap();
+        let moved = new.reencrypt(&ct, b"row").await?;
         assert!(moved.starts_with("v1:k2:"), "{moved}");
         assert!(!new.needs_reencryption(&moved));
-        assert_eq!(
-            new.decrypt(&moved, b"row").await.unwrap().expose_secret(),
-            "s3cret"
-        );
+        assert_eq!(new.decrypt(&moved, b"row").await?.expose_secret(), "s3cret");
         // The old keyring does not know k2.
         assert_internal(
             old.decrypt(&moved, b"row").await,
             "ciphertext was made with unknown key k2",
-        );
+        )?;
         // Re-encryption keeps the binding to the row.
         assert!(new.reencrypt(&ct, b"other-row").await.is_err());
+        Ok(())
     }
 
     #[tokio::test]
-    async fn nonces_differ_for_equal_plaintexts() {
-        let s = secrets();
-        let a = s.encrypt(&secret("same"), b"row").await.unwrap();
-        let b = s.encrypt(&secret("same"), b"row").await.unwrap();
+    async fn nonces_differ_for_equal_plaintexts() -> TestResult {
+        let s = secrets()?;
+        let a = s.encrypt(&secret("same"), b"row").await?;
+        let b = s.encrypt(&secret("same"), b"row").await?;
         assert_ne!(a, b);
-        let nonce = |c: &str| URL_SAFE_NO_PAD.decode(&c[6..]).unwrap()[..NONCE_LEN].to_vec();
-        assert_ne!(nonce(&a), nonce(&b));
+        let nonce = |c: &str| -> std::result::Result<Vec<u8>, base64::DecodeError> {
+            Ok(URL_SAFE_NO_PAD.decode(&c[6..])?[..NONCE_LEN].to_vec())
+        };
+        assert_ne!(nonce(&a)?, nonce(&b)?);
+        Ok(())
     }
 
     #[test]
-    fn debug_shows_no_key_material() {
-        let s = secrets();
+    fn debug_shows_no_key_material() -> TestResult {
+        let s = secrets()?;
         let debug = format!("{s:?}");
         assert!(debug.contains("k1"), "{debug}");
         assert!(
@@ -337,13 +338,17 @@ mod tests {
         );
         assert!(!debug.contains("66, 66"), "{debug}"); // 0x42 as decimal bytes
         assert!(!debug.contains("0x42"), "{debug}");
+        Ok(())
     }
 
     #[tokio::test]
-    async fn malformed_unknown_version_and_unknown_key_are_errors() {
-        let s = secrets();
-        let good = s.encrypt(&secret("x"), b"").await.unwrap();
-        let payload = good.strip_prefix("v1:k1:").unwrap().to_string();
+    async fn malformed_unknown_version_and_unknown_key_are_errors() -> TestResult {
+        let s = secrets()?;
+        let good = s.encrypt(&secret("x"), b"").await?;
+        let payload = good
+            .strip_prefix("v1:k1:")
+            .ok_or("no v1:k1: prefix")?
+            .to_string();
         let cases = [
             (String::new(), "malformed"),
             ("v1".to_string(), "malformed"),
@@ -360,19 +365,22 @@ mod tests {
             ),
         ];
         for (ct, expected) in cases {
-            assert_internal(s.decrypt(&ct, b"").await, expected);
+            assert_internal(s.decrypt(&ct, b"").await, expected)?;
             assert!(!s.needs_reencryption(&ct) || expected.contains("unknown key"));
         }
+        Ok(())
     }
 
     #[test]
-    fn errors_never_contain_plaintext_or_key() {
-        let s = secrets();
+    fn errors_never_contain_plaintext_or_key() -> TestResult {
+        let s = secrets()?;
         let e = s
             .decrypt_sync("v1:k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", b"")
-            .unwrap_err();
+            .err()
+            .ok_or("garbage decrypted")?;
         let text = format!("{e} {e:?}");
         assert!(!text.contains(&URL_SAFE_NO_PAD.encode([0x42u8; 32])));
+        Ok(())
     }
 
     proptest! {
@@ -380,7 +388,7 @@ mod tests {
 
         #[test]
         fn decrypt_never_panics(input in ".{0,200}", aad in proptest::collection::vec(any::<u8>(), 0..16)) {
-            let s = secrets();
+            let s = secrets()?;
             let r = s.decrypt_sync(&input, &aad);
             prop_assert!(r.is_err());
             let _ = s.needs_reencryption(&input);
@@ -388,7 +396,7 @@ mod tests {
 
         #[test]
         fn decrypt_of_prefixed_garbage_never_panics(payload in "[A-Za-z0-9_-]{0,120}") {
-            let s = secrets();
+            let s = secrets()?;
             let ct = format!("v1:k1:{payload}");
             let r = s.decrypt_sync(&ct, b"");
             prop_assert!(r.is_err());
