@@ -145,53 +145,55 @@ mod tests {
     use super::*;
     use crate::access_token::SigningKey;
 
-    fn tokens() -> AccessTokens {
-        let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![9u8; 32]))).unwrap();
-        AccessTokens::new("vibebox", "vibebox-api", key)
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    fn tokens() -> Result<AccessTokens> {
+        let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![9u8; 32])))?;
+        Ok(AccessTokens::new("vibebox", "vibebox-api", key))
     }
 
-    fn github() -> OAuthProvider {
+    fn github() -> Result<OAuthProvider> {
         OAuthProvider::github(
             "id",
             SecretString::from("s"),
             "https://vibebox.example.com/api/v1/auth/oauth/github/callback",
         )
-        .unwrap()
     }
 
     #[test]
-    fn the_challenge_is_rfc_7636_s256() {
+    fn the_challenge_is_rfc_7636_s256() -> TestResult {
         // RFC 7636 appendix B.
         assert_eq!(
             challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+        Ok(())
     }
 
     #[test]
-    fn a_started_flow_returns_with_its_state_and_verifier() {
-        let t = tokens();
-        let p = github();
-        let started = start(&t, &p).unwrap();
+    fn a_started_flow_returns_with_its_state_and_verifier() -> TestResult {
+        let t = tokens()?;
+        let p = github()?;
+        let started = start(&t, &p)?;
         assert_eq!(started.state.len(), 43);
         let back = returned(
             &t,
             &p,
             Some(started.cookie_value.expose_secret()),
             Some(&started.state),
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             challenge(back.verifier.expose_secret()),
             started.code_challenge
         );
+        Ok(())
     }
 
     #[test]
-    fn another_state_another_provider_or_no_cookie_is_refused() {
-        let t = tokens();
-        let p = github();
-        let started = start(&t, &p).unwrap();
+    fn another_state_another_provider_or_no_cookie_is_refused() -> TestResult {
+        let t = tokens()?;
+        let p = github()?;
+        let started = start(&t, &p)?;
         let cookie = started.cookie_value.expose_secret();
         assert!(returned(&t, &p, Some(cookie), Some("forged")).is_err());
         assert!(returned(&t, &p, None, Some(&started.state)).is_err());
@@ -199,23 +201,32 @@ mod tests {
             "id",
             SecretString::from("s"),
             "https://vibebox.example.com/cb",
-        )
-        .unwrap();
+        )?;
         assert!(returned(&t, &google, Some(cookie), Some(&started.state)).is_err());
+        Ok(())
     }
 
     #[test]
-    fn a_flow_token_is_never_an_access_token_and_back() {
-        let t = tokens();
-        let started = start(&t, &github()).unwrap();
+    fn a_flow_token_is_never_an_access_token_and_back() -> TestResult {
+        let t = tokens()?;
+        let started = start(&t, &github()?)?;
         assert!(t.verify(started.cookie_value.expose_secret()).is_err());
-        let access = t.issue(vibebox_core::id::UserId::new()).unwrap();
-        assert!(returned(&t, &github(), Some(access.token.expose_secret()), Some("x")).is_err());
+        let access = t.issue(vibebox_core::id::UserId::new())?;
+        assert!(
+            returned(
+                &t,
+                &github()?,
+                Some(access.token.expose_secret()),
+                Some("x")
+            )
+            .is_err()
+        );
+        Ok(())
     }
 
     #[test]
-    fn the_cookie_is_http_only_lax_secure_and_scoped_to_the_callback() {
-        let p = github();
+    fn the_cookie_is_http_only_lax_secure_and_scoped_to_the_callback() -> TestResult {
+        let p = github()?;
         let set = set_cookie(&p, Some(&SecretString::from("v")));
         assert_eq!(
             set,
@@ -223,11 +234,9 @@ mod tests {
         );
         assert!(set_cookie(&p, None).contains("Max-Age=0"));
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            "a=1; vibebox_oauth_github=tok".parse().unwrap(),
-        );
+        headers.insert(header::COOKIE, "a=1; vibebox_oauth_github=tok".parse()?);
         assert_eq!(cookie(&headers, "vibebox_oauth_github"), Some("tok"));
         assert_eq!(cookie(&headers, "vibebox_oauth_google"), None);
+        Ok(())
     }
 }

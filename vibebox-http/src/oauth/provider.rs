@@ -160,31 +160,44 @@ fn absolute_url(field: &'static str, url: &str) -> Result<Uri> {
 mod tests {
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    /// The error of a result that must have failed.
+    fn refused(r: Result<OAuthProvider>) -> std::result::Result<Error, &'static str> {
+        r.err().ok_or("the provider was accepted")
+    }
+
     fn secret() -> SecretString {
         SecretString::from("s3cret")
     }
 
     #[test]
-    fn providers_validate_their_urls_naming_the_field() {
-        let e = OAuthProvider::github("id", secret(), "not a url").unwrap_err();
+    fn providers_validate_their_urls_naming_the_field() -> TestResult {
+        let e = refused(OAuthProvider::github("id", secret(), "not a url"))?;
         assert_eq!(e.field(), Some("redirect_uri"));
-        let e = OAuthProvider::google("id", secret(), "ftp://example.com/cb").unwrap_err();
+        let e = refused(OAuthProvider::google(
+            "id",
+            secret(),
+            "ftp://example.com/cb",
+        ))?;
         assert_eq!(e.field(), Some("redirect_uri"));
-        let e = OAuthProvider::google("", secret(), "https://example.com/cb").unwrap_err();
+        let e = refused(OAuthProvider::google(
+            "",
+            secret(),
+            "https://example.com/cb",
+        ))?;
         assert_eq!(e.field(), Some("client_id"));
-        let e = OAuthProvider::github("id", secret(), "https://example.com/cb")
-            .unwrap()
-            .at("/relative")
-            .unwrap_err();
+        let e = refused(
+            OAuthProvider::github("id", secret(), "https://example.com/cb")?.at("/relative"),
+        )?;
         assert_eq!(e.field(), Some("authorize_url"));
+        Ok(())
     }
 
     #[test]
-    fn endpoints_move_under_a_base_url() {
-        let p = OAuthProvider::github("id", secret(), "http://127.0.0.1:3000/cb")
-            .unwrap()
-            .at("http://127.0.0.1:9/")
-            .unwrap();
+    fn endpoints_move_under_a_base_url() -> TestResult {
+        let p = OAuthProvider::github("id", secret(), "http://127.0.0.1:3000/cb")?
+            .at("http://127.0.0.1:9/")?;
         assert_eq!(p.token_url, "http://127.0.0.1:9/token");
         assert_eq!(
             p.emails_url.as_deref(),
@@ -192,5 +205,6 @@ mod tests {
         );
         assert_eq!(p.callback_path(), "/cb");
         assert!(!p.callback_is_https());
+        Ok(())
     }
 }
