@@ -126,6 +126,40 @@ async fn only_platform_admins_manage_users() {
 }
 
 #[tokio::test]
+async fn sign_up_answers_a_taken_email_like_a_free_one_and_changes_nothing() {
+    let h = H::new().await;
+    let registration = |email: &str, password: &str| Registration {
+        email: email.into(),
+        password: SecretString::from(password.to_string()),
+        display_name: "Someone".into(),
+    };
+    h.vb.sign_up(registration("carol@example.com", PASSWORD))
+        .await
+        .unwrap();
+    h.vb.sign_up(registration("CAROL@example.com", "another long password"))
+        .await
+        .unwrap();
+    // The first password still signs in; the second never does.
+    h.vb.login("carol@example.com", &SecretString::from(PASSWORD))
+        .await
+        .unwrap();
+    let e =
+        h.vb.login(
+            "carol@example.com",
+            &SecretString::from("another long password"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+    // Rules still name their field.
+    let e =
+        h.vb.sign_up(registration("dave@example.com", "short"))
+            .await
+            .unwrap_err();
+    assert_eq!(e.field(), Some("password"));
+}
+
+#[tokio::test]
 async fn an_admin_patch_is_checked_whole_before_anything_changes() {
     let h = H::new().await;
     let admin = h.user("admin").await;

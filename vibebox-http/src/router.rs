@@ -18,7 +18,6 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::oauth::ProviderClient;
 use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
@@ -46,7 +45,7 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             config.auth_rate_limit,
             config.per_user_rate_limit,
         )),
-        oauth_client: ProviderClient::new(),
+        oauth_client: Arc::default(),
         config: Arc::new(config),
     };
     let (routes, doc) = documented_routes().split_for_parts();

@@ -20,6 +20,14 @@ pub struct AppState {
     pub tickets: Arc<Tickets>,
     /// The request rate limiters.
     pub limiters: Arc<RateLimiters>,
-    /// The HTTP client towards OAuth providers.
-    pub oauth_client: ProviderClient,
+    /// The HTTP client towards OAuth providers, made on the first sign-in that needs it (it
+    /// loads the system's root certificates).
+    pub oauth_client: Arc<std::sync::OnceLock<ProviderClient>>,
+}
+
+impl AppState {
+    /// The client towards OAuth providers.
+    pub fn oauth_client(&self) -> &ProviderClient {
+        self.oauth_client.get_or_init(ProviderClient::new)
+    }
 }

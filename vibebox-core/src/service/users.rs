@@ -99,6 +99,23 @@ impl Vibebox {
         Ok(user)
     }
 
+    /// Registers a user the way a public sign-up must: the answer never reveals whether the
+    /// email already has an account. A taken email is not an error (it is logged, and the
+    /// existing account is left as it was); both paths hash the password, so they also take
+    /// the same time. The new account then signs in.
+    ///
+    /// Errors: `InvalidInput` naming the field (the rules do not depend on stored data).
+    pub async fn sign_up(&self, registration: Registration) -> Result<()> {
+        match self.register(registration).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                tracing::info!("sign-up for an email that already has an account");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn new_user(
         &self,
         email: String,

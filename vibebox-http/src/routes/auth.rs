@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vibebox_core::domain::User;
-use vibebox_core::error::ErrorKind;
 use vibebox_core::service::{IssuedRefreshToken, Registration};
 
 use crate::client::Client;
@@ -72,11 +71,10 @@ pub struct RegistrationAccepted {
     pub detail: &'static str,
 }
 
-/// Registers an account (Argon2id). Every well-formed request is answered the same way,
-/// `202 Accepted` without tokens, whether the email was free or already taken, so the answer
-/// never reveals whether an email has an account; both cases hash the password, so they
-/// also take the same time. The new account then signs in with `POST /auth/login`. The
-/// first account becomes platform admin unless configured otherwise.
+/// Registers an account (Argon2id) through core's [`sign_up`](vibebox_core::Vibebox::sign_up):
+/// every well-formed request is answered the same way, `202 Accepted` without tokens, whether
+/// the email was free or already taken. The new account then signs in with
+/// `POST /auth/login`. The first account becomes platform admin unless configured otherwise.
 ///
 /// Errors: 422 naming the field (the rules do not depend on stored data).
 #[utoipa::path(
@@ -93,13 +91,7 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Registration>,
 ) -> Result<(StatusCode, Json<RegistrationAccepted>), ApiError> {
-    match state.vibebox.register(body).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            tracing::info!("registration for an email that already has an account");
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state.vibebox.sign_up(body).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(RegistrationAccepted {

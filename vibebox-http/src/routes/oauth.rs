@@ -131,8 +131,9 @@ pub async fn callback(
             "the provider sent no code",
         )));
     };
-    let access = oauth::exchange_code(&state.oauth_client, provider, code, &flow.verifier).await?;
-    let profile = oauth::profile(&state.oauth_client, provider, &access).await?;
+    let provider_client = state.oauth_client();
+    let access = oauth::exchange_code(provider_client, provider, code, &flow.verifier).await?;
+    let profile = oauth::profile(provider_client, provider, &access).await?;
     let user = state.vibebox.oauth_login(profile).await?;
     let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
     let mut response = tokens(&state, user, refresh)?.into_response();
