@@ -32,14 +32,21 @@ use vibebox_http::{AccessTokens, HttpConfig, RateLimit};
 
 use options::{BoxError, OAuthClient, Options};
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), BoxError> {
+fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let opts = options::parse(std::env::args().skip(1))?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.worker_threads)
+        .enable_all()
+        .build()?
+        .block_on(serve(opts))
+}
+
+async fn serve(opts: Options) -> Result<(), BoxError> {
     let (keyring, signing) = keys::load(&opts)?;
     let store = vibebox::connect_store(&opts.database).await?;
     let docker_host = host_from_env();

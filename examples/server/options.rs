@@ -28,6 +28,8 @@ usage: server [flags]
   --rate-limit-per-ip N     VIBEBOX_RATE_LIMIT_PER_IP  6000 requests/minute per address, 0 = off
   --rate-limit-auth N       VIBEBOX_RATE_LIMIT_AUTH    60 sign-in requests/minute per address
   --rate-limit-per-user N   VIBEBOX_RATE_LIMIT_PER_USER 3000 requests/minute per user
+  --worker-threads N        VIBEBOX_WORKER_THREADS     one fewer than the CPUs, at least 1 (the
+                                                       database's own threads get the rest)
   (secret)                  VIBEBOX_GITHUB_CLIENT_ID, VIBEBOX_GITHUB_CLIENT_SECRET, VIBEBOX_GITHUB_URL
   (secret)                  VIBEBOX_GOOGLE_CLIENT_ID, VIBEBOX_GOOGLE_CLIENT_SECRET, VIBEBOX_GOOGLE_URL
                             DOCKER_HOST                unix:///var/run/docker.sock
@@ -55,6 +57,7 @@ pub struct Options {
     pub rate_limit_per_ip: u32,
     pub rate_limit_auth: u32,
     pub rate_limit_per_user: u32,
+    pub worker_threads: usize,
     pub github: Option<OAuthClient>,
     pub google: Option<OAuthClient>,
 }
@@ -121,6 +124,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
     let mut rate_limit_per_ip = limit("VIBEBOX_RATE_LIMIT_PER_IP", 6000)?;
     let mut rate_limit_auth = limit("VIBEBOX_RATE_LIMIT_AUTH", 60)?;
     let mut rate_limit_per_user = limit("VIBEBOX_RATE_LIMIT_PER_USER", 3000)?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut worker_threads = limit("VIBEBOX_WORKER_THREADS", (cpus as u32).saturating_sub(1))?;
 
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -136,6 +141,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--rate-limit-per-ip" => rate_limit_per_ip = number(&flag, &value()?)?,
             "--rate-limit-auth" => rate_limit_auth = number(&flag, &value()?)?,
             "--rate-limit-per-user" => rate_limit_per_user = number(&flag, &value()?)?,
+            "--worker-threads" => worker_threads = number(&flag, &value()?)?,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -163,6 +169,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         rate_limit_per_ip,
         rate_limit_auth,
         rate_limit_per_user,
+        // SQLite runs each query on a thread of its own; on a small machine a worker per CPU
+        // leaves those threads (and Docker) no core, and the waits stretch every request.
+        worker_threads: worker_threads.max(1) as usize,
         github: oauth_client("github")?,
         google: oauth_client("google")?,
     })

@@ -107,7 +107,8 @@ async fn api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes()
         .find_api_key_by_prefix(&created.key.prefix)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .key;
     assert!(!format!("{stored:?}").contains(&token[token.len() - 20..]));
     let actor = h.vb.authenticate_api_key(&created.token).await.unwrap();
     match &actor {

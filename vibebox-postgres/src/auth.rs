@@ -10,8 +10,8 @@ use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{ApiKey, RefreshSession, TokenHash};
 use vibebox_core::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
-use vibebox_core::store::AuthStore;
 use vibebox_core::store::one_affected;
+use vibebox_core::store::{ApiKeyWithOwner, AuthStore};
 use vibebox_core::{Error, Result};
 
 use crate::PgStore;
@@ -36,6 +36,27 @@ fn hash(what: &'static str, bytes: Vec<u8>) -> Result<TokenHash> {
     <[u8; 32]>::try_from(bytes)
         .map(TokenHash)
         .map_err(|_| corrupt(what, Error::invalid(what, "must be 32 bytes")))
+}
+
+/// An API key row with its owner's account state.
+#[derive(sqlx::FromRow)]
+struct KeyWithOwnerRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    owner_disabled: bool,
+    owner_is_platform_admin: bool,
+}
+
+impl TryFrom<KeyWithOwnerRow> for ApiKeyWithOwner {
+    type Error = Error;
+
+    fn try_from(r: KeyWithOwnerRow) -> Result<Self> {
+        Ok(ApiKeyWithOwner {
+            key: r.key.try_into()?,
+            owner_disabled: r.owner_disabled,
+            owner_is_platform_admin: r.owner_is_platform_admin,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -161,17 +182,18 @@ impl AuthStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
-        sqlx::query_as::<_, KeyRow>(concat!(
-            "SELECT ",
+    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyWithOwner>> {
+        sqlx::query_as::<_, KeyWithOwnerRow>(concat!(
+            "SELECT k.*, u.disabled AS owner_disabled, u.is_platform_admin AS owner_is_platform_admin \
+             FROM (SELECT ",
             key_columns!(),
-            " FROM api_keys WHERE prefix = $1"
+            " FROM api_keys WHERE prefix = $1) AS k JOIN users u ON u.id = k.user_id"
         ))
         .bind(prefix)
         .fetch_optional(&self.pool)
         .await
         .map_err(map)?
-        .map(ApiKey::try_from)
+        .map(ApiKeyWithOwner::try_from)
         .transpose()
     }
 

@@ -5,15 +5,19 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use vibebox_core::domain::{Project, Role};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
-use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
+use vibebox_core::store::{
+    EnvironmentAccessRecord, EnvironmentFilter, EnvironmentsStore, Page, PageRequest,
+};
 use vibebox_core::{Error, Result};
 
 use crate::PgStore;
 use crate::error::map;
+use crate::projects::ProjectRow;
 use crate::rows::{convert, parse, port};
 
 macro_rules! env_columns {
@@ -88,6 +92,46 @@ struct EnvironmentRow {
     status_changed_at: Timestamp,
     created_at: Timestamp,
     updated_at: Timestamp,
+}
+
+/// An environment row with its project's columns (prefixed `p_`) and the user's team role.
+#[derive(sqlx::FromRow)]
+struct EnvironmentAccessRow {
+    #[sqlx(flatten)]
+    env: EnvironmentRow,
+    p_name: String,
+    p_slug: String,
+    p_owner_user_id: Option<Uuid>,
+    p_owner_team_id: Option<Uuid>,
+    p_is_archived: bool,
+    p_created_at: Timestamp,
+    p_updated_at: Timestamp,
+    team_role: Option<String>,
+}
+
+impl TryFrom<EnvironmentAccessRow> for EnvironmentAccessRecord {
+    type Error = Error;
+
+    fn try_from(r: EnvironmentAccessRow) -> Result<Self> {
+        let project = ProjectRow {
+            id: r.env.project_id,
+            name: r.p_name,
+            slug: r.p_slug,
+            owner_user_id: r.p_owner_user_id,
+            owner_team_id: r.p_owner_team_id,
+            is_archived: r.p_is_archived,
+            created_at: r.p_created_at,
+            updated_at: r.p_updated_at,
+        };
+        Ok(EnvironmentAccessRecord {
+            project: Project::try_from(project)?,
+            environment: r.env.try_into()?,
+            team_role: r
+                .team_role
+                .map(|role| parse::<Role>("membership role", &role))
+                .transpose()?,
+        })
+    }
 }
 
 impl TryFrom<EnvironmentRow> for Environment {
@@ -224,6 +268,31 @@ impl EnvironmentsStore for PgStore {
         .map_err(map)?
         .ok_or(Error::not_found("environment"))
         .and_then(Environment::try_from)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn get_environment_access(
+        &self,
+        id: EnvironmentId,
+        user: Option<UserId>,
+    ) -> Result<EnvironmentAccessRecord> {
+        sqlx::query_as::<_, EnvironmentAccessRow>(concat!(
+            "SELECT env.*, p.name AS p_name, p.slug AS p_slug, p.owner_user_id AS p_owner_user_id, \
+             p.owner_team_id AS p_owner_team_id, p.is_archived AS p_is_archived, \
+             p.created_at AS p_created_at, p.updated_at AS p_updated_at, m.role AS team_role \
+             FROM (SELECT ",
+            env_columns!(),
+            " FROM environments WHERE id = $1) AS env \
+             JOIN projects p ON p.id = env.project_id \
+             LEFT JOIN memberships m ON m.team_id = p.owner_team_id AND m.user_id = $2"
+        ))
+        .bind(id.0)
+        .bind(user.map(|u| u.0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?
+        .ok_or(Error::not_found("environment"))
+        .and_then(EnvironmentAccessRecord::try_from)
     }
 
     #[tracing::instrument(skip_all)]

@@ -21,15 +21,15 @@ macro_rules! project_columns {
 }
 
 #[derive(sqlx::FromRow)]
-struct ProjectRow {
-    id: Uuid,
-    name: String,
-    slug: String,
-    owner_user_id: Option<Uuid>,
-    owner_team_id: Option<Uuid>,
-    is_archived: bool,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+pub(crate) struct ProjectRow {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) slug: String,
+    pub(crate) owner_user_id: Option<Uuid>,
+    pub(crate) owner_team_id: Option<Uuid>,
+    pub(crate) is_archived: bool,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
 }
 
 impl TryFrom<ProjectRow> for Project {

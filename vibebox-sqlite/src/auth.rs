@@ -6,8 +6,8 @@ use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{ApiKey, RefreshSession, Scope, TokenHash};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
-use vibebox_core::store::AuthStore;
 use vibebox_core::store::one_affected;
+use vibebox_core::store::{ApiKeyWithOwner, AuthStore};
 
 use crate::codec::{micros, opt_micros, opt_timestamp, parse_enum, timestamp};
 use crate::error::DbResultExt;
@@ -46,6 +46,27 @@ struct ApiKeyRow {
     last_used_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+}
+
+/// An API key row with its owner's account state.
+#[derive(sqlx::FromRow)]
+struct ApiKeyWithOwnerRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    owner_disabled: bool,
+    owner_is_platform_admin: bool,
+}
+
+impl TryFrom<ApiKeyWithOwnerRow> for ApiKeyWithOwner {
+    type Error = Error;
+
+    fn try_from(r: ApiKeyWithOwnerRow) -> Result<Self> {
+        Ok(ApiKeyWithOwner {
+            key: r.key.try_into()?,
+            owner_disabled: r.owner_disabled,
+            owner_is_platform_admin: r.owner_is_platform_admin,
+        })
+    }
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -160,11 +181,12 @@ impl AuthStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
-        sqlx::query_as::<_, ApiKeyRow>(concat!(
-            "SELECT ",
+    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyWithOwner>> {
+        sqlx::query_as::<_, ApiKeyWithOwnerRow>(concat!(
+            "SELECT k.*, u.disabled AS owner_disabled, u.is_platform_admin AS owner_is_platform_admin \
+             FROM (SELECT ",
             api_key_columns!(),
-            " FROM api_keys WHERE prefix = ?"
+            " FROM api_keys WHERE prefix = ?) AS k JOIN users u ON u.id = k.user_id"
         ))
         .bind(prefix)
         .fetch_optional(self.pool())

@@ -4,15 +4,19 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use vibebox_core::domain::{Project, Role};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
 use vibebox_core::store::one_affected;
-use vibebox_core::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
+use vibebox_core::store::{
+    EnvironmentAccessRecord, EnvironmentFilter, EnvironmentsStore, Page, PageRequest,
+};
 
 use crate::codec::{after_id, micros, names_json, parse_enum, timestamp};
 use crate::error::DbResultExt;
+use crate::projects::ProjectRow;
 use crate::store::{SqliteStore, exists};
 
 macro_rules! environment_columns {
@@ -41,6 +45,46 @@ struct EnvironmentRow {
     status_changed_at: i64,
     created_at: i64,
     updated_at: i64,
+}
+
+/// An environment row with its project's columns (prefixed `p_`) and the user's team role.
+#[derive(sqlx::FromRow)]
+struct EnvironmentAccessRow {
+    #[sqlx(flatten)]
+    env: EnvironmentRow,
+    p_name: String,
+    p_slug: String,
+    p_owner_user_id: Option<Uuid>,
+    p_owner_team_id: Option<Uuid>,
+    p_is_archived: bool,
+    p_created_at: i64,
+    p_updated_at: i64,
+    team_role: Option<String>,
+}
+
+impl TryFrom<EnvironmentAccessRow> for EnvironmentAccessRecord {
+    type Error = Error;
+
+    fn try_from(r: EnvironmentAccessRow) -> Result<Self> {
+        let project = ProjectRow {
+            id: r.env.project_id,
+            name: r.p_name,
+            slug: r.p_slug,
+            owner_user_id: r.p_owner_user_id,
+            owner_team_id: r.p_owner_team_id,
+            is_archived: r.p_is_archived,
+            created_at: r.p_created_at,
+            updated_at: r.p_updated_at,
+        };
+        Ok(EnvironmentAccessRecord {
+            project: Project::try_from(project)?,
+            environment: r.env.try_into()?,
+            team_role: r
+                .team_role
+                .map(|role| parse_enum::<Role>(&role, "role"))
+                .transpose()?,
+        })
+    }
 }
 
 impl TryFrom<EnvironmentRow> for Environment {
@@ -171,6 +215,31 @@ impl EnvironmentsStore for SqliteStore {
             " FROM environments WHERE id = ?"
         ))
         .bind(id.0)
+        .fetch_optional(self.pool())
+        .await
+        .db()?
+        .ok_or(Error::not_found("environment"))?
+        .try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn get_environment_access(
+        &self,
+        id: EnvironmentId,
+        user: Option<UserId>,
+    ) -> Result<EnvironmentAccessRecord> {
+        sqlx::query_as::<_, EnvironmentAccessRow>(concat!(
+            "SELECT env.*, p.name AS p_name, p.slug AS p_slug, p.owner_user_id AS p_owner_user_id, \
+             p.owner_team_id AS p_owner_team_id, p.is_archived AS p_is_archived, \
+             p.created_at AS p_created_at, p.updated_at AS p_updated_at, m.role AS team_role \
+             FROM (SELECT ",
+            environment_columns!(),
+            " FROM environments WHERE id = ?) AS env \
+             JOIN projects p ON p.id = env.project_id \
+             LEFT JOIN memberships m ON m.team_id = p.owner_team_id AND m.user_id = ?"
+        ))
+        .bind(id.0)
+        .bind(user.map(|u| u.0))
         .fetch_optional(self.pool())
         .await
         .db()?

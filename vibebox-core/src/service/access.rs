@@ -1,10 +1,11 @@
 //! Loading a resource together with the actor's relation to it, then asking [`authorize`].
 
 use super::Vibebox;
-use crate::domain::{Environment, Membership, Project, ProjectOwner, Team};
-use crate::error::{Error, ErrorKind, Result};
+use crate::domain::{Environment, Membership, Project, ProjectOwner, Role, Team};
+use crate::error::Result;
 use crate::id::{EnvironmentId, ProjectId, TeamId};
 use crate::rbac::{Action, Actor, Relation, Target, authorize};
+use crate::store::EnvironmentAccessRecord;
 
 /// An environment the actor may act on, with its project.
 pub(crate) struct EnvironmentAccess {
@@ -15,17 +16,13 @@ pub(crate) struct EnvironmentAccess {
 impl Vibebox {
     /// The actor's relation to a project owner.
     pub(crate) async fn relation_to(&self, actor: &Actor, owner: ProjectOwner) -> Result<Relation> {
-        let Some(user) = actor.user_id() else {
-            return Ok(Relation::Owner);
+        let team_role = match (owner, actor.user_id()) {
+            (ProjectOwner::Team(t), Some(user)) => {
+                self.store().get_membership(t, user).await?.map(|m| m.role)
+            }
+            _ => None,
         };
-        Ok(match owner {
-            ProjectOwner::User(u) if u == user => Relation::Owner,
-            ProjectOwner::User(_) => Relation::Stranger,
-            ProjectOwner::Team(t) => match self.store().get_membership(t, user).await? {
-                Some(m) => Relation::Member(m.role),
-                None => Relation::Stranger,
-            },
-        })
+        Ok(relation(actor, owner, team_role))
     }
 
     /// Loads a project and checks `action` on it. A project the actor may not see is
@@ -58,15 +55,15 @@ impl Vibebox {
         id: EnvironmentId,
         action: Action,
     ) -> Result<EnvironmentAccess> {
-        let env = self.store().get_environment(id).await?;
-        let project = match self.store().get_project(env.project_id).await {
-            Ok(p) => p,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::not_found("environment"));
-            }
-            Err(e) => return Err(e),
-        };
-        let relation = self.relation_to(actor, project.owner).await?;
+        let EnvironmentAccessRecord {
+            environment: env,
+            project,
+            team_role,
+        } = self
+            .store()
+            .get_environment_access(id, actor.user_id())
+            .await?;
+        let relation = relation(actor, project.owner, team_role);
         authorize(
             actor,
             action,
@@ -92,7 +89,7 @@ impl Vibebox {
             None => None,
         };
         let relation = match (&membership, actor) {
-            (_, Actor::System) => Relation::Member(crate::domain::Role::Admin),
+            (_, Actor::System) => Relation::Member(Role::Admin),
             (Some(m), _) => Relation::Member(m.role),
             (None, _) => Relation::Stranger,
         };
@@ -111,5 +108,18 @@ impl Vibebox {
     /// Checks a platform or account action (no tenant involved).
     pub(crate) fn authorize_platform(&self, actor: &Actor, action: Action) -> Result<()> {
         authorize(actor, action, &Target::PLATFORM)
+    }
+}
+
+/// The actor's relation to a project owner, given the actor's role in the owning team (if the
+/// owner is a team). The system actor owns everything.
+fn relation(actor: &Actor, owner: ProjectOwner, team_role: Option<Role>) -> Relation {
+    let Some(user) = actor.user_id() else {
+        return Relation::Owner;
+    };
+    match (owner, team_role) {
+        (ProjectOwner::User(u), _) if u == user => Relation::Owner,
+        (ProjectOwner::User(_), _) | (ProjectOwner::Team(_), None) => Relation::Stranger,
+        (ProjectOwner::Team(_), Some(role)) => Relation::Member(role),
     }
 }

@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::domain::{ApiKey, RefreshSession, Scope, TokenHash, User};
 use crate::error::{Error, Result};
 use crate::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
-use crate::rbac::{Action, Actor};
+use crate::rbac::{Action, Actor, UserActor};
 use crate::tokens;
 use crate::validate;
 
@@ -321,15 +321,20 @@ impl Vibebox {
     pub async fn authenticate_api_key(&self, token: &SecretString) -> Result<Actor> {
         let (prefix, secret) =
             tokens::parse_api_key(token.expose_secret()).ok_or(Error::Unauthenticated)?;
-        let Some(key) = self.store().find_api_key_by_prefix(prefix).await? else {
+        let Some(found) = self.store().find_api_key_by_prefix(prefix).await? else {
             return Err(Error::Unauthenticated);
         };
+        let key = found.key;
         let now = self.now();
-        if !tokens::hash_token(secret).ct_eq(&key.secret_hash) || key.expires_at <= now {
+        if !tokens::hash_token(secret).ct_eq(&key.secret_hash)
+            || key.expires_at <= now
+            || found.owner_disabled
+        {
             return Err(Error::Unauthenticated);
         }
-        let Actor::User(user) = self.actor_for_user(key.user_id).await? else {
-            return Err(Error::Unauthenticated);
+        let user = UserActor {
+            id: key.user_id,
+            is_platform_admin: found.owner_is_platform_admin,
         };
         let stale = key
             .last_used_at

@@ -5,6 +5,17 @@ use crate::domain::{ApiKey, RefreshSession, TokenHash};
 use crate::error::Result;
 use crate::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
 
+/// An API key with its owner's account state: what authenticating a request with it takes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKeyWithOwner {
+    /// The key.
+    pub key: ApiKey,
+    /// Whether the owner's account is disabled.
+    pub owner_disabled: bool,
+    /// Whether the owner is a platform admin.
+    pub owner_is_platform_admin: bool,
+}
+
 /// API keys and refresh sessions. Only hashes of secrets are stored.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -12,8 +23,9 @@ pub trait AuthStore: Send + Sync {
     /// Errors: `NotFound` (`user`); `AlreadyExists` (`prefix`).
     async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
 
-    /// Finds a key by its public prefix.
-    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>>;
+    /// Finds a key by its public prefix, with its owner's account state as of the same moment
+    /// (SQL backends read both in one query).
+    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyWithOwner>>;
 
     /// The user's keys, ordered by id.
     async fn list_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>>;

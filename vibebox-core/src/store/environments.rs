@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 
 use super::{Page, PageRequest};
-use crate::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use crate::domain::{
+    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Project, Role,
+};
 use crate::error::Result;
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 
@@ -18,6 +20,19 @@ pub struct EnvironmentFilter {
     pub statuses: Vec<EnvironmentStatus>,
 }
 
+/// An environment with what deciding a user's access to it takes: its project and the user's
+/// role in the team that owns the project.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvironmentAccessRecord {
+    /// The environment.
+    pub environment: Environment,
+    /// Its project.
+    pub project: Project,
+    /// The user's role in the team owning the project; `None` for a personal project, a user
+    /// who is not a member, or no user.
+    pub team_role: Option<Role>,
+}
+
 /// Environments with their ports and variables.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -28,6 +43,16 @@ pub trait EnvironmentsStore: Send + Sync {
 
     /// Errors: `NotFound` (`environment`).
     async fn get_environment(&self, id: EnvironmentId) -> Result<Environment>;
+
+    /// The environment, its project and `user`'s role in the project's team, as of one moment:
+    /// the access check of every environment operation. SQL backends read it in one query.
+    ///
+    /// Errors: `NotFound` (`environment`), also when its project is gone.
+    async fn get_environment_access(
+        &self,
+        id: EnvironmentId,
+        user: Option<UserId>,
+    ) -> Result<EnvironmentAccessRecord>;
 
     /// Environments matching the filter, ordered by id.
     async fn list_environments(

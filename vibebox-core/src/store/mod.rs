@@ -27,8 +27,8 @@ mod teams;
 mod users;
 
 pub use audit::{AuditFilter, AuditStore};
-pub use auth::AuthStore;
-pub use environments::{EnvironmentFilter, EnvironmentsStore};
+pub use auth::{ApiKeyWithOwner, AuthStore};
+pub use environments::{EnvironmentAccessRecord, EnvironmentFilter, EnvironmentsStore};
 pub use extensions::ExtensionsStore;
 pub use logs::{LogOrder, LogQuery, LogsStore, RetentionPolicy, RetentionReport};
 pub use projects::ProjectsStore;

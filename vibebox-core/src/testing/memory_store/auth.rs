@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::domain::{ApiKey, RefreshSession, TokenHash};
 use crate::error::{Error, Result};
 use crate::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
-use crate::store::AuthStore;
+use crate::store::{ApiKeyWithOwner, AuthStore};
 
 impl State {
     fn check_new_refresh_session(&self, session: &RefreshSession) -> Result<()> {
@@ -52,8 +52,20 @@ impl AuthStore for MemoryStore {
         })
     }
 
-    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
-        self.with(|s| Ok(s.api_keys.values().find(|k| k.prefix == prefix).cloned()))
+    async fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyWithOwner>> {
+        self.with(|s| {
+            let Some(key) = s.api_keys.values().find(|k| k.prefix == prefix) else {
+                return Ok(None);
+            };
+            let Some(owner) = s.users.get(&key.user_id) else {
+                return Ok(None);
+            };
+            Ok(Some(ApiKeyWithOwner {
+                key: key.clone(),
+                owner_disabled: owner.disabled,
+                owner_is_platform_admin: owner.is_platform_admin,
+            }))
+        })
     }
 
     async fn list_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>> {

@@ -4,7 +4,9 @@ use super::{MemoryStore, State, paginate};
 use crate::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
 use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
-use crate::store::{EnvironmentFilter, EnvironmentsStore, Page, PageRequest};
+use crate::store::{
+    EnvironmentAccessRecord, EnvironmentFilter, EnvironmentsStore, Page, PageRequest,
+};
 
 impl State {
     fn environment_slug_taken(
@@ -59,6 +61,31 @@ impl EnvironmentsStore for MemoryStore {
                 .get(&id)
                 .cloned()
                 .ok_or(Error::not_found("environment"))
+        })
+    }
+
+    async fn get_environment_access(
+        &self,
+        id: EnvironmentId,
+        user: Option<UserId>,
+    ) -> Result<EnvironmentAccessRecord> {
+        self.with(|s| {
+            let missing = || Error::not_found("environment");
+            let environment = s.environments.get(&id).cloned().ok_or_else(missing)?;
+            let project = s
+                .projects
+                .get(&environment.project_id)
+                .cloned()
+                .ok_or_else(missing)?;
+            let team_role = match (project.owner.team_id(), user) {
+                (Some(team), Some(user)) => s.memberships.get(&(team, user)).map(|m| m.role),
+                _ => None,
+            };
+            Ok(EnvironmentAccessRecord {
+                environment,
+                project,
+                team_role,
+            })
         })
     }
 

@@ -12,9 +12,15 @@ pub async fn api_key_prefix_is_unique(store: &dyn Store) {
     let dup = api_key(b.id, &prefix);
     assert_already_exists(store.create_api_key(&dup).await, "prefix");
     assert!(store.list_api_keys(b.id).await.unwrap().is_empty());
+    let found = store
+        .find_api_key_by_prefix(&prefix)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.key, key);
     assert_eq!(
-        store.find_api_key_by_prefix(&prefix).await.unwrap(),
-        Some(key)
+        (found.owner_disabled, found.owner_is_platform_admin),
+        (a.disabled, a.is_platform_admin)
     );
     assert!(
         store
@@ -45,7 +51,7 @@ pub async fn api_key_is_deleted_only_by_its_user(store: &dyn Store) {
     );
     store.touch_api_key(k1.id, fixed_time()).await.unwrap();
     let touched = store.find_api_key_by_prefix(&k1.prefix).await.unwrap();
-    assert_eq!(touched.unwrap().last_used_at, Some(fixed_time()));
+    assert_eq!(touched.unwrap().key.last_used_at, Some(fixed_time()));
 
     assert_not_found(store.delete_api_key(b.id, k1.id).await, "api_key");
     assert_not_found(store.delete_api_key(a.id, ApiKeyId::new()).await, "api_key");

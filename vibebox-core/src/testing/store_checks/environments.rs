@@ -26,6 +26,52 @@ pub async fn environment_slug_is_unique_per_project(store: &dyn Store) {
     assert_already_exists(res, "slug");
 }
 
+/// The access read returns the environment, its project and the user's role in the project's
+/// team: no role for a personal project, a user outside the team, or no user.
+pub async fn environment_access_reads_project_and_team_role(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let personal = store
+        .get_environment_access(e.id, Some(e.creator_id))
+        .await
+        .unwrap();
+    assert_eq!(personal.environment, e);
+    assert_eq!(
+        personal.project,
+        store.get_project(e.project_id).await.unwrap()
+    );
+    assert_eq!(personal.team_role, None);
+
+    let admin = create_user(store).await;
+    let team = create_team(store, &admin).await;
+    let viewer = create_user(store).await;
+    store
+        .add_member(&membership(team.id, viewer.id, Role::Viewer))
+        .await
+        .unwrap();
+    let p = project(ProjectOwner::Team(team.id), &unique_slug("proj"));
+    store.create_project(&p).await.unwrap();
+    let te = environment(p.id, admin.id, &unique_slug("env"));
+    store.create_environment(&te).await.unwrap();
+    let cases = [
+        (Some(admin.id), Some(Role::Admin)),
+        (Some(viewer.id), Some(Role::Viewer)),
+        (Some(e.creator_id), None),
+        (None, None),
+    ];
+    for (user, role) in cases {
+        let got = store.get_environment_access(te.id, user).await.unwrap();
+        assert_eq!(got.environment, te, "user {user:?}");
+        assert_eq!(got.project, p, "user {user:?}");
+        assert_eq!(got.team_role, role, "user {user:?}");
+    }
+    assert_not_found(
+        store
+            .get_environment_access(EnvironmentId::new(), Some(admin.id))
+            .await,
+        "environment",
+    );
+}
+
 /// An update with a stale status or version is `StaleVersion` and changes nothing.
 pub async fn environment_update_is_compare_and_set(store: &dyn Store) {
     let e = create_environment(store).await;

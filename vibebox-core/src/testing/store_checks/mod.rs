@@ -94,6 +94,7 @@ macro_rules! __vibebox_store_checks {
             deleting_project_cascades_to_environments,
             next_cursor_is_set_exactly_when_more_items_exist,
             environment_slug_is_unique_per_project,
+            environment_access_reads_project_and_team_role,
             environment_update_is_compare_and_set,
             environment_update_increments_version,
             concurrent_status_updates_have_one_winner,
