@@ -237,6 +237,41 @@ fn the_first_account_is_not_admin_when_the_server_is_told_so() {
 }
 
 #[test]
+fn a_worker_thread_count_that_is_not_a_positive_number_is_refused_by_name() {
+    let dir = scratch("workers");
+    for (args, env) in [
+        (&["--worker-threads", "many"][..], None),
+        (&["--worker-threads", "0"][..], None),
+        (&[][..], Some("-2")),
+    ] {
+        let mut command = Command::new(server_binary());
+        command
+            .current_dir(&dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(value) = env {
+            command.env("VIBEBOX_WORKER_THREADS", value);
+        }
+        let out = command.output().unwrap();
+        assert!(!out.status.success(), "{args:?} {env:?} must not start");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let named = if env.is_some() {
+            "VIBEBOX_WORKER_THREADS"
+        } else {
+            "--worker-threads"
+        };
+        assert!(stderr.contains(named), "the error names {named}: {stderr}");
+    }
+    assert!(
+        !dir.join("vibebox.keys").exists(),
+        "nothing is written before the settings are valid"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn keys_from_the_environment_replace_the_key_file() {
     let dir = scratch("own-keys");
     let keyring =

@@ -125,7 +125,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
     let mut rate_limit_auth = limit("VIBEBOX_RATE_LIMIT_AUTH", 60)?;
     let mut rate_limit_per_user = limit("VIBEBOX_RATE_LIMIT_PER_USER", 3000)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut worker_threads = limit("VIBEBOX_WORKER_THREADS", (cpus as u32).saturating_sub(1))?;
+    // SQLite runs each query on a thread of its own; on a small machine a worker per CPU
+    // leaves those threads (and Docker) no core, and the waits stretch every request.
+    let default_workers = u32::try_from(cpus).unwrap_or(u32::MAX).saturating_sub(1).max(1);
+    let mut worker_threads = limit("VIBEBOX_WORKER_THREADS", default_workers)?;
 
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -149,6 +152,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             other => return Err(format!("unknown flag {other} (try --help)").into()),
         }
     }
+    if worker_threads == 0 {
+        return Err("--worker-threads (VIBEBOX_WORKER_THREADS) must be at least 1".into());
+    }
     let listen: SocketAddr = listen
         .parse()
         .map_err(|e| format!("--listen {listen}: {e}"))?;
@@ -169,9 +175,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         rate_limit_per_ip,
         rate_limit_auth,
         rate_limit_per_user,
-        // SQLite runs each query on a thread of its own; on a small machine a worker per CPU
-        // leaves those threads (and Docker) no core, and the waits stretch every request.
-        worker_threads: worker_threads.max(1) as usize,
+        worker_threads: worker_threads as usize,
         github: oauth_client("github")?,
         google: oauth_client("google")?,
     })
