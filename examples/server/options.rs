@@ -127,7 +127,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // SQLite runs each query on a thread of its own; on a small machine a worker per CPU
     // leaves those threads (and Docker) no core, and the waits stretch every request.
-    let default_workers = u32::try_from(cpus).unwrap_or(u32::MAX).saturating_sub(1).max(1);
+    let default_workers = u32::try_from(cpus)
+        .unwrap_or(u32::MAX)
+        .saturating_sub(1)
+        .max(1);
     let mut worker_threads = limit("VIBEBOX_WORKER_THREADS", default_workers)?;
 
     let mut args = args.into_iter();
