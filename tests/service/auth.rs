@@ -197,3 +197,34 @@ async fn api_keys_expire_and_admin_scope_needs_a_platform_admin() {
     h.vb.delete_api_key(&bob, key.key.id).await.unwrap();
     assert!(h.vb.list_api_keys(&bob).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_disabled_users_api_keys_stop_authenticating_at_once() {
+    let h = H::new().await;
+    let admin = h.user("admin").await;
+    let bob = h.user("bob").await;
+    let key =
+        h.vb.create_api_key(
+            &bob,
+            NewApiKey {
+                name: "cli".into(),
+                scopes: vec![Scope::Read],
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    h.vb.authenticate_api_key(&key.token).await.unwrap();
+    let bob_id = bob.user_id().unwrap();
+    h.vb.set_user_disabled(&admin, bob_id, true).await.unwrap();
+    assert_eq!(
+        h.vb.authenticate_api_key(&key.token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthenticated
+    );
+    h.vb.set_user_disabled(&admin, bob_id, false).await.unwrap();
+    let actor = h.vb.authenticate_api_key(&key.token).await.unwrap();
+    assert_eq!(actor.user_id(), Some(bob_id));
+}
