@@ -135,7 +135,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     match vibebox.start_environment(&bob_actor, env.id).await {
         Err(e) => println!("bob (viewer) cannot start it: {e}"),
-        Ok(_) => panic!("a viewer started an environment"),
+        Ok(_) => return Err("a viewer started an environment".into()),
     }
 
     let mut events = vibebox.subscribe(&alice_actor, env.id).await?;

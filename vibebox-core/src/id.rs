@@ -102,6 +102,8 @@ typed_id!(/// Identifies an [`AuditEvent`](crate::domain::AuditEvent).
 mod tests {
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     #[test]
     fn ids_are_time_ordered() {
         let a = EnvironmentId::new();
@@ -110,9 +112,10 @@ mod tests {
     }
 
     #[test]
-    fn parsing_a_bad_id_names_the_field() {
-        let e = "nope".parse::<TeamId>().unwrap_err();
+    fn parsing_a_bad_id_names_the_field() -> TestResult {
+        let e = "nope".parse::<TeamId>().err().ok_or("\"nope\" parsed")?;
         assert_eq!(e.field(), Some("team_id"));
+        Ok(())
     }
 
     #[test]

@@ -107,16 +107,20 @@ impl StateMachine for ExtensionStatus {
 mod tests {
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn environment_cannot_jump_from_stopped_to_running() {
+    fn environment_cannot_jump_from_stopped_to_running() -> TestResult {
         let e = EnvironmentStatus::Stopped
             .transition_to(EnvironmentStatus::Running)
-            .unwrap_err();
+            .err()
+            .ok_or("stopped → running was allowed")?;
         assert_eq!(e.kind(), crate::ErrorKind::Conflict);
         assert_eq!(
             e.to_string(),
             "environment cannot go from stopped to running"
         );
+        Ok(())
     }
 
     #[test]

@@ -181,55 +181,64 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     fn pw(s: &str) -> SecretString {
         SecretString::from(s.to_string())
     }
 
     #[tokio::test]
-    async fn hash_then_verify_round_trips() {
+    async fn hash_then_verify_round_trips() -> TestResult {
         let h = PasswordHasher::owasp();
-        let hash = h.hash(&pw("correct horse battery staple")).await.unwrap();
+        let hash = h.hash(&pw("correct horse battery staple")).await?;
         assert!(
             h.verify(&pw("correct horse battery staple"), Some(&hash))
                 .await
         );
+        Ok(())
     }
 
     #[tokio::test]
-    async fn wrong_password_fails() {
+    async fn wrong_password_fails() -> TestResult {
         let h = PasswordHasher::owasp();
-        let hash = h.hash(&pw("right password")).await.unwrap();
+        let hash = h.hash(&pw("right password")).await?;
         assert!(!h.verify(&pw("wrong password"), Some(&hash)).await);
         assert!(!h.verify(&pw(""), Some(&hash)).await);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn phc_string_uses_argon2id_with_owasp_params() {
-        let hash = PasswordHasher::default().hash(&pw("pw")).await.unwrap();
+    async fn phc_string_uses_argon2id_with_owasp_params() -> TestResult {
+        let hash = PasswordHasher::default().hash(&pw("pw")).await?;
         assert!(
             hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{}",
             hash.as_phc()
         );
+        Ok(())
     }
 
     #[tokio::test]
-    async fn equal_passwords_get_different_salts() {
+    async fn equal_passwords_get_different_salts() -> TestResult {
         let h = PasswordHasher::owasp();
-        let a = h.hash(&pw("same")).await.unwrap();
-        let b = h.hash(&pw("same")).await.unwrap();
+        let a = h.hash(&pw("same")).await?;
+        let b = h.hash(&pw("same")).await?;
         assert_ne!(a.as_phc(), b.as_phc());
+        Ok(())
     }
 
     #[test]
-    fn weaker_params_are_refused() {
+    fn weaker_params_are_refused() -> TestResult {
         for (m, t, p) in [(19_455, 2, 1), (19_456, 1, 1), (19_456, 2, 0), (4096, 3, 1)] {
-            let e = PasswordHasher::with_params(m, t, p).unwrap_err();
+            let e = PasswordHasher::with_params(m, t, p)
+                .err()
+                .ok_or_else(|| format!("m={m} t={t} p={p} was accepted"))?;
             assert_eq!(e.kind(), ErrorKind::InvalidInput);
             assert_eq!(e.field(), Some("argon2"));
         }
         assert!(PasswordHasher::with_params(19_456, 2, 1).is_ok());
         assert!(PasswordHasher::with_params(65_536, 3, 2).is_ok());
+        Ok(())
     }
 
     #[tokio::test]
@@ -242,15 +251,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn needs_rehash_detects_other_params() {
+    async fn needs_rehash_detects_other_params() -> TestResult {
         let owasp = PasswordHasher::owasp();
-        let stronger = PasswordHasher::with_params(19_456, 3, 1).unwrap();
-        let hash = owasp.hash(&pw("pw")).await.unwrap();
+        let stronger = PasswordHasher::with_params(19_456, 3, 1)?;
+        let hash = owasp.hash(&pw("pw")).await?;
         assert!(!owasp.needs_rehash(&hash));
         assert!(stronger.needs_rehash(&hash));
         // A hash with other parameters still verifies (its own parameters are used).
         assert!(stronger.verify(&pw("pw"), Some(&hash)).await);
         assert!(owasp.needs_rehash(&PasswordHash::from_phc("not a phc string".into())));
+        Ok(())
     }
 
     #[tokio::test]

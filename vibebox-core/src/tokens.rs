@@ -76,12 +76,16 @@ pub fn verify_token(token: &SecretString, expected: &TokenHash) -> bool {
 mod tests {
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn api_key_round_trips_through_parse() {
-        let k = generate_api_key().unwrap();
-        let (prefix, secret) = parse_api_key(k.token.expose_secret()).unwrap();
+    fn api_key_round_trips_through_parse() -> TestResult {
+        let k = generate_api_key()?;
+        let (prefix, secret) =
+            parse_api_key(k.token.expose_secret()).ok_or("a generated key must parse")?;
         assert_eq!(prefix, k.prefix);
         assert!(hash_token(secret).ct_eq(&k.secret_hash));
+        Ok(())
     }
 
     #[test]
@@ -98,12 +102,13 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_are_unique_and_verify() {
-        let (a, ha) = generate_refresh_token().unwrap();
-        let (b, _) = generate_refresh_token().unwrap();
+    fn refresh_tokens_are_unique_and_verify() -> TestResult {
+        let (a, ha) = generate_refresh_token()?;
+        let (b, _) = generate_refresh_token()?;
         assert_ne!(a.expose_secret(), b.expose_secret());
         assert_eq!(a.expose_secret().len(), 64);
         assert!(verify_token(&a, &ha));
         assert!(!verify_token(&b, &ha));
+        Ok(())
     }
 }

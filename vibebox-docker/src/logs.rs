@@ -92,16 +92,19 @@ fn parse_line(stream: LogStream, frame: &Bytes) -> Option<LogChunk> {
 mod tests {
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn frames_split_into_timestamp_and_line_without_newline() {
+    fn frames_split_into_timestamp_and_line_without_newline() -> TestResult {
         let c = parse_line(
             LogStream::Stderr,
             &Bytes::from_static(b"2026-11-22T06:09:32.123456789Z hello world\r\n"),
         )
-        .unwrap();
+        .ok_or("a timestamped frame parses")?;
         assert_eq!(c.message, "hello world");
         assert_eq!(c.stream, LogStream::Stderr);
         assert_eq!(c.timestamp.timestamp_subsec_nanos(), 123_456_789);
+        Ok(())
     }
 
     #[test]

@@ -89,18 +89,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn with_database_replaces_only_the_path() {
+    fn with_database_replaces_only_the_path() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(
-            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x").unwrap(),
+            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x")?,
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
+        assert_eq!(with_database("postgres://h", "x")?, "postgres://h/x");
         assert_eq!(
-            with_database("postgres://h", "x").unwrap(),
-            "postgres://h/x"
-        );
-        assert_eq!(
-            with_database("postgresql://h?a=b", "x").unwrap(),
+            with_database("postgresql://h?a=b", "x")?,
             "postgresql://h/x?a=b"
         );
+        Ok(())
     }
 }
