@@ -123,6 +123,10 @@ impl ContainerRuntime for Hooked {
         self.inner.stop(id, grace).await
     }
 
+    async fn kill(&self, id: &ContainerId) -> Result<()> {
+        self.inner.kill(id).await
+    }
+
     async fn remove(&self, id: &ContainerId) -> Result<()> {
         self.inner.remove(id).await
     }

@@ -7,8 +7,10 @@
 mod harness;
 
 mod auth;
+mod collector;
 mod environments;
 mod extensions;
+mod health;
 mod lifecycle;
 mod logs;
 mod properties;

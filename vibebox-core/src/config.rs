@@ -23,6 +23,9 @@ pub struct Config {
     pub transition_deadline: Duration,
     /// How often the reconciler runs (default 30 s).
     pub reconcile_interval: Duration,
+    /// How often the health pass samples running environments for saturation (default
+    /// 10 s; see [`Vibebox::check_health`](crate::Vibebox::check_health)).
+    pub health_interval: Duration,
     /// How often the idle-session reaper runs (default 60 s).
     pub reaper_interval: Duration,
     /// Logs older than this are deleted (default 7 days).
@@ -90,6 +93,7 @@ impl Default for Config {
             stop_grace: Duration::from_secs(10),
             transition_deadline: Duration::from_secs(5 * 60),
             reconcile_interval: Duration::from_secs(30),
+            health_interval: Duration::from_secs(10),
             reaper_interval: Duration::from_secs(60),
             log_max_age: Duration::from_secs(7 * DAY),
             log_max_bytes_per_environment: 20 * 1024 * 1024,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::clock::Timestamp;
-use crate::domain::{EnvironmentStatus, ExtensionStatus, LogStream, SessionStatus, SessionType};
+use crate::domain::{
+    EnvironmentHealth, EnvironmentStatus, ExtensionStatus, LogStream, SessionStatus, SessionType,
+};
 use crate::id::{EnvironmentId, ExtensionId, SessionId};
 
 /// Something that happened to an environment.
@@ -44,6 +46,24 @@ pub enum EventKind {
         stream: LogStream,
         /// The line.
         message: String,
+    },
+    /// Lines of container output were lost before VibeBox could read them (the engine
+    /// rotated its log files away). Also stored as a log line, so history shows it too.
+    LogGap {
+        /// The last line read before the gap.
+        after: Timestamp,
+        /// The first line read after it.
+        before: Timestamp,
+        /// How many lines were lost, when known.
+        lines: Option<u64>,
+        /// Why, for people.
+        message: String,
+    },
+    /// The environment's health changed: an OOM kill, or a warning raised or cleared.
+    Health {
+        /// The health as now stored.
+        #[serde(flatten)]
+        health: EnvironmentHealth,
     },
     /// A resource usage sample.
     Metrics {

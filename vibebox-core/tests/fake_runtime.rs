@@ -1,16 +1,19 @@
-//! FakeRuntime-specific behaviour: injected failures, crashes, scripted execs, terminals.
+//! FakeRuntime-specific behaviour: injected failures, crashes, scripted execs, terminals, and
+//! the fault hooks that model Docker 20.10 (stalled and ended log follows, rotation, a
+//! saturated container, an OOM-killed process).
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use tokio::io::AsyncWriteExt;
 use vibebox_core::ErrorKind;
 use vibebox_core::domain::LogStream;
 use vibebox_core::runtime::{
-    ContainerRuntime, ContainerState, ExecSession, ExecSpec, LogOptions, RuntimeEventKind,
-    TerminalSize,
+    ContainerId, ContainerRuntime, ContainerState, ExecSession, ExecSpec, LogChunk, LogOptions,
+    RuntimeEventKind, TerminalSize,
 };
 use vibebox_core::testing::runtime_checks::RuntimeFixture;
 use vibebox_core::testing::{FakeFailure, FakeRuntime, ScriptedExec};
@@ -334,4 +337,287 @@ async fn kill_exec_reports_137_at_once() {
     let info = rt.inspect_exec(&s.id).await.unwrap();
     assert_eq!((info.running, info.exit_code), (false, Some(137)));
     assert_eq!(output(&mut s).await, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault hooks: what Docker 20.10 does under trouble.
+
+fn follow() -> LogOptions {
+    LogOptions {
+        follow: true,
+        ..LogOptions::default()
+    }
+}
+
+async fn started(rt: &FakeRuntime, spec: &vibebox_core::runtime::ContainerSpec) -> ContainerId {
+    let id = rt.create(spec).await.unwrap();
+    rt.start(&id).await.unwrap();
+    id
+}
+
+async fn next_message(stream: &mut BoxStream<'static, vibebox_core::Result<LogChunk>>) -> String {
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("a line in time")
+        .expect("a line, not the end")
+        .unwrap()
+        .message
+}
+
+async fn messages(rt: &FakeRuntime, id: &ContainerId, options: LogOptions) -> Vec<String> {
+    tokio::time::timeout(
+        WAIT,
+        rt.logs(id, options).map(|l| l.unwrap().message).collect(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Whether the stream stays pending for a while (neither a line nor its end).
+async fn stays_pending<T>(stream: &mut BoxStream<'static, T>) -> bool {
+    tokio::time::timeout(Duration::from_millis(150), stream.next())
+        .await
+        .is_err()
+}
+
+#[tokio::test]
+async fn stalled_log_follow_stays_open_and_new_follows_see_every_retained_line() {
+    let rt = FakeRuntime::new();
+    let id = started(&rt, &fixture().spec("a")).await;
+    rt.push_log(&id, LogStream::Stdout, "one\ntwo\n");
+    let mut stalled = rt.logs(&id, follow());
+    assert_eq!(next_message(&mut stalled).await, "one");
+    assert!(rt.stall_log_follows(&id));
+    rt.push_log(&id, LogStream::Stdout, "three\n");
+    assert!(
+        stays_pending(&mut stalled).await,
+        "a stalled follow yields nothing"
+    );
+
+    let mut fresh = rt.logs(&id, follow());
+    for want in ["one", "two", "three"] {
+        assert_eq!(next_message(&mut fresh).await, want);
+    }
+    rt.push_log(&id, LogStream::Stdout, "four\n");
+    assert_eq!(next_message(&mut fresh).await, "four");
+    assert!(stays_pending(&mut stalled).await);
+
+    // Even the container's stop does not end it, while the new follow ends.
+    rt.stop(&id, WAIT).await.unwrap();
+    assert!(
+        tokio::time::timeout(WAIT, fresh.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(stays_pending(&mut stalled).await);
+    assert!(!rt.stall_log_follows(&ContainerId("absent".into())));
+}
+
+#[tokio::test]
+async fn stall_reaches_a_follow_opened_but_not_yet_read() {
+    let rt = FakeRuntime::new();
+    let id = started(&rt, &fixture().spec("a")).await;
+    rt.push_log(&id, LogStream::Stdout, "one\n");
+    let mut opened = rt.logs(&id, follow());
+    let mut plain = rt.logs(&id, LogOptions::default());
+    rt.stall_log_follows(&id);
+    assert!(stays_pending(&mut opened).await);
+    // A read that does not follow is not a follow: it reads and ends.
+    assert_eq!(next_message(&mut plain).await, "one");
+    assert!(plain.next().await.is_none());
+}
+
+#[tokio::test]
+async fn ended_log_follows_end_while_the_container_keeps_running() {
+    let rt = FakeRuntime::new();
+    let id = started(&rt, &fixture().spec("a")).await;
+    rt.push_log(&id, LogStream::Stdout, "one\n");
+    let mut first = rt.logs(&id, follow());
+    let mut unread = rt.logs(&id, follow());
+    assert_eq!(next_message(&mut first).await, "one");
+    assert!(rt.end_log_follows(&id));
+    assert!(
+        tokio::time::timeout(WAIT, first.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        tokio::time::timeout(WAIT, unread.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        rt.inspect(&id).await.unwrap().state,
+        ContainerState::Running
+    );
+    let mut again = rt.logs(&id, follow());
+    assert_eq!(next_message(&mut again).await, "one");
+    rt.push_log(&id, LogStream::Stderr, "two\n");
+    assert_eq!(next_message(&mut again).await, "two");
+    assert!(!rt.end_log_follows(&ContainerId("absent".into())));
+}
+
+#[tokio::test]
+async fn a_stalled_follow_stays_stalled_when_follows_end() {
+    let rt = FakeRuntime::new();
+    let id = started(&rt, &fixture().spec("a")).await;
+    let mut stalled = rt.logs(&id, follow());
+    rt.stall_log_follows(&id);
+    rt.end_log_follows(&id);
+    rt.rotate_logs(&id, 0);
+    assert!(stays_pending(&mut stalled).await);
+}
+
+#[tokio::test]
+async fn rotated_logs_keep_only_the_last_lines_for_new_reads() {
+    let rt = FakeRuntime::new();
+    let id = started(&rt, &fixture().spec("a")).await;
+    rt.push_log(&id, LogStream::Stdout, "1\n2\n3\n4\n5\n");
+    let mut open = rt.logs(&id, follow());
+    assert_eq!(next_message(&mut open).await, "1");
+    assert!(rt.rotate_logs(&id, 2));
+    assert_eq!(messages(&rt, &id, LogOptions::default()).await, ["4", "5"]);
+    let tail = LogOptions {
+        tail: Some(5),
+        ..LogOptions::default()
+    };
+    assert_eq!(messages(&rt, &id, tail).await, ["4", "5"]);
+    // The follow opened before goes on where it was, and sees new lines.
+    for want in ["2", "3", "4", "5"] {
+        assert_eq!(next_message(&mut open).await, want);
+    }
+    rt.push_log(&id, LogStream::Stdout, "6\n");
+    assert_eq!(next_message(&mut open).await, "6");
+    assert_eq!(
+        messages(&rt, &id, LogOptions::default()).await,
+        ["4", "5", "6"]
+    );
+    // Rotation only drops lines: a larger keep later brings nothing back.
+    rt.rotate_logs(&id, 10);
+    assert_eq!(messages(&rt, &id, LogOptions::default()).await.len(), 3);
+    assert_eq!(rt.logs_of(&id).len(), 6, "logs_of keeps every line written");
+    assert!(!rt.rotate_logs(&ContainerId("absent".into()), 1));
+}
+
+#[tokio::test]
+async fn saturated_container_reports_pids_at_its_limit_and_refuses_execs() {
+    let rt = FakeRuntime::new().with_stats_interval(Duration::from_millis(10));
+    let mut spec = fixture().spec("a");
+    spec.limits.pids_limit = 48;
+    let id = started(&rt, &spec).await;
+    let mut before = rt.exec(&id, &cmd(&["sleep", "3600"])).await.unwrap();
+    assert!(rt.saturate(&id, true));
+    let sample = rt.stats(&id).next().await.unwrap().unwrap();
+    assert_eq!((sample.pids, sample.pids_limit), (Some(48), Some(48)));
+    let e = rt.exec(&id, &cmd(&["true"])).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    assert!(
+        e.to_string()
+            .contains("read init-p: connection reset by peer"),
+        "{e}"
+    );
+    let e = rt.kill_exec(&before.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal, "{e}");
+    assert!(rt.saturate(&id, false));
+    rt.exec(&id, &cmd(&["true"])).await.unwrap();
+    rt.kill_exec(&before.id).await.unwrap();
+    assert_eq!(output(&mut before).await, "");
+}
+
+#[tokio::test]
+async fn saturated_container_still_stops_kills_and_removes_and_a_new_run_clears_it() {
+    let rt = FakeRuntime::new().with_stats_interval(Duration::from_millis(10));
+    let fx = fixture();
+    let id = started(&rt, &fx.spec("a")).await;
+    assert!(rt.saturate(&id, true));
+    rt.kill(&id).await.unwrap();
+    let info = rt.inspect(&id).await.unwrap();
+    assert_eq!(
+        (info.state, info.exit_code),
+        (ContainerState::Exited, Some(137))
+    );
+    assert!(
+        !rt.saturate(&id, true),
+        "only a running container saturates"
+    );
+    rt.start(&id).await.unwrap();
+    let sample = rt.stats(&id).next().await.unwrap().unwrap();
+    assert_eq!(sample.pids, Some(1));
+    rt.exec(&id, &cmd(&["true"])).await.unwrap();
+
+    rt.saturate(&id, true);
+    rt.stop(&id, WAIT).await.unwrap();
+    rt.start(&id).await.unwrap();
+    rt.exec(&id, &cmd(&["true"])).await.unwrap();
+
+    rt.saturate(&id, true);
+    rt.remove(&id).await.unwrap();
+    assert_eq!(rt.container_count(), 0);
+    assert!(!rt.saturate(&id, false));
+}
+
+#[tokio::test]
+async fn oom_killed_process_emits_oom_and_the_container_keeps_running() {
+    let rt = FakeRuntime::new();
+    let id = rt.create(&fixture().spec("a")).await.unwrap();
+    assert!(
+        !rt.oom_kill_process(&id),
+        "a created container has no process"
+    );
+    rt.start(&id).await.unwrap();
+    let mut events = rt.events(&[]);
+    assert!(rt.oom_kill_process(&id));
+    let ev = tokio::time::timeout(WAIT, events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ev.container_id.clone(), ev.kind),
+        (id.clone(), RuntimeEventKind::Oom)
+    );
+    let info = rt.inspect(&id).await.unwrap();
+    assert_eq!(
+        (info.state, info.oom_killed),
+        (ContainerState::Running, false)
+    );
+    rt.exec(&id, &cmd(&["true"])).await.unwrap();
+
+    // Docker 20.10 then reports the run as OOM-killed however it ends.
+    rt.stop(&id, WAIT).await.unwrap();
+    let info = rt.inspect(&id).await.unwrap();
+    assert_eq!((info.exit_code, info.oom_killed), (Some(143), true));
+    rt.start(&id).await.unwrap();
+    assert!(!rt.inspect(&id).await.unwrap().oom_killed);
+    rt.stop(&id, WAIT).await.unwrap();
+    assert!(!rt.inspect(&id).await.unwrap().oom_killed);
+}
+
+#[tokio::test]
+async fn set_pids_is_what_stats_report_until_saturated() {
+    let rt = FakeRuntime::new().with_stats_interval(Duration::from_millis(10));
+    let id = started(&rt, &fixture().spec("a")).await;
+    assert!(rt.set_pids(&id, 7));
+    let mut stats = rt.stats(&id);
+    let sample = stats.next().await.unwrap().unwrap();
+    assert_eq!((sample.pids, sample.pids_limit), (Some(7), Some(128)));
+    rt.saturate(&id, true);
+    assert_eq!(stats.next().await.unwrap().unwrap().pids, Some(128));
+    rt.saturate(&id, false);
+    assert_eq!(stats.next().await.unwrap().unwrap().pids, Some(7));
+    assert!(!rt.set_pids(&ContainerId("absent".into()), 1));
+}
+
+#[tokio::test]
+async fn a_spec_without_a_pids_limit_reports_none() {
+    let rt = FakeRuntime::new().with_stats_interval(Duration::from_millis(10));
+    let mut spec = fixture().spec("a");
+    spec.limits.pids_limit = 0;
+    let id = started(&rt, &spec).await;
+    rt.saturate(&id, true);
+    let sample = rt.stats(&id).next().await.unwrap().unwrap();
+    assert_eq!((sample.pids, sample.pids_limit), (Some(1), None));
 }

@@ -43,6 +43,10 @@ impl ContainerRuntime for DockerRuntime {
         self.stop_container(id, grace).await
     }
 
+    async fn kill(&self, id: &ContainerId) -> Result<()> {
+        self.kill_container(id).await
+    }
+
     async fn remove(&self, id: &ContainerId) -> Result<()> {
         self.remove_container(id).await
     }
@@ -76,7 +80,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn kill_exec(&self, exec: &ExecId) -> Result<()> {
-        self.kill(exec).await
+        self.kill_exec_process(exec).await
     }
 
     fn stats(&self, id: &ContainerId) -> BoxStream<'static, Result<ContainerStats>> {

@@ -228,7 +228,7 @@ impl DockerRuntime {
         Ok(info)
     }
 
-    pub(crate) async fn kill(&self, exec: &ExecId) -> Result<()> {
+    pub(crate) async fn kill_exec_process(&self, exec: &ExecId) -> Result<()> {
         let (info, _) = self.inspect_raw(exec).await?;
         if !info.running {
             self.registry().remove(&exec.0);

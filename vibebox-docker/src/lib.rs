@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod exec;
 mod info;
+mod kill;
 mod logs;
 mod runtime;
 mod spec;

@@ -137,14 +137,27 @@ fn sample(s: ContainerStatsResponse) -> ContainerStats {
         memory_bytes: memory_used(&s),
         memory_limit_bytes: s.memory_stats.as_ref().and_then(|m| m.limit).unwrap_or(0),
         pids: s.pids_stats.as_ref().and_then(|p| p.current),
+        pids_limit: pids_limit(&s),
     }
+}
+
+/// The pids limit, when there is one. Docker 20.10 on cgroup v1 leaves `limit` out without a
+/// limit; the API documents 0 for "no limit", and engines on cgroup v2 may report `max` as
+/// the largest integer: all of these are `None`.
+fn pids_limit(s: &ContainerStatsResponse) -> Option<u64> {
+    s.pids_stats
+        .as_ref()
+        .and_then(|p| p.limit)
+        .filter(|&limit| limit > 0 && limit < i64::MAX.unsigned_abs())
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
-    use bollard::models::{ContainerCpuStats, ContainerCpuUsage, ContainerMemoryStats};
+    use bollard::models::{
+        ContainerCpuStats, ContainerCpuUsage, ContainerMemoryStats, ContainerPidsStats,
+    };
 
     use super::*;
 
@@ -196,5 +209,29 @@ mod tests {
         };
         assert_eq!(memory_used(&s), 6_000);
         assert_eq!(sample(s).memory_limit_bytes, 1 << 20);
+    }
+
+    fn with_pids(current: u64, limit: Option<u64>) -> ContainerStatsResponse {
+        ContainerStatsResponse {
+            pids_stats: Some(ContainerPidsStats {
+                current: Some(current),
+                limit,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pids_and_their_limit_come_from_pids_stats() {
+        let s = sample(with_pids(48, Some(48)));
+        assert_eq!((s.pids, s.pids_limit), (Some(48), Some(48)));
+    }
+
+    #[test]
+    fn an_absent_zero_or_max_pids_limit_is_no_limit() {
+        for limit in [None, Some(0), Some(u64::MAX), Some(i64::MAX.unsigned_abs())] {
+            assert_eq!(sample(with_pids(3, limit)).pids_limit, None, "{limit:?}");
+        }
+        assert_eq!(sample(ContainerStatsResponse::default()).pids_limit, None);
     }
 }

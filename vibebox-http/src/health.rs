@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use vibebox_core::service::LogCollectionReport;
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -14,6 +15,10 @@ use crate::state::AppState;
 pub struct Health {
     /// Always `ok`.
     pub status: &'static str,
+    /// Readiness only: how log collection goes in this process (collectors failing are
+    /// retried; the server stays ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_collection: Option<LogCollectionReport>,
 }
 
 /// Liveness: the process serves requests.
@@ -26,7 +31,10 @@ pub struct Health {
     )
 )]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health {
+        status: "ok",
+        log_collection: None,
+    })
 }
 
 /// Readiness: the store and the container engine both answer; otherwise 503 naming which
@@ -51,7 +59,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     .filter_map(|(what, failed)| failed.then_some(what))
     .collect();
     if down.is_empty() {
-        return Json(Health { status: "ok" }).into_response();
+        let log_collection = vibebox.log_collection_report();
+        if !log_collection.failing.is_empty() {
+            tracing::warn!(
+                failing = log_collection.failing.len(),
+                "log collectors are failing"
+            );
+        }
+        return Json(Health {
+            status: "ok",
+            log_collection: Some(log_collection),
+        })
+        .into_response();
     }
     for e in [store.err(), engine.err()].into_iter().flatten() {
         tracing::warn!(error = %e, "not ready");

@@ -113,6 +113,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(environments::start))
         .routes(routes!(environments::stop))
+        .routes(routes!(environments::restart))
         .routes(routes!(environments::list_ports, environments::add_port))
         .routes(routes!(environments::remove_port))
         .routes(routes!(

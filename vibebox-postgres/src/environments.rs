@@ -1,11 +1,11 @@
-//! [`EnvironmentsStore`]: environments (compare-and-set on status and version), their ports
-//! and variables.
+//! [`EnvironmentsStore`]: environments (compare-and-set on status and version), their health,
+//! ports and variables.
 
 use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{Project, Role};
+use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
@@ -24,7 +24,7 @@ macro_rules! env_columns {
     () => {
         "id, project_id, name, slug, creator_id, base_image, container_id, status, cpu_limit, \
          memory_limit, storage_limit, error_message, version, status_changed_at, created_at, \
-         updated_at"
+         updated_at, oom_kills, last_oom_kill_at, health_warnings"
     };
 }
 
@@ -69,10 +69,36 @@ const VISIBLE_PROJECTS: &str = "SELECT p.id FROM projects p WHERE p.owner_user_i
 const LIST: &str = concat!(
     "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
      e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
-     e.status_changed_at, e.created_at, e.updated_at \
+     e.status_changed_at, e.created_at, e.updated_at, e.oom_kills, e.last_oom_kill_at, \
+     e.health_warnings \
      FROM environments e WHERE ($1::uuid[] IS NULL OR e.project_id = ANY($1)) AND ",
     env_filters!()
 );
+
+/// An environment's health as stored.
+#[derive(sqlx::FromRow)]
+struct HealthRow {
+    oom_kills: i64,
+    last_oom_kill_at: Option<Timestamp>,
+    /// A JSON array of [`HealthWarning`]s.
+    health_warnings: serde_json::Value,
+}
+
+impl TryFrom<HealthRow> for EnvironmentHealth {
+    type Error = Error;
+    fn try_from(r: HealthRow) -> Result<Self> {
+        Ok(EnvironmentHealth {
+            oom_kills: r.oom_kills,
+            last_oom_kill_at: r.last_oom_kill_at,
+            warnings: serde_json::from_value(r.health_warnings).map_err(|e| {
+                Error::internal(
+                    "stored health_warnings are not valid",
+                    Some(Box::new(e) as _),
+                )
+            })?,
+        })
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct EnvironmentRow {
@@ -92,6 +118,8 @@ struct EnvironmentRow {
     status_changed_at: Timestamp,
     created_at: Timestamp,
     updated_at: Timestamp,
+    #[sqlx(flatten)]
+    health: HealthRow,
 }
 
 /// An environment row with its project's columns (prefixed `p_`) and the user's team role.
@@ -151,6 +179,7 @@ impl TryFrom<EnvironmentRow> for Environment {
             storage_limit: r.storage_limit,
             error_message: r.error_message,
             version: r.version,
+            health: r.health.try_into()?,
             status_changed_at: r.status_changed_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -231,7 +260,8 @@ impl EnvironmentsStore for PgStore {
         sqlx::query(concat!(
             "INSERT INTO environments (",
             env_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19)"
         ))
         .bind(env.id.0)
         .bind(env.project_id.0)
@@ -249,6 +279,9 @@ impl EnvironmentsStore for PgStore {
         .bind(env.status_changed_at)
         .bind(env.created_at)
         .bind(env.updated_at)
+        .bind(env.health.oom_kills)
+        .bind(env.health.last_oom_kill_at)
+        .bind(sqlx::types::Json(&env.health.warnings))
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -377,6 +410,39 @@ impl EnvironmentsStore for PgStore {
                 "environment",
             )),
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn record_oom_kill(&self, id: EnvironmentId, at: Timestamp) -> Result<EnvironmentHealth> {
+        // One statement, so concurrent kills all count (the row lock orders them). GREATEST
+        // ignores the NULL of a first kill.
+        sqlx::query_as::<_, HealthRow>(
+            "UPDATE environments SET oom_kills = oom_kills + 1, \
+             last_oom_kill_at = GREATEST(last_oom_kill_at, $2) \
+             WHERE id = $1 RETURNING oom_kills, last_oom_kill_at, health_warnings",
+        )
+        .bind(id.0)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?
+        .ok_or(Error::not_found("environment"))
+        .and_then(EnvironmentHealth::try_from)
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id, warnings = warnings.len()))]
+    async fn set_environment_warnings(
+        &self,
+        id: EnvironmentId,
+        warnings: &[HealthWarning],
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE environments SET health_warnings = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(sqlx::types::Json(warnings))
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        one_affected(done.rows_affected(), "environment")
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %id))]

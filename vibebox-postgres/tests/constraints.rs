@@ -186,6 +186,48 @@ async fn environment_limits_status_and_version_are_checked() {
 }
 
 #[tokio::test]
+async fn negative_oom_kills_and_non_array_warnings_are_refused() {
+    let f = fresh().await;
+    let e = create_environment(&f.store).await;
+    for (column, value, constraint) in [
+        ("oom_kills", "-1", "environments_oom_kills_check"),
+        (
+            "health_warnings",
+            "'{}'::jsonb",
+            "environments_health_warnings_check",
+        ),
+        (
+            "health_warnings",
+            "'\"pids_limit\"'::jsonb",
+            "environments_health_warnings_check",
+        ),
+        (
+            "health_warnings",
+            "'null'::jsonb",
+            "environments_health_warnings_check",
+        ),
+    ] {
+        let sql = format!("UPDATE environments SET {column} = {value} WHERE id = $1");
+        let res = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(e.id.0)
+            .execute(&f.raw)
+            .await;
+        assert_violates(res, CHECK, constraint);
+    }
+    let res = sqlx::query("UPDATE environments SET health_warnings = NULL WHERE id = $1")
+        .bind(e.id.0)
+        .execute(&f.raw)
+        .await;
+    assert_eq!(common::violation(res).0, "23502", "not null");
+
+    // Through the store: the field is named and the environment is not created.
+    let mut bad = environment(e.project_id, e.creator_id, &unique_slug("env"));
+    bad.health.oom_kills = -1;
+    assert_invalid(f.store.create_environment(&bad).await, "oom_kills");
+    assert_not_found(f.store.get_environment(bad.id).await, "environment");
+}
+
+#[tokio::test]
 async fn port_ranges_protocol_and_host_port_uniqueness_are_constraints() {
     let f = fresh().await;
     let a = create_environment(&f.store).await;

@@ -1,10 +1,15 @@
-//! Environments. Ports and variables live in [`ports`](crate::ports) and
+//! Environments and their health. Ports and variables live in [`ports`](crate::ports) and
 //! [`variables`](crate::variables); this file holds the trait impl that delegates to them.
+//!
+//! Health lives in its own table, `environment_health` (see migration 0003), one row per
+//! environment that has had a kill or a warning: every query that builds an [`Environment`]
+//! joins it, and an environment without a row has the default health.
 
 use async_trait::async_trait;
 use uuid::Uuid;
+use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{Project, Role};
+use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
@@ -14,7 +19,9 @@ use vibebox_core::store::{
     EnvironmentAccessRecord, EnvironmentFilter, EnvironmentsStore, Page, PageRequest,
 };
 
-use crate::codec::{after_id, micros, names_json, parse_enum, timestamp};
+use crate::codec::{
+    after_id, micros, names_json, opt_micros, opt_timestamp, parse_enum, timestamp,
+};
 use crate::error::DbResultExt;
 use crate::projects::ProjectRow;
 use crate::store::{SqliteStore, exists};
@@ -25,6 +32,71 @@ macro_rules! environment_columns {
          memory_limit, storage_limit, error_message, version, status_changed_at, created_at, \
          updated_at"
     };
+}
+
+/// The health columns of an environment, from `environment_health` joined as `h`; an
+/// environment without a health row reads as no kills and no warnings.
+macro_rules! health_columns {
+    () => {
+        "coalesce(h.oom_kills, 0) AS oom_kills, h.last_oom_kill_at AS last_oom_kill_at, \
+         coalesce(h.health_warnings, '[]') AS health_warnings"
+    };
+}
+
+/// Selects every column of an [`EnvironmentRow`]; a `WHERE` clause on `environments`' columns
+/// may follow (no column name is shared with `environment_health`).
+macro_rules! select_environments {
+    () => {
+        concat!(
+            "SELECT ",
+            environment_columns!(),
+            ", ",
+            health_columns!(),
+            " FROM environments \
+             LEFT JOIN environment_health h ON h.environment_id = environments.id"
+        )
+    };
+}
+
+/// The health columns in the `RETURNING` clause of an `UPDATE environments`, which cannot join.
+macro_rules! returning_health {
+    () => {
+        "coalesce((SELECT oom_kills FROM environment_health \
+                   WHERE environment_id = environments.id), 0) AS oom_kills, \
+         (SELECT last_oom_kill_at FROM environment_health \
+          WHERE environment_id = environments.id) AS last_oom_kill_at, \
+         coalesce((SELECT health_warnings FROM environment_health \
+                   WHERE environment_id = environments.id), '[]') AS health_warnings"
+    };
+}
+
+/// An environment's health as stored.
+#[derive(sqlx::FromRow)]
+struct HealthRow {
+    oom_kills: i64,
+    last_oom_kill_at: Option<i64>,
+    /// A JSON array of [`HealthWarning`]s.
+    health_warnings: String,
+}
+
+impl TryFrom<HealthRow> for EnvironmentHealth {
+    type Error = Error;
+
+    fn try_from(r: HealthRow) -> Result<Self> {
+        Ok(EnvironmentHealth {
+            oom_kills: r.oom_kills,
+            last_oom_kill_at: opt_timestamp(r.last_oom_kill_at)?,
+            warnings: serde_json::from_str(&r.health_warnings).map_err(|e| {
+                Error::internal("stored health_warnings are not valid", Some(e.into()))
+            })?,
+        })
+    }
+}
+
+/// Health warnings as stored: a JSON array.
+fn warnings_json(warnings: &[HealthWarning]) -> Result<String> {
+    serde_json::to_string(warnings)
+        .map_err(|e| Error::internal("cannot encode health warnings", Some(e.into())))
 }
 
 #[derive(sqlx::FromRow)]
@@ -45,6 +117,8 @@ struct EnvironmentRow {
     status_changed_at: i64,
     created_at: i64,
     updated_at: i64,
+    #[sqlx(flatten)]
+    health: HealthRow,
 }
 
 /// An environment row with its project's columns (prefixed `p_`) and the user's team role.
@@ -105,6 +179,7 @@ impl TryFrom<EnvironmentRow> for Environment {
             storage_limit: r.storage_limit,
             error_message: r.error_message,
             version: r.version,
+            health: r.health.try_into()?,
             status_changed_at: timestamp(r.status_changed_at)?,
             created_at: timestamp(r.created_at)?,
             updated_at: timestamp(r.updated_at)?,
@@ -115,9 +190,8 @@ impl TryFrom<EnvironmentRow> for Environment {
 /// `list_environments` with a `visible_to` user: environments of projects the user owns or
 /// whose team the user belongs to.
 const LIST_VISIBLE: &str = concat!(
-    "SELECT ",
-    environment_columns!(),
-    " FROM environments WHERE project_id IN ( \
+    select_environments!(),
+    " WHERE project_id IN ( \
          SELECT id FROM projects WHERE owner_user_id = ?1 \
          UNION ALL \
          SELECT p.id FROM memberships m JOIN projects p ON p.owner_team_id = m.team_id \
@@ -131,9 +205,8 @@ const LIST_VISIBLE: &str = concat!(
 
 /// `list_environments` of one project.
 const LIST_BY_PROJECT: &str = concat!(
-    "SELECT ",
-    environment_columns!(),
-    " FROM environments WHERE project_id = ?1 AND id > ?2 \
+    select_environments!(),
+    " WHERE project_id = ?1 AND id > ?2 \
        AND (?3 IS NULL OR creator_id = ?3) \
        AND (?4 IS NULL OR status IN (SELECT value FROM json_each(?4))) \
      ORDER BY id LIMIT ?5"
@@ -141,18 +214,16 @@ const LIST_BY_PROJECT: &str = concat!(
 
 /// `list_environments` of one creator.
 const LIST_BY_CREATOR: &str = concat!(
-    "SELECT ",
-    environment_columns!(),
-    " FROM environments WHERE creator_id = ?1 AND id > ?2 \
+    select_environments!(),
+    " WHERE creator_id = ?1 AND id > ?2 \
        AND (?3 IS NULL OR status IN (SELECT value FROM json_each(?3))) \
      ORDER BY id LIMIT ?4"
 );
 
 /// `list_environments` with at most a status filter.
 const LIST_ALL: &str = concat!(
-    "SELECT ",
-    environment_columns!(),
-    " FROM environments WHERE id > ?1 \
+    select_environments!(),
+    " WHERE id > ?1 \
        AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2))) \
      ORDER BY id LIMIT ?3"
 );
@@ -204,22 +275,32 @@ impl EnvironmentsStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .db_parent("project")?;
+        if env.health != EnvironmentHealth::default() {
+            sqlx::query(
+                "INSERT INTO environment_health \
+                 (environment_id, oom_kills, last_oom_kill_at, health_warnings) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(env.id.0)
+            .bind(env.health.oom_kills)
+            .bind(opt_micros(env.health.last_oom_kill_at))
+            .bind(warnings_json(&env.health.warnings)?)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        }
         tx.commit().await.db()
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %id))]
     async fn get_environment(&self, id: EnvironmentId) -> Result<Environment> {
-        sqlx::query_as::<_, EnvironmentRow>(concat!(
-            "SELECT ",
-            environment_columns!(),
-            " FROM environments WHERE id = ?"
-        ))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .db()?
-        .ok_or(Error::not_found("environment"))?
-        .try_into()
+        sqlx::query_as::<_, EnvironmentRow>(concat!(select_environments!(), " WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .db()?
+            .ok_or(Error::not_found("environment"))?
+            .try_into()
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %id))]
@@ -232,9 +313,9 @@ impl EnvironmentsStore for SqliteStore {
             "SELECT env.*, p.name AS p_name, p.slug AS p_slug, p.owner_user_id AS p_owner_user_id, \
              p.owner_team_id AS p_owner_team_id, p.is_archived AS p_is_archived, \
              p.created_at AS p_created_at, p.updated_at AS p_updated_at, m.role AS team_role \
-             FROM (SELECT ",
-            environment_columns!(),
-            " FROM environments WHERE id = ?) AS env \
+             FROM (",
+            select_environments!(),
+            " WHERE id = ?) AS env \
              JOIN projects p ON p.id = env.project_id \
              LEFT JOIN memberships m ON m.team_id = p.owner_team_id AND m.user_id = ?"
         ))
@@ -305,7 +386,9 @@ impl EnvironmentsStore for SqliteStore {
              status = ?, cpu_limit = ?, memory_limit = ?, storage_limit = ?, error_message = ?, \
              version = version + 1, status_changed_at = ?, updated_at = ? \
              WHERE id = ? AND status = ? AND version = ? RETURNING ",
-            environment_columns!()
+            environment_columns!(),
+            ", ",
+            returning_health!()
         ))
         .bind(&env.name)
         .bind(&env.slug)
@@ -339,8 +422,48 @@ impl EnvironmentsStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %id))]
+    async fn record_oom_kill(&self, id: EnvironmentId, at: Timestamp) -> Result<EnvironmentHealth> {
+        // One upsert: atomic without a transaction, and nothing is written when the
+        // environment does not exist (the SELECT finds no row).
+        sqlx::query_as::<_, HealthRow>(
+            "INSERT INTO environment_health (environment_id, oom_kills, last_oom_kill_at) \
+             SELECT id, 1, ?2 FROM environments WHERE id = ?1 \
+             ON CONFLICT (environment_id) DO UPDATE SET oom_kills = oom_kills + 1, \
+             last_oom_kill_at = max(coalesce(last_oom_kill_at, excluded.last_oom_kill_at), \
+                                    excluded.last_oom_kill_at) \
+             RETURNING oom_kills, last_oom_kill_at, health_warnings",
+        )
+        .bind(id.0)
+        .bind(micros(at))
+        .fetch_optional(self.pool())
+        .await
+        .db()?
+        .ok_or(Error::not_found("environment"))?
+        .try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id, warnings = warnings.len()))]
+    async fn set_environment_warnings(
+        &self,
+        id: EnvironmentId,
+        warnings: &[HealthWarning],
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO environment_health (environment_id, health_warnings) \
+             SELECT id, ?2 FROM environments WHERE id = ?1 \
+             ON CONFLICT (environment_id) DO UPDATE SET health_warnings = excluded.health_warnings",
+        )
+        .bind(id.0)
+        .bind(warnings_json(warnings)?)
+        .execute(self.pool())
+        .await
+        .db()?;
+        one_affected(done.rows_affected(), "environment")
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %id))]
     async fn delete_environment(&self, id: EnvironmentId) -> Result<()> {
-        // Ports, variables, sessions, extensions and logs go by ON DELETE CASCADE.
+        // Health, ports, variables, sessions, extensions and logs go by ON DELETE CASCADE.
         let done = sqlx::query("DELETE FROM environments WHERE id = ?")
             .bind(id.0)
             .execute(self.pool())

@@ -247,6 +247,49 @@ async fn environment_limits_and_status_are_checked() {
 }
 
 #[tokio::test]
+async fn negative_oom_kills_and_non_array_warnings_are_refused() {
+    let store = common::disk_store().await;
+    let e = create_environment(&store).await;
+    const INSERT: &str = "INSERT INTO environment_health (environment_id, oom_kills, \
+         health_warnings) VALUES (?, ?, ?)";
+    assert_fails(
+        exec(&store, INSERT, vec![id(e.id.0), Arg::Int(-1), text("[]")]).await,
+        "CHECK constraint failed: oom_kills",
+    );
+    for bad in ["not json", "{}", "\"pids_limit\"", "1"] {
+        assert_fails(
+            exec(&store, INSERT, vec![id(e.id.0), Arg::Int(0), text(bad)]).await,
+            "CHECK constraint failed: health_warnings",
+        );
+    }
+    assert_fails(
+        exec(
+            &store,
+            INSERT,
+            vec![id(Uuid::now_v7()), Arg::Int(0), text("[]")],
+        )
+        .await,
+        "FOREIGN KEY constraint failed",
+    );
+    store.record_oom_kill(e.id, fixed_time()).await.unwrap();
+    assert_fails(
+        exec(
+            &store,
+            "UPDATE environment_health SET oom_kills = ? WHERE environment_id = ?",
+            vec![Arg::Int(-1), id(e.id.0)],
+        )
+        .await,
+        "CHECK constraint failed: oom_kills",
+    );
+
+    // Through the store: the field is named and the environment is not created.
+    let mut bad = environment(e.project_id, e.creator_id, &unique_slug("env"));
+    bad.health.oom_kills = -1;
+    assert_invalid(store.create_environment(&bad).await, "oom_kills");
+    assert_not_found(store.get_environment(bad.id).await, "environment");
+}
+
+#[tokio::test]
 async fn port_numbers_and_protocols_are_checked() {
     let store = common::disk_store().await;
     let a = create_environment(&store).await;

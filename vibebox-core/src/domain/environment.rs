@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::EnvironmentHealth;
 use super::string_enum;
 use crate::clock::Timestamp;
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
@@ -55,6 +56,10 @@ pub struct Environment {
     pub error_message: Option<String>,
     /// Optimistic-concurrency version; every write increments it.
     pub version: i64,
+    /// OOM kills and warnings as last observed (see [`EnvironmentHealth`]); not written by
+    /// `update_environment` and not versioned.
+    #[serde(default)]
+    pub health: EnvironmentHealth,
     /// When `status` last changed (used to find environments stuck mid-transition).
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub status_changed_at: Timestamp,

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod environment;
 mod extension;
+mod health;
 mod log;
 mod project;
 mod session;
@@ -17,6 +18,7 @@ pub use environment::{
     Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Protocol,
 };
 pub use extension::{EnvironmentExtension, Extension, ExtensionStatus};
+pub use health::{EnvironmentHealth, HealthWarning, WarningCode};
 pub use log::{LogEntry, LogStream, NewLogEntry};
 pub use project::{Project, ProjectOwner};
 pub use session::{Session, SessionStatus, SessionType};

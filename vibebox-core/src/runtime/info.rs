@@ -110,4 +110,6 @@ pub struct ContainerStats {
     pub memory_limit_bytes: u64,
     /// Processes running.
     pub pids: Option<u64>,
+    /// The most processes the container may have, when the engine reports it.
+    pub pids_limit: Option<u64>,
 }

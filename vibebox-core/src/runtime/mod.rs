@@ -73,6 +73,12 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     /// left alone. Errors: `NotFound`; `Unavailable`.
     async fn stop(&self, id: &ContainerId, grace: Duration) -> Result<()>;
 
+    /// Kills every process of the container at once (SIGKILL to all of them, no grace) and
+    /// returns once it has stopped. Works when the container is saturated (at its pids or
+    /// memory limit) and no new process could start in it. A stopped container is left
+    /// alone. Errors: `NotFound`; `Unavailable`.
+    async fn kill(&self, id: &ContainerId) -> Result<()>;
+
     /// Removes the container (forcefully if it runs) with its anonymous volumes.
     /// Errors: `NotFound`; `Unavailable`.
     async fn remove(&self, id: &ContainerId) -> Result<()>;

@@ -1,5 +1,6 @@
-//! Background work: the reconciler (at startup, periodically and on engine events), the
-//! idle-session reaper and log retention. It runs until the shutdown token fires.
+//! Background work: the reconciler (at startup, periodically and on engine events), OOM
+//! kills counted from engine events, the health pass, the idle-session reaper and log
+//! retention. It runs until the shutdown token fires.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::Vibebox;
-use crate::runtime::RuntimeEventKind;
+use crate::runtime::{LABEL_ENVIRONMENT_ID, RuntimeEventKind};
 
 /// The running background tasks.
 #[derive(Debug)]
@@ -71,6 +72,17 @@ impl Vibebox {
         }));
 
         let (this, token) = (self.clone(), shutdown.clone());
+        let every = cfg.health_interval;
+        tasks.spawn(periodic(token, every, move || {
+            let this = this.clone();
+            async move {
+                if let Err(e) = this.check_health().await {
+                    tracing::warn!(error = %e, "health pass failed");
+                }
+            }
+        }));
+
+        let (this, token) = (self.clone(), shutdown.clone());
         let every = cfg.retention_interval;
         tasks.spawn(periodic(token, every, move || {
             let this = this.clone();
@@ -88,7 +100,7 @@ impl Vibebox {
         }
     }
 
-    /// Follows engine events and wakes the reconciler on container changes. When the stream
+    /// Follows engine events, counts OOM kills and wakes the reconciler on container changes. When the stream
     /// breaks it reconnects with backoff and asks for a full pass, since events sent while
     /// disconnected are lost.
     async fn watch_engine_events(&self, token: CancellationToken, wake: Arc<Notify>) {
@@ -103,6 +115,14 @@ impl Vibebox {
                 match next {
                     Some(Ok(event)) => {
                         backoff = Duration::from_millis(500);
+                        if event.kind == RuntimeEventKind::Oom
+                            && let Some(env) = event
+                                .labels
+                                .get(LABEL_ENVIRONMENT_ID)
+                                .and_then(|id| id.parse().ok())
+                        {
+                            self.record_oom_kill(env, event.at).await;
+                        }
                         if matches!(
                             event.kind,
                             RuntimeEventKind::Die { .. }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 
-use super::{AuditRecord, Vibebox};
+use super::{AuditRecord, StopMode, Vibebox};
 use crate::domain::{Environment, EnvironmentStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
@@ -131,6 +131,7 @@ impl Vibebox {
             storage_limit,
             error_message: None,
             version: 1,
+            health: Default::default(),
             status_changed_at: now,
             created_at: now,
             updated_at: now,
@@ -248,7 +249,8 @@ impl Vibebox {
             .await?;
         let mut env = access.env;
         if env.status == EnvironmentStatus::Running {
-            env = self.stop_environment(actor, id).await?;
+            // Everything in it goes with it: no grace period to wait out.
+            env = self.stop_with(actor, id, StopMode::Kill).await?;
         }
         if !env.status.is_deletable() {
             return Err(Error::InvalidTransition {
@@ -261,6 +263,7 @@ impl Vibebox {
         self.remove_container_of(&env).await?;
         self.store().delete_environment(id).await?;
         self.stop_collector(id);
+        self.forget_health(id).await;
         self.publish(id, EventKind::Deleted);
         self.audit(
             actor,

@@ -10,6 +10,7 @@ mod container_spec;
 mod details;
 mod environments;
 mod extensions;
+mod health;
 mod logs;
 mod patch;
 mod ports;
@@ -25,9 +26,11 @@ mod variables;
 
 pub use auth::{ClientInfo, CreatedApiKey, IssuedRefreshToken, NewApiKey};
 pub use background::BackgroundTasks;
+pub use collector::LogCollectionReport;
 pub use details::EnvironmentDetails;
 pub use environments::{EnvironmentPatch, NewEnvironment};
 pub use extensions::NewExtension;
+pub use health::HealthReport;
 pub use logs::LogFilter;
 pub use patch::Patch;
 pub use ports::NewPort;
@@ -35,6 +38,7 @@ pub use projects::{NewProject, ProjectPatch};
 pub use reconcile::ReconcileReport;
 pub use sessions::NewSession;
 pub use sessions::ReapReport;
+pub use start_stop::StopMode;
 pub use teams::{NewTeam, TeamPatch};
 pub use terminal::{Terminal, TerminalControl, TerminalInput};
 pub use users::{OAuthProfile, ProfilePatch, Registration, UserAdminPatch};
@@ -77,7 +81,14 @@ struct Inner {
     /// Live terminal execs per session, killed when the session or environment ends.
     terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
     /// Running log collectors per environment.
-    collectors: Mutex<HashMap<EnvironmentId, tokio::task::JoinHandle<()>>>,
+    collectors: Mutex<HashMap<EnvironmentId, collector::CollectorTask>>,
+    /// Counters of log collection.
+    collector_metrics: collector::CollectorMetrics,
+    /// Environments' health as this process last stored it.
+    health: tokio::sync::Mutex<HashMap<EnvironmentId, crate::domain::EnvironmentHealth>>,
+    /// Containers whose last exec failed in a way that says the container cannot start a
+    /// process (see the health pass).
+    exec_failures: Mutex<std::collections::HashSet<crate::runtime::ContainerId>>,
     /// Users whose access was just withdrawn (see [`Vibebox::access_revocations`]).
     revocations: tokio::sync::broadcast::Sender<UserId>,
 }
@@ -277,6 +288,9 @@ impl VibeboxBuilder {
                 config,
                 terminals: Mutex::new(HashMap::new()),
                 collectors: Mutex::new(HashMap::new()),
+                collector_metrics: Default::default(),
+                health: Default::default(),
+                exec_failures: Default::default(),
                 revocations: tokio::sync::broadcast::channel(REVOCATION_BUFFER).0,
             }),
         })

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tracing::instrument;
 
 use super::Vibebox;
-use super::start_stop::exit_message;
+use super::start_stop::{StopMode, exit_message};
 use crate::domain::{Environment, EnvironmentStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::EnvironmentId;
@@ -168,7 +168,7 @@ impl Vibebox {
                     // Like a stop, except that an engine that cannot be reached leaves the
                     // environment stopping for the next pass instead of failing it.
                     self.terminate_all_sessions(env.id).await;
-                    if let Err(e) = self.bring_down(env).await {
+                    if let Err(e) = self.bring_down(env, StopMode::Graceful).await {
                         if e.kind() == ErrorKind::Unavailable {
                             return Err(e);
                         }

@@ -256,7 +256,9 @@ impl Vibebox {
             .environment_for(actor, session.environment_id, Action::ManageEnvironment)
             .await
             .map_err(hide_as_session)?;
-        let ended = self.end_session(&access.env, &session).await?;
+        let ended = self
+            .end_session(&access.env, &session, SessionEnd::KillProcesses)
+            .await?;
         self.audit(
             actor,
             AuditRecord::new("session.terminate", "session", id)
@@ -267,17 +269,28 @@ impl Vibebox {
     }
 
     /// Kills a session's terminals and process and marks it terminated. Runtime failures are
-    /// logged: the session ends either way.
-    async fn end_session(&self, env: &Environment, session: &Session) -> Result<Session> {
+    /// logged: the session ends either way. With [`SessionEnd::RecordOnly`] nothing runs in
+    /// the container.
+    async fn end_session(
+        &self,
+        env: &Environment,
+        session: &Session,
+        how: SessionEnd,
+    ) -> Result<Session> {
         if session.status == SessionStatus::Terminated {
             return Ok(session.clone());
         }
-        self.kill_terminals(session.id).await;
+        if how == SessionEnd::RecordOnly {
+            self.forget_terminals(session.id);
+        } else {
+            self.kill_terminals(session.id).await;
+        }
         if let Some(container) = env.container_id.as_ref().filter(|_| {
-            matches!(
-                env.status,
-                EnvironmentStatus::Running | EnvironmentStatus::Stopping
-            )
+            how == SessionEnd::KillProcesses
+                && matches!(
+                    env.status,
+                    EnvironmentStatus::Running | EnvironmentStatus::Stopping
+                )
         }) {
             let container = ContainerId(container.clone());
             let cmd: Option<Vec<String>> = match session.session_type {
@@ -318,7 +331,10 @@ impl Vibebox {
         }
     }
 
-    /// Terminates every live session of an environment (when it stops or is deleted).
+    /// Marks every live session of an environment terminated when its container stops, is
+    /// killed or is gone: that ends their processes, so nothing is run in the container (an
+    /// exec in a saturated container would wait instead of ending), and the stop stays within
+    /// its grace period whatever runs inside.
     pub(crate) async fn terminate_all_sessions(&self, env_id: EnvironmentId) {
         let (env, sessions) = match (
             self.store().get_environment(env_id).await,
@@ -331,7 +347,7 @@ impl Vibebox {
             }
         };
         for s in sessions {
-            if let Err(e) = self.end_session(&env, &s).await {
+            if let Err(e) = self.end_session(&env, &s, SessionEnd::RecordOnly).await {
                 tracing::warn!(error = %e, session.id = %s.id, "could not terminate a session");
             }
         }
@@ -379,7 +395,11 @@ impl Vibebox {
             .await?;
         for s in idle {
             let env = self.store().get_environment(s.environment_id).await?;
-            if self.end_session(&env, &s).await.is_ok() {
+            if self
+                .end_session(&env, &s, SessionEnd::KillProcesses)
+                .await
+                .is_ok()
+            {
                 report.terminated += 1;
             }
         }
@@ -408,7 +428,9 @@ impl Vibebox {
         spec: &ExecSpec,
     ) -> Result<(i64, String)> {
         use futures::StreamExt;
-        let mut exec = self.runtime().exec(container, spec).await?;
+        let exec = self.runtime().exec(container, spec).await;
+        self.note_exec(container, &exec);
+        let mut exec = exec?;
         let mut out = Vec::new();
         while let Some(chunk) = exec.output.next().await {
             let chunk = chunk?;
@@ -439,6 +461,16 @@ impl Vibebox {
         }
         Ok(info)
     }
+}
+
+/// Whether ending a session also stops its processes inside the container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SessionEnd {
+    /// The container keeps running: kill the session's terminals and its process.
+    KillProcesses,
+    /// The container is stopping, killed or gone, which ends every process in it: only
+    /// record the end.
+    RecordOnly,
 }
 
 fn missing_program(program: &str) -> Error {

@@ -218,6 +218,9 @@ impl Vibebox {
         running: &Environment,
         info: &ContainerInfo,
     ) -> Result<()> {
+        // Warnings were about the container's previous run.
+        self.clear_container_warnings(running.id, running.container_id.as_deref())
+            .await;
         self.record_bound_ports(running, info).await?;
         self.install_ssh_key(running).await;
         self.ensure_collector(running);
@@ -338,6 +341,58 @@ impl Vibebox {
     /// Errors: `InvalidTransition` while starting; `PermissionDenied`; `NotFound`.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn stop_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
+        self.stop_with(actor, id, StopMode::Graceful).await
+    }
+
+    /// Restarts an environment: stops it (with [`StopMode::Kill`], every process in it is
+    /// killed at once, without waiting for the grace period) and starts it again, keeping
+    /// its container and home volume. This is the way out of an environment saturated by
+    /// its own processes (a fork bomb at the pids limit, where nothing new can start and a
+    /// graceful stop would wait out its grace). A stopped environment is simply started.
+    ///
+    /// Errors: those of [`stop_environment`](Self::stop_environment) and
+    /// [`start_environment`](Self::start_environment); `InvalidTransition` while starting or
+    /// stopping.
+    #[instrument(skip_all, fields(environment.id = %id, ?mode))]
+    pub async fn restart_environment(
+        &self,
+        actor: &Actor,
+        id: EnvironmentId,
+        mode: StopMode,
+    ) -> Result<Environment> {
+        let access = self
+            .environment_for(actor, id, Action::StartStopEnvironment)
+            .await?;
+        let env = access.env;
+        match env.status {
+            EnvironmentStatus::Starting | EnvironmentStatus::Stopping => {
+                return Err(Error::InvalidTransition {
+                    machine: "environment",
+                    from: env.status.to_string(),
+                    to: "restarting".to_string(),
+                });
+            }
+            EnvironmentStatus::Running | EnvironmentStatus::Error => {
+                self.stop_with(actor, id, mode).await?;
+            }
+            EnvironmentStatus::Stopped => {}
+        }
+        self.audit(
+            actor,
+            AuditRecord::new("environment.restart", "environment", id)
+                .team(access.project.owner.team_id())
+                .details(json!({ "force": mode == StopMode::Kill })),
+        )
+        .await;
+        self.start_environment(actor, id).await
+    }
+
+    pub(crate) async fn stop_with(
+        &self,
+        actor: &Actor,
+        id: EnvironmentId,
+        mode: StopMode,
+    ) -> Result<Environment> {
         let access = self
             .environment_for(actor, id, Action::StartStopEnvironment)
             .await?;
@@ -355,7 +410,7 @@ impl Vibebox {
         )
         .await;
         let this = self.clone();
-        tokio::spawn(async move { this.finish_stop(stopping).await }.in_current_span())
+        tokio::spawn(async move { this.finish_stop(stopping, mode).await }.in_current_span())
             .await
             .map_err(|e| {
                 Error::internal(
@@ -365,14 +420,20 @@ impl Vibebox {
             })?
     }
 
-    pub(crate) async fn finish_stop(&self, env: Environment) -> Result<Environment> {
+    pub(crate) async fn finish_stop(
+        &self,
+        env: Environment,
+        mode: StopMode,
+    ) -> Result<Environment> {
         self.terminate_all_sessions(env.id).await;
-        if let Err(e) = self.bring_down(&env).await {
+        if let Err(e) = self.bring_down(&env, mode).await {
             self.fail_environment(&env, format!("could not stop the environment: {e}"))
                 .await;
             return Err(e);
         }
         self.drain_collector(env.id).await;
+        self.clear_container_warnings(env.id, env.container_id.as_deref())
+            .await;
         if env.status == EnvironmentStatus::Stopping {
             return self
                 .set_status(&env, EnvironmentStatus::Stopped, None)
@@ -382,13 +443,18 @@ impl Vibebox {
     }
 
     /// Stops the environment's container (a missing one is fine) and clears its bound ports.
-    pub(crate) async fn bring_down(&self, env: &Environment) -> Result<()> {
+    pub(crate) async fn bring_down(&self, env: &Environment, mode: StopMode) -> Result<()> {
         if let Some(container) = &env.container_id {
-            match self
-                .runtime()
-                .stop(&ContainerId(container.clone()), self.config().stop_grace)
-                .await
-            {
+            let container = ContainerId(container.clone());
+            let stopped = match mode {
+                StopMode::Graceful => {
+                    self.runtime()
+                        .stop(&container, self.config().stop_grace)
+                        .await
+                }
+                StopMode::Kill => self.runtime().kill(&container).await,
+            };
+            match stopped {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -398,6 +464,17 @@ impl Vibebox {
         let cleared: Vec<_> = ports.iter().map(|p| (p.id, None)).collect();
         self.store().set_bound_host_ports(env.id, &cleared).await
     }
+}
+
+/// How a stop ends an environment's processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StopMode {
+    /// A polite signal (SIGTERM), then a kill after the grace period
+    /// ([`Config::stop_grace`](crate::config::Config::stop_grace)).
+    #[default]
+    Graceful,
+    /// Every process is killed at once (SIGKILL), without waiting.
+    Kill,
 }
 
 /// A message explaining why a container is not running: the exit code, and the signal

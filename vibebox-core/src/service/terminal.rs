@@ -302,6 +302,16 @@ impl Vibebox {
         }
     }
 
+    /// Forgets a session's terminals without killing them (their container is going away,
+    /// which ends them).
+    pub(crate) fn forget_terminals(&self, session: SessionId) {
+        self.inner
+            .terminals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&session);
+    }
+
     /// Kills every terminal of a session.
     pub(crate) async fn kill_terminals(&self, session: SessionId) {
         let execs = self

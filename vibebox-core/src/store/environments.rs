@@ -1,8 +1,10 @@
 use async_trait::async_trait;
 
 use super::{Page, PageRequest};
+use crate::clock::Timestamp;
 use crate::domain::{
-    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Project, Role,
+    Environment, EnvironmentHealth, EnvironmentPort, EnvironmentStatus, EnvironmentVariable,
+    HealthWarning, Project, Role,
 };
 use crate::error::Result;
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
@@ -61,7 +63,7 @@ pub trait EnvironmentsStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Environment>>;
 
-    /// Compare-and-set: writes every mutable field of `env` if the stored row still has
+    /// Compare-and-set: writes every mutable field of `env` but `health` if the stored row still has
     /// `expected_status` and `expected_version`, and stores version `expected_version + 1`.
     /// Returns the row as stored.
     ///
@@ -73,6 +75,24 @@ pub trait EnvironmentsStore: Send + Sync {
         expected_status: EnvironmentStatus,
         expected_version: i64,
     ) -> Result<Environment>;
+
+    /// Counts one kill by the OOM killer at `at`: `oom_kills` goes up by one and
+    /// `last_oom_kill_at` becomes the later of its value and `at`, atomically (concurrent
+    /// calls all count). Neither `version` nor `updated_at` changes. Returns the health as
+    /// stored.
+    ///
+    /// Errors: `NotFound` (`environment`).
+    async fn record_oom_kill(&self, id: EnvironmentId, at: Timestamp) -> Result<EnvironmentHealth>;
+
+    /// Replaces the environment's health warnings (in the given order). Neither `version` nor
+    /// `updated_at` changes, and the OOM fields are left alone.
+    ///
+    /// Errors: `NotFound` (`environment`).
+    async fn set_environment_warnings(
+        &self,
+        id: EnvironmentId,
+        warnings: &[HealthWarning],
+    ) -> Result<()>;
 
     /// Deletes the environment with its ports, variables, sessions, extensions and logs.
     ///

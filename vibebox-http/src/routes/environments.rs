@@ -1,5 +1,5 @@
 //! Environments: `GET/POST /environments`, `GET/PATCH/DELETE /environments/{id}`,
-//! `POST /environments/{id}/start|stop`, ports and variables.
+//! `POST /environments/{id}/start|stop|restart`, ports and variables.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use vibebox_core::domain::{Environment, EnvironmentPort};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
-use vibebox_core::service::{EnvironmentPatch, NewEnvironment, NewPort, NewVariable, VariableView};
+use vibebox_core::service::{
+    EnvironmentPatch, NewEnvironment, NewPort, NewVariable, StopMode, VariableView,
+};
 use vibebox_core::store::Page;
 
 use crate::auth::Caller;
@@ -194,6 +196,48 @@ pub async fn stop(
     ApiPath(id): ApiPath<EnvironmentId>,
 ) -> Result<Json<Environment>, ApiError> {
     Ok(Json(s.vibebox.stop_environment(&actor, id).await?))
+}
+
+/// `?force=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RestartQuery {
+    /// Kill every process at once instead of a graceful stop (default false): the way out
+    /// of an environment at its pids or memory limit, where nothing new can start.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Restarts an environment, keeping its container and home volume; with `force`, every
+/// process in it is killed at once instead of waiting out the stop's grace period. A
+/// stopped environment is started.
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/restart",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        RestartQuery,
+    ),
+    responses(
+        (status = 200, description = "The environment, running again", body = Environment),
+        (status = 409, description = "A refused transition (starting or stopping), or the environment cannot start as configured (it is then in `error`)", body = Problem, content_type = "application/problem+json"),
+        Invalid, Forbidden, NotFound, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn restart(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath(id): ApiPath<EnvironmentId>,
+    ApiQuery(q): ApiQuery<RestartQuery>,
+) -> Result<Json<Environment>, ApiError> {
+    let mode = if q.force {
+        StopMode::Kill
+    } else {
+        StopMode::Graceful
+    };
+    Ok(Json(s.vibebox.restart_environment(&actor, id, mode).await?))
 }
 
 /// The environment's port mappings.

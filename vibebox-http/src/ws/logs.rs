@@ -117,6 +117,15 @@ async fn live(
             event = rx.recv() => {
                 let (timestamp, stream, message) = match event {
                     Ok(Event { kind: EventKind::Log { timestamp, stream, message }, .. }) => (timestamp, stream, message),
+                    // Output lost before VibeBox read it: never filtered or paused away.
+                    Ok(Event { kind: EventKind::LogGap { after, before, lines, message }, .. }) => {
+                        let msg = json!({"type": "gap", "after": after, "before": before,
+                                         "lines": lines, "message": message});
+                        if send_json(&mut socket, &msg).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     Ok(_) => continue,
                     Err(RecvError::Lagged(n)) => {
                         dropped += n;

@@ -1,5 +1,7 @@
-//! `/ws/environments/{id}/status`: the current status on connect, then every status change,
-//! plus `{"type":"metrics",…}` about once a second while the environment runs.
+//! `/ws/environments/{id}/status`: the current status and health on connect, then every
+//! status change, every health change (`{"type":"health","oom_kills",…,"warnings":[…]}`: an
+//! OOM kill, a warning raised or cleared), and `{"type":"metrics",…}` about once a second
+//! while the environment runs.
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket};
@@ -78,6 +80,12 @@ async fn run(
     if send_json(&mut socket, &first).await.is_err() {
         return;
     }
+    let health = EventKind::Health {
+        health: current.health.clone(),
+    };
+    if send_json(&mut socket, &health).await.is_err() {
+        return;
+    }
     let mut metrics = if current.status == EnvironmentStatus::Running {
         metrics_of(&s, &actor, id).await
     } else {
@@ -97,12 +105,18 @@ async fn run(
             }
             event = rx.recv() => match event {
                 Ok(event) => {
-                    let EventKind::Status { status, .. } = &event.kind else { continue };
-                    metrics = if *status == EnvironmentStatus::Running {
-                        metrics_of(&s, &actor, id).await
-                    } else {
-                        None
-                    };
+                    match &event.kind {
+                        EventKind::Status { status, .. } => {
+                            metrics = if *status == EnvironmentStatus::Running {
+                                metrics_of(&s, &actor, id).await
+                            } else {
+                                None
+                            };
+                        }
+                        // OOM kills and warnings: what the status alone does not say.
+                        EventKind::Health { .. } => {}
+                        _ => continue,
+                    }
                     if send_json(&mut socket, &event).await.is_err() {
                         return;
                     }

@@ -7,6 +7,13 @@
 //! [`oom_kill`](FakeRuntime::oom_kill), [`push_log`](FakeRuntime::push_log),
 //! [`script_exec`](FakeRuntime::script_exec) and more.
 //!
+//! Fault hooks model what a real Docker 20.10 engine does under trouble:
+//! [`stall_log_follows`](FakeRuntime::stall_log_follows),
+//! [`end_log_follows`](FakeRuntime::end_log_follows),
+//! [`rotate_logs`](FakeRuntime::rotate_logs), [`saturate`](FakeRuntime::saturate),
+//! [`oom_kill_process`](FakeRuntime::oom_kill_process) and
+//! [`set_pids`](FakeRuntime::set_pids).
+//!
 //! # Processes
 //!
 //! A container's main command (`spec.cmd`) and execs run through a tiny shell: `echo`
@@ -16,6 +23,7 @@
 //! echo mode, and ends on `exit` or Ctrl-D. In a main command, `sleep` and unknown programs run
 //! until the container stops; a main command that ends makes the container exit with its code.
 //! Without a command (`cmd: None`) the container runs until stopped.
+mod faults;
 mod interp;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -55,7 +63,7 @@ pub enum FakeFailure {
     Create,
     /// `start` fails.
     Start,
-    /// `stop` fails.
+    /// `stop` (or `kill`) fails.
     Stop,
     /// `remove` fails.
     Remove,
@@ -142,6 +150,19 @@ struct Container {
     run_token: CancellationToken,
     cpu_percent: f64,
     memory_bytes: u64,
+    /// What `stats` report as `pids`, once set; otherwise the main process and the execs.
+    pids: Option<u64>,
+    /// Held at the pids limit (a fork bomb): execs fail. Cleared when the run ends.
+    saturated: bool,
+    /// A process other than the main one was OOM-killed during this run; the engine then
+    /// reports `oom_killed` when the run ends, however it ends.
+    oom_in_run: bool,
+    /// The index in `logs` of the first line reads still see (rotation dropped the earlier).
+    first_retained_log: usize,
+    /// Bumped to stall every open log follow of the container.
+    stall_generation: u64,
+    /// Bumped to end every open log follow of the container.
+    end_generation: u64,
 }
 
 struct ExecEntry {
@@ -203,6 +224,13 @@ impl Container {
             finished_at: self.finished_at,
             storage_limit_enforced: caps.storage_limit && self.spec.limits.storage_bytes.is_some(),
         }
+    }
+
+    /// The pids limit the engine reports: none when the spec sets none (0 or negative).
+    fn pids_limit(&self) -> Option<u64> {
+        u64::try_from(self.spec.limits.pids_limit)
+            .ok()
+            .filter(|&limit| limit > 0)
     }
 }
 
@@ -275,7 +303,8 @@ impl Inner {
         }
         c.state = ContainerState::Exited;
         c.exit_code = Some(exit_code);
-        c.oom_killed = oom;
+        c.oom_killed = oom || c.oom_in_run;
+        c.saturated = false;
         c.finished_at = Some(now());
         c.ports.clear();
         c.run_token.cancel();
@@ -701,6 +730,12 @@ impl ContainerRuntime for FakeRuntime {
             run_token: CancellationToken::new(),
             cpu_percent: 1.5,
             memory_bytes: 16 * 1024 * 1024,
+            pids: None,
+            saturated: false,
+            oom_in_run: false,
+            first_retained_log: 0,
+            stall_generation: 0,
+            end_generation: 0,
         };
         self.inner.emit(&c, RuntimeEventKind::Create);
         st.containers.insert(id.0.clone(), c);
@@ -775,6 +810,8 @@ impl ContainerRuntime for FakeRuntime {
         c.state = ContainerState::Running;
         c.exit_code = None;
         c.oom_killed = false;
+        c.oom_in_run = false;
+        c.saturated = false;
         c.error = None;
         c.started_at = Some(now());
         c.ports = bound;
@@ -816,6 +853,15 @@ impl ContainerRuntime for FakeRuntime {
         st.container(id)?;
         // SIGTERM through the init process: exit code 143.
         self.inner.end_run(&mut st, id.as_str(), 143, false, true);
+        Ok(())
+    }
+
+    async fn kill(&self, id: &ContainerId) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(Some(FakeFailure::Stop))?;
+        st.container(id)?;
+        // SIGKILL to every process: exit code 137, a `Die` event and no `Stop` event.
+        self.inner.end_run(&mut st, id.as_str(), 137, false, false);
         Ok(())
     }
 
@@ -876,7 +922,18 @@ impl ContainerRuntime for FakeRuntime {
             next: usize,
             run: u64,
             follow: bool,
+            /// The container's stall and end generations when the stream was opened.
+            generations: Option<(u64, u64)>,
+            stalled: bool,
         }
+        // A follow is open from this call on: the fault hooks reach it even before its
+        // first poll.
+        let generations = self
+            .inner
+            .lock()
+            .containers
+            .get(id.as_str())
+            .map(|c| (c.stall_generation, c.end_generation));
         let cursor = LogCursor {
             id: id.clone(),
             options,
@@ -885,8 +942,26 @@ impl ContainerRuntime for FakeRuntime {
             next: 0,
             run: 0,
             follow: false,
+            generations,
+            stalled: false,
         };
         poll_stream(&self.inner, cursor, |st, cur| {
+            if cur.options.follow {
+                if cur.stalled {
+                    return Step::Wait(None);
+                }
+                let c = st.containers.get(cur.id.as_str());
+                if let (Some(c), Some((stall, end))) = (c, cur.generations) {
+                    if c.stall_generation != stall {
+                        // Stays open and never yields again.
+                        cur.stalled = true;
+                        return Step::Wait(None);
+                    }
+                    if c.end_generation != end {
+                        return Step::End;
+                    }
+                }
+            }
             if !cur.started {
                 if st.unavailable {
                     return Step::Last(Err(unavailable()));
@@ -895,8 +970,8 @@ impl ContainerRuntime for FakeRuntime {
                     return Step::Last(Err(Error::not_found("container")));
                 };
                 let since = cur.options.since;
-                let mut lines: Vec<LogChunk> = c
-                    .logs
+                let retained = c.logs.get(c.first_retained_log..).unwrap_or_default();
+                let mut lines: Vec<LogChunk> = retained
                     .iter()
                     .filter(|l| since.is_none_or(|s| l.timestamp >= s))
                     .cloned()
@@ -940,6 +1015,9 @@ impl ContainerRuntime for FakeRuntime {
             return Err(Error::Conflict(
                 format!("container {id} is not running").into(),
             ));
+        }
+        if c.saturated {
+            return Err(faults::exec_at_pids_limit());
         }
         let env = Ctx::env_for(&c.spec, &spec.env);
         let user = spec.user.clone().or_else(|| c.spec.user.clone());
@@ -1037,6 +1115,17 @@ impl ContainerRuntime for FakeRuntime {
     async fn kill_exec(&self, exec: &ExecId) -> Result<()> {
         let mut st = self.inner.lock();
         st.check(None)?;
+        // The Docker adapter kills an exec with a second exec, which a saturated container
+        // refuses like any other.
+        let saturated = st
+            .execs
+            .get(&exec.0)
+            .filter(|e| e.running)
+            .and_then(|e| st.containers.get(e.container.as_str()))
+            .is_some_and(|c| c.saturated);
+        if saturated {
+            return Err(faults::exec_at_pids_limit());
+        }
         let entry = st.exec_entry(exec)?;
         if entry.running {
             entry.running = false;
@@ -1089,12 +1178,18 @@ impl ContainerRuntime for FakeRuntime {
                 .values()
                 .filter(|e| e.running && e.container == c.id)
                 .count();
+            let pids_limit = c.pids_limit();
+            let pids = match (c.saturated, pids_limit) {
+                (true, Some(limit)) => limit,
+                _ => c.pids.unwrap_or(1 + execs as u64),
+            };
             Step::Yield(Ok(ContainerStats {
                 at: now(),
                 cpu_percent: c.cpu_percent,
                 memory_bytes: memory,
                 memory_limit_bytes: limit,
-                pids: Some(1 + execs as u64),
+                pids: Some(pids),
+                pids_limit,
             }))
         })
     }

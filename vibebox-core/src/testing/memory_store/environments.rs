@@ -1,7 +1,11 @@
 use async_trait::async_trait;
 
 use super::{MemoryStore, State, paginate};
-use crate::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
+use crate::clock::Timestamp;
+use crate::domain::{
+    Environment, EnvironmentHealth, EnvironmentPort, EnvironmentStatus, EnvironmentVariable,
+    HealthWarning,
+};
 use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use crate::store::{
@@ -130,10 +134,39 @@ impl EnvironmentsStore for MemoryStore {
                 creator_id: stored.creator_id,
                 created_at: stored.created_at,
                 version: expected_version.saturating_add(1),
+                health: stored.health.clone(),
                 ..env.clone()
             };
             s.environments.insert(env.id, updated.clone());
             Ok(updated)
+        })
+    }
+
+    async fn record_oom_kill(&self, id: EnvironmentId, at: Timestamp) -> Result<EnvironmentHealth> {
+        self.with(|s| {
+            let env = s
+                .environments
+                .get_mut(&id)
+                .ok_or(Error::not_found("environment"))?;
+            env.health.oom_kills = env.health.oom_kills.saturating_add(1);
+            env.health.last_oom_kill_at =
+                Some(env.health.last_oom_kill_at.map_or(at, |t| t.max(at)));
+            Ok(env.health.clone())
+        })
+    }
+
+    async fn set_environment_warnings(
+        &self,
+        id: EnvironmentId,
+        warnings: &[HealthWarning],
+    ) -> Result<()> {
+        self.with(|s| {
+            let env = s
+                .environments
+                .get_mut(&id)
+                .ok_or(Error::not_found("environment"))?;
+            env.health.warnings = warnings.to_vec();
+            Ok(())
         })
     }
 

@@ -14,6 +14,8 @@
 //! `rt-multi-thread` features. The checks use only commands a busybox image has (`sh -c`,
 //! `echo`, `cat`, `sleep`, `stty size`), label every container they create with the fixture's
 //! labels, and remove their containers at the end, also when they fail.
+mod kill;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,11 @@ use crate::runtime::{
     ContainerId, ContainerRuntime, ContainerSpec, ContainerState, ExecId, ExecInfo, ExecSession,
     ExecSpec, HardeningProfile, Limits, LogChunk, LogOptions, PortSpec, RuntimeEvent,
     RuntimeEventKind, TerminalSize, VolumeMount,
+};
+
+pub use self::kill::{
+    kill_of_a_stopped_container_is_a_no_op, kill_of_an_unknown_container_is_not_found,
+    kill_stops_a_running_container_at_once,
 };
 
 /// The one list of checks: calls `$m!` with the arguments followed by every check's name.
@@ -48,6 +55,9 @@ macro_rules! __vibebox_runtime_check_list {
             start_is_idempotent,
             stop_is_idempotent,
             stopped_container_can_start_again,
+            kill_stops_a_running_container_at_once,
+            kill_of_a_stopped_container_is_a_no_op,
+            kill_of_an_unknown_container_is_not_found,
             remove_unknown_container_is_not_found,
             operations_on_unknown_container_are_not_found,
             remove_running_container_makes_it_gone,
@@ -71,6 +81,7 @@ macro_rules! __vibebox_runtime_check_list {
             logs_tail_returns_the_last_lines,
             logs_follow_ends_when_container_stops,
             stats_report_memory_limit,
+            stats_report_the_pids_limit,
             stats_end_when_container_stops,
             events_report_start_and_die,
             storage_limit_is_reported_not_claimed,
@@ -1109,6 +1120,30 @@ pub async fn stats_report_memory_limit(rt: &dyn ContainerRuntime, fx: &RuntimeFi
             "{sample:?}"
         );
         assert!(sample.cpu_percent >= 0.0, "{sample:?}");
+    })
+    .await;
+}
+
+/// `stats` of a running container report the pids limit from the spec, and no more
+/// processes than that.
+pub async fn stats_report_the_pids_limit(rt: &dyn ContainerRuntime, fx: &RuntimeFixture) {
+    if !rt.capabilities().stats {
+        return;
+    }
+    guarded(rt, |s| async move {
+        let spec = fx.spec("stats-pids");
+        let limit = u64::try_from(spec.limits.pids_limit).expect("a positive pids limit");
+        let id = s.create_started(&spec).await;
+        let mut stats = s.rt.stats(&id);
+        let sample = within("a stats sample", stats.next())
+            .await
+            .expect("a sample before the stream ends")
+            .expect("stats sample");
+        assert_eq!(sample.pids_limit, Some(limit), "{sample:?}");
+        assert!(
+            sample.pids.is_none_or(|pids| (1..=limit).contains(&pids)),
+            "{sample:?}"
+        );
     })
     .await;
 }

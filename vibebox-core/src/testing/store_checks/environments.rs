@@ -1,4 +1,4 @@
-//! Environments: uniqueness, compare-and-set, cascades and filters.
+//! Environments: uniqueness, compare-and-set, cascades, filters and health.
 
 use super::prelude::*;
 
@@ -130,6 +130,230 @@ pub async fn environment_update_increments_version(store: &dyn Store) {
     };
     assert_eq!(stored, expected);
     assert_eq!(store.get_environment(e.id).await.unwrap(), expected);
+}
+
+/// A health warning.
+fn warning(code: WarningCode, message: &str, since: Timestamp) -> HealthWarning {
+    HealthWarning {
+        code,
+        message: message.into(),
+        since,
+    }
+}
+
+/// Each OOM kill counts once and the latest kill time is kept, whatever order kills are
+/// reported in. Neither the version nor `updated_at` changes, and every read of the environment
+/// carries the health that `record_oom_kill` returned.
+pub async fn oom_kills_count_up_and_keep_the_latest_time(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let later = fixed_time();
+    let earlier = later - chrono::TimeDelta::microseconds(1_500_001);
+    let first = store.record_oom_kill(e.id, later).await.unwrap();
+    assert_eq!(first.oom_kills, 1);
+    assert_eq!(first.last_oom_kill_at, Some(later));
+    let second = store.record_oom_kill(e.id, earlier).await.unwrap();
+    let expected = EnvironmentHealth {
+        oom_kills: 2,
+        last_oom_kill_at: Some(later),
+        warnings: Vec::new(),
+    };
+    assert_eq!(second, expected);
+
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(stored.health, second);
+    assert_eq!(stored.version, e.version);
+    assert_eq!(stored.updated_at, e.updated_at);
+    assert_eq!(
+        Environment {
+            health: EnvironmentHealth::default(),
+            ..stored.clone()
+        },
+        e,
+        "only the health changed"
+    );
+    let access = store.get_environment_access(e.id, None).await.unwrap();
+    assert_eq!(access.environment, stored);
+    let by_project = EnvironmentFilter {
+        project_id: Some(e.project_id),
+        ..Default::default()
+    };
+    let listed = store
+        .list_environments(&by_project, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, [stored]);
+
+    let latest = later + chrono::TimeDelta::microseconds(1);
+    let third = store.record_oom_kill(e.id, latest).await.unwrap();
+    assert_eq!(third.oom_kills, 3);
+    assert_eq!(third.last_oom_kill_at, Some(latest));
+    assert_eq!(store.get_environment(e.id).await.unwrap().health, third);
+}
+
+/// Eight concurrent OOM kills all count: each call sees a different count, and the total is 8.
+pub async fn concurrent_oom_kills_all_count(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let t = fixed_time();
+    let results = futures::future::join_all(
+        (0..8).map(|i| store.record_oom_kill(e.id, t + chrono::TimeDelta::microseconds(i))),
+    )
+    .await;
+    let mut counts: Vec<i64> = results.into_iter().map(|r| r.unwrap().oom_kills).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=8).collect::<Vec<_>>());
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(stored.health.oom_kills, 8);
+    assert_eq!(
+        stored.health.last_oom_kill_at,
+        Some(t + chrono::TimeDelta::microseconds(7))
+    );
+    assert_eq!(stored.version, e.version);
+}
+
+/// Setting warnings replaces them all, in the given order; an empty list clears them. The OOM
+/// fields, the version and `updated_at` stay as they were.
+pub async fn warnings_are_replaced_and_leave_oom_and_version_alone(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let t = fixed_time();
+    let oom = store.record_oom_kill(e.id, t).await.unwrap();
+    let first = vec![
+        warning(
+            WarningCode::MemoryLimit,
+            "memory use is at the 4096 MB limit",
+            t + chrono::TimeDelta::microseconds(2),
+        ),
+        warning(WarningCode::PidsLimit, "at the pids limit (512)", t),
+        warning(
+            WarningCode::ExecFailing,
+            "exec fails: \"fork: Resource temporarily unavailable\" — ünïcode",
+            t + chrono::TimeDelta::microseconds(1),
+        ),
+    ];
+    store.set_environment_warnings(e.id, &first).await.unwrap();
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(stored.health.warnings, first);
+    assert_eq!(stored.health.oom_kills, oom.oom_kills);
+    assert_eq!(stored.health.last_oom_kill_at, oom.last_oom_kill_at);
+    assert_eq!(stored.version, e.version);
+    assert_eq!(stored.updated_at, e.updated_at);
+
+    let second = vec![warning(
+        WarningCode::LogCollection,
+        "the log collector keeps failing",
+        t,
+    )];
+    store.set_environment_warnings(e.id, &second).await.unwrap();
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(stored.health.warnings, second);
+
+    store.set_environment_warnings(e.id, &[]).await.unwrap();
+    let stored = store.get_environment(e.id).await.unwrap();
+    assert_eq!(
+        stored.health,
+        EnvironmentHealth {
+            warnings: Vec::new(),
+            ..oom
+        }
+    );
+    assert_eq!(stored.version, e.version);
+    assert_eq!(stored.updated_at, e.updated_at);
+
+    // Warnings on an environment that never had an OOM kill.
+    let fresh = create_environment(store).await;
+    store
+        .set_environment_warnings(fresh.id, &second)
+        .await
+        .unwrap();
+    let stored = store.get_environment(fresh.id).await.unwrap();
+    assert_eq!(
+        stored.health,
+        EnvironmentHealth {
+            warnings: second,
+            ..Default::default()
+        }
+    );
+}
+
+/// `update_environment` never writes health: whatever `health` the caller passes, the stored
+/// health survives, and the returned row carries it.
+pub async fn update_environment_keeps_stored_health(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let t = fixed_time();
+    let oom = store.record_oom_kill(e.id, t).await.unwrap();
+    let warnings = vec![warning(WarningCode::PidsLimit, "at the pids limit", t)];
+    store
+        .set_environment_warnings(e.id, &warnings)
+        .await
+        .unwrap();
+    let health = EnvironmentHealth { warnings, ..oom };
+
+    let mut next = e.clone();
+    next.status = EnvironmentStatus::Starting;
+    next.name = "Changed".into();
+    next.health = EnvironmentHealth::default();
+    let stored = store
+        .update_environment(&next, e.status, e.version)
+        .await
+        .unwrap();
+    let expected = Environment {
+        version: e.version + 1,
+        health: health.clone(),
+        ..next.clone()
+    };
+    assert_eq!(stored, expected);
+    assert_eq!(store.get_environment(e.id).await.unwrap(), expected);
+
+    // Nor does a different health passed in get written.
+    let mut again = expected.clone();
+    again.status = EnvironmentStatus::Running;
+    again.health = EnvironmentHealth {
+        oom_kills: 99,
+        last_oom_kill_at: None,
+        warnings: Vec::new(),
+    };
+    let stored = store
+        .update_environment(&again, expected.status, expected.version)
+        .await
+        .unwrap();
+    assert_eq!(stored.health, health);
+    assert_eq!(store.get_environment(e.id).await.unwrap().health, health);
+}
+
+/// Recording an OOM kill or setting warnings of an environment that does not exist (or no
+/// longer does) is `NotFound` and creates nothing.
+pub async fn health_of_unknown_environment_is_not_found(store: &dyn Store) {
+    let ghost = EnvironmentId::new();
+    let w = [warning(
+        WarningCode::ExecFailing,
+        "exec fails",
+        fixed_time(),
+    )];
+    assert_not_found(
+        store.record_oom_kill(ghost, fixed_time()).await,
+        "environment",
+    );
+    assert_not_found(
+        store.set_environment_warnings(ghost, &w).await,
+        "environment",
+    );
+    assert_not_found(
+        store.set_environment_warnings(ghost, &[]).await,
+        "environment",
+    );
+    assert_not_found(store.get_environment(ghost).await, "environment");
+
+    let e = create_environment(store).await;
+    store.record_oom_kill(e.id, fixed_time()).await.unwrap();
+    store.delete_environment(e.id).await.unwrap();
+    assert_not_found(
+        store.record_oom_kill(e.id, fixed_time()).await,
+        "environment",
+    );
+    assert_not_found(
+        store.set_environment_warnings(e.id, &w).await,
+        "environment",
+    );
+    assert_not_found(store.get_environment(e.id).await, "environment");
 }
 
 /// Eight concurrent updates from the same expected version: exactly one wins.

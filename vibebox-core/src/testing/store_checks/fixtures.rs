@@ -174,6 +174,7 @@ pub fn environment(project: ProjectId, creator: UserId, slug: &str) -> Environme
         storage_limit: 20480,
         error_message: None,
         version: 1,
+        health: Default::default(),
         status_changed_at: at,
         created_at: at,
         updated_at: at,
