@@ -15,54 +15,24 @@ use std::time::Duration;
 use docker::*;
 use tokio::sync::broadcast;
 use vibebox::Vibebox;
-use vibebox::domain::{Environment, LogEntry};
+use vibebox::domain::LogEntry;
 use vibebox::events::{Event, EventKind};
 use vibebox::id::EnvironmentId;
 use vibebox::rbac::Actor;
-use vibebox::service::LogFilter;
-use vibebox::store::PageRequest;
 
 /// Lines per burst, as in the operator's report.
 const BURST: u32 = 200_000;
 /// How long the collector may take to store a whole run of bursts.
 const COLLECT_WAIT: Duration = Duration::from_secs(240);
 
-/// Writes `line-<n>-…` for `from..=to` to the container's log, as root straight into the
-/// init process's stdout (the operator's test).
+/// Writes `line-<n>-…` (100 bytes) for `from..=to` to the container's log: the operator's
+/// loop, into the main process's stdout through [`FORWARDER`]'s FIFO (the environment's user
+/// may not open `/proc/1/fd/1`).
 fn burst(from: u32, to: u32) -> String {
     format!(
         "for i in $(seq {from} {to}); do echo \"line-$i-abcdefghijklmnopqrstuvwxyz0123456789\
-         abcdefghijklmnopqrstuvwxyz0123456789abcdefghij\"; done > /proc/1/fd/1"
+         abcdefghijklmnopqrstuvwxyz0123456789abcdefghij\"; done > /tmp/o"
     )
-}
-
-async fn as_root(d: &D, env: &Environment, script: &str) {
-    let (code, out) = exec_in(&*d.rt, &container(env), script, Some("0".into())).await;
-    assert_eq!(code, 0, "the script failed: {out}");
-}
-
-async fn stored(vb: &Vibebox, actor: &Actor, env: EnvironmentId) -> Vec<LogEntry> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = vb
-            .query_logs(
-                actor,
-                env,
-                LogFilter::default(),
-                &PageRequest {
-                    limit: PageRequest::MAX_LIMIT,
-                    cursor,
-                },
-            )
-            .await
-            .unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return all,
-        }
-    }
 }
 
 /// Waits until the latest stored line is `marker`, then returns every stored line.
@@ -76,7 +46,7 @@ async fn wait_marker_stored(
     loop {
         let latest = vb.store().latest_log(env).await.unwrap();
         if latest.as_ref().is_some_and(|l| l.message == marker) {
-            return stored(vb, actor, env).await;
+            return stored_logs(vb, actor, env).await;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -179,13 +149,13 @@ fn account(lines: &[LogEntry], n: u32) -> Accounting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_bursts_with_rotation_lose_nothing_silently_and_the_marker_arrives() {
-    let d = D::new().await;
+    let d = forwarding(|_| {}).await;
     let (alice, env) = d.owner_with_running_env("alice").await;
     let mut rx = d.vb.subscribe(&alice, env.id).await.unwrap();
     let marker = format!("marker-{}", d.run());
-    as_root(&d, &env, &burst(1, BURST)).await;
-    as_root(&d, &env, &burst(BURST + 1, 2 * BURST)).await;
-    as_root(&d, &env, &format!("echo {marker} > /proc/1/fd/1")).await;
+    emit(&d, &env, &burst(1, BURST)).await;
+    emit(&d, &env, &burst(BURST + 1, 2 * BURST)).await;
+    emit(&d, &env, &format!("echo {marker} > /tmp/o")).await;
     let (live, live_gaps) = live_until(&mut rx, &marker).await;
     let lines = wait_marker_stored(&d.vb, &alice, env.id, &marker).await;
     let acc = account(&lines, 2 * BURST);
@@ -195,21 +165,27 @@ async fn two_bursts_with_rotation_lose_nothing_silently_and_the_marker_arrives()
     assert_eq!(acc.stored + acc.lost, 2 * BURST);
     assert_eq!(acc.gaps as u64, d.vb.log_collection_report().gaps);
     // Collection goes on.
-    as_root(&d, &env, "echo after-the-marker > /proc/1/fd/1").await;
+    emit(&d, &env, "echo after-the-marker > /tmp/o").await;
     wait_marker_stored(&d.vb, &alice, env.id, "after-the-marker").await;
     assert!(d.vb.is_collecting(env.id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_of_vibebox_in_the_middle_of_a_burst_resumes_without_duplicates() {
-    let d = D::new().await;
+    let d = forwarding(|_| {}).await;
     let (alice, env) = d.owner_with_running_env("alice").await;
     let marker = format!("marker-{}", d.run());
     let writer = {
-        let rt = d.rt.clone();
-        let c = container(&env);
-        let script = format!("{}; echo {marker} > /proc/1/fd/1", burst(1, BURST));
-        tokio::spawn(async move { exec_in(&*rt, &c, &script, Some("0".into())).await })
+        let (rt, c, user) = (
+            d.rt.clone(),
+            container(&env),
+            d.config.container_user.clone(),
+        );
+        let script = format!(
+            "until [ -p /tmp/o ]; do sleep 0.05; done; {}; echo {marker} > /tmp/o",
+            burst(1, BURST)
+        );
+        tokio::spawn(async move { exec_in(&*rt, &c, &script, user).await })
     };
     wait_until("some of the burst is stored", || async {
         d.vb.store().log_bytes(env.id).await.unwrap() > 1_000_000

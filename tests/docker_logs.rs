@@ -16,68 +16,16 @@ use docker::*;
 use tokio::sync::broadcast;
 use vibebox::Vibebox;
 use vibebox::clock::{Timestamp, truncate};
-use vibebox::config::Config;
-use vibebox::domain::{Environment, LogEntry, LogStream};
+use vibebox::domain::{LogEntry, LogStream};
 use vibebox::events::{Event, EventKind};
 use vibebox::id::EnvironmentId;
 use vibebox::rbac::Actor;
 use vibebox::service::LogFilter;
 use vibebox::store::PageRequest;
 
-/// The main process. Each FIFO is opened read-write, so it never reaches end-of-file, and a
-/// writer's open waits until the forwarding `cat` has it open.
-const FORWARDER: &str = "cd /tmp && { [ -p o ] || mkfifo o; } && { [ -p e ] || mkfifo e; } \
-                         && { cat 0<>e >&2 & exec cat 0<>o; }";
-
-/// A harness whose environments run [`FORWARDER`], with `tweak` applied to the config.
-async fn forwarding(tweak: impl FnOnce(&mut Config)) -> D {
-    D::with(|cfg| {
-        cfg.container_command = Some(vec!["/bin/sh".into(), "-c".into(), FORWARDER.into()]);
-        tweak(cfg);
-    })
-    .await
-}
-
-/// Makes the main process print: runs `script` (which writes to `/tmp/o` or `/tmp/e`) once
-/// both FIFOs exist.
-async fn emit(d: &D, env: &Environment, script: &str) {
-    let (code, out) = d
-        .exec(
-            env,
-            &format!("until [ -p /tmp/o ] && [ -p /tmp/e ]; do sleep 0.05; done; {script}"),
-        )
-        .await;
-    assert_eq!(code, 0, "emitting lines failed: {out}");
-}
-
 /// A script printing `line <from>` … `line <to>` on stdout.
 fn numbered(from: u32, to: u32) -> String {
     format!("seq -f 'line %g' {from} {to} > /tmp/o")
-}
-
-/// Every stored line of the environment, oldest first, read page by page.
-async fn stored(vb: &Vibebox, actor: &Actor, env: EnvironmentId) -> Vec<LogEntry> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = vb
-            .query_logs(
-                actor,
-                env,
-                LogFilter::default(),
-                &PageRequest {
-                    limit: PageRequest::MAX_LIMIT,
-                    cursor,
-                },
-            )
-            .await
-            .unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return all,
-        }
-    }
 }
 
 /// Polls the stored lines until `done` holds for them.
@@ -89,7 +37,7 @@ async fn wait_stored(
 ) -> Vec<LogEntry> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let lines = stored(vb, actor, env).await;
+        let lines = stored_logs(vb, actor, env).await;
         if done(&lines) {
             return lines;
         }
@@ -327,7 +275,7 @@ async fn after_a_crash_and_restart_collection_resumes_without_duplicates_or_gaps
 
     // Nothing more arrives late: stopping drains the collector.
     vb.stop_environment(&alice, env.id).await.unwrap();
-    assert_exactly_once_in_order(&stored(&vb, &alice, env.id).await, 350);
+    assert_exactly_once_in_order(&stored_logs(&vb, &alice, env.id).await, 350);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,11 +291,11 @@ async fn lines_written_just_before_a_stop_are_persisted_and_not_stored_again_aft
     let id = container(&env);
     emit(&d, &env, &numbered(1, 5)).await;
     wait_engine_has(id.as_str(), "line 5").await;
-    assert!(stored(&d.vb, &alice, env.id).await.is_empty());
+    assert!(stored_logs(&d.vb, &alice, env.id).await.is_empty());
 
     d.vb.stop_environment(&alice, env.id).await.unwrap();
     assert!(!d.vb.is_collecting(env.id));
-    assert_exactly_once_in_order(&stored(&d.vb, &alice, env.id).await, 5);
+    assert_exactly_once_in_order(&stored_logs(&d.vb, &alice, env.id).await, 5);
 
     let env = d.vb.start_environment(&alice, env.id).await.unwrap();
     assert!(d.vb.is_collecting(env.id));
@@ -362,7 +310,7 @@ async fn lines_written_just_before_a_stop_are_persisted_and_not_stored_again_aft
     assert_eq!(engine, expected);
 
     d.vb.stop_environment(&alice, env.id).await.unwrap();
-    assert_exactly_once_in_order(&stored(&d.vb, &alice, env.id).await, 10);
+    assert_exactly_once_in_order(&stored_logs(&d.vb, &alice, env.id).await, 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

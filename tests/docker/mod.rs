@@ -17,12 +17,15 @@ use tokio::sync::broadcast;
 use vibebox::Store;
 use vibebox::Vibebox;
 use vibebox::config::Config;
-use vibebox::domain::{Environment, EnvironmentStatus, Project};
+use vibebox::domain::{Environment, EnvironmentStatus, LogEntry, Project};
 use vibebox::events::{Event, EventKind};
+use vibebox::id::EnvironmentId;
 use vibebox::rbac::Actor;
 use vibebox::runtime::{ContainerId, ContainerRuntime, ExecSpec};
 use vibebox::secrets::{AesGcmSecrets, KeyId, Keyring, Secrets};
+use vibebox::service::LogFilter;
 use vibebox::service::{NewEnvironment, NewProject, Registration};
+use vibebox::store::PageRequest;
 use vibebox_docker::DockerRuntime;
 use vibebox_sqlite::SqliteStore;
 
@@ -561,4 +564,57 @@ pub async fn read_to_end(t: &mut vibebox::service::Terminal) -> String {
     .await;
     assert!(ended.is_ok(), "the terminal did not end; got {seen:?}");
     seen
+}
+
+// ---- Output on demand (docker_logs.rs, docker_log_burst.rs) ----
+
+/// The main process. Each FIFO is opened read-write, so it never reaches end-of-file, and a
+/// writer's open waits until the forwarding `cat` has it open.
+pub const FORWARDER: &str = "cd /tmp && { [ -p o ] || mkfifo o; } && { [ -p e ] || mkfifo e; } \
+                         && { cat 0<>e >&2 & exec cat 0<>o; }";
+
+/// A harness whose environments run [`FORWARDER`], with `tweak` applied to the config.
+pub async fn forwarding(tweak: impl FnOnce(&mut Config)) -> D {
+    D::with(|cfg| {
+        cfg.container_command = Some(vec!["/bin/sh".into(), "-c".into(), FORWARDER.into()]);
+        tweak(cfg);
+    })
+    .await
+}
+
+/// Makes the main process print: runs `script` (which writes to `/tmp/o` or `/tmp/e`) once
+/// both FIFOs exist.
+pub async fn emit(d: &D, env: &Environment, script: &str) {
+    let (code, out) = d
+        .exec(
+            env,
+            &format!("until [ -p /tmp/o ] && [ -p /tmp/e ]; do sleep 0.05; done; {script}"),
+        )
+        .await;
+    assert_eq!(code, 0, "emitting lines failed: {out}");
+}
+
+/// Every stored line of the environment, oldest first, read page by page.
+pub async fn stored_logs(vb: &Vibebox, actor: &Actor, env: EnvironmentId) -> Vec<LogEntry> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = vb
+            .query_logs(
+                actor,
+                env,
+                LogFilter::default(),
+                &PageRequest {
+                    limit: PageRequest::MAX_LIMIT,
+                    cursor,
+                },
+            )
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
 }
