@@ -49,6 +49,7 @@ const DESIGN_ROUTES: &[&str] = &[
     "DELETE /api/v1/environments/{id}",
     "POST /api/v1/environments/{id}/start",
     "POST /api/v1/environments/{id}/stop",
+    "POST /api/v1/environments/{id}/restart",
     "GET /api/v1/environments/{id}/ports",
     "POST /api/v1/environments/{id}/ports",
     "DELETE /api/v1/environments/{id}/ports/{port_id}",

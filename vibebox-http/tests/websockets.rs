@@ -225,10 +225,25 @@ async fn logs_socket_replays_history_then_streams_and_marks_lines_missed_while_p
         .await
         .unwrap();
     until(&mut ws, |v| v["type"] == "error").await;
+    let env_id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
+    let mut published = app.vibebox.events().subscribe(env_id);
     app.runtime
         .push_log(&id, vibebox_core::domain::LogStream::Stdout, "missed a");
     app.runtime
         .push_log(&id, vibebox_core::domain::LogStream::Stdout, "missed b");
+    // Resume only once the collector has published both (while the socket was paused).
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let vibebox_core::events::EventKind::Log { message, .. } =
+                published.recv().await.unwrap().kind
+                && message == "missed b"
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the collector published the lines");
     ws.send(Message::Text(json!({"type": "resume"}).to_string().into()))
         .await
         .unwrap();
@@ -450,4 +465,77 @@ async fn leaving_a_tmux_terminal_keeps_the_session_for_the_next_one() {
         connect(addr, &path, Some(&auth), None).await.is_ok(),
         "re-attach"
     );
+}
+
+#[tokio::test]
+async fn status_socket_sends_the_health_on_connect_and_each_change() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let env = app.running_env(&alice).await;
+    let addr = app.serve().await;
+    let mut ws = connect_as(
+        addr,
+        &format!("/api/v1/ws/environments/{env}/status"),
+        &alice,
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["type"], "status");
+    let health = next_json(&mut ws).await;
+    assert_eq!(health["type"], "health", "{health}");
+    assert_eq!(health["oom_kills"], 0);
+    let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
+    let container = app
+        .vibebox
+        .store()
+        .get_environment(id)
+        .await
+        .unwrap()
+        .container_id;
+    let container = vibebox_core::runtime::ContainerId(container.unwrap());
+    assert!(app.runtime.saturate(&container, true));
+    app.vibebox.check_health().await.unwrap();
+    let raised = until(&mut ws, |v| v["type"] == "health").await;
+    assert_eq!(raised["warnings"][0]["code"], "pids_limit", "{raised}");
+}
+
+#[tokio::test]
+async fn logs_socket_marks_output_lost_to_rotation_with_a_gap() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let env = app.running_env(&alice).await;
+    let addr = app.serve().await;
+    let mut ws = connect_as(addr, &format!("/api/v1/ws/environments/{env}/logs"), &alice).await;
+    let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
+    // The collector has read the start line once it is stored.
+    tokio::time::timeout(WAIT, async {
+        while app.vibebox.store().latest_log(id).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first line is stored");
+    let container = app
+        .vibebox
+        .store()
+        .get_environment(id)
+        .await
+        .unwrap()
+        .container_id;
+    let container = vibebox_core::runtime::ContainerId(container.unwrap());
+    app.runtime.push_log(
+        &container,
+        vibebox_core::domain::LogStream::Stdout,
+        "gone 1\ngone 2\nkept",
+    );
+    assert!(app.runtime.rotate_logs(&container, 1));
+    let gap = until(&mut ws, |v| v["type"] == "gap").await;
+    assert!(
+        gap["message"].as_str().unwrap().contains("was lost"),
+        "{gap}"
+    );
+    assert!(
+        gap["after"].is_string() && gap["before"].is_string(),
+        "{gap}"
+    );
+    until(&mut ws, |v| v["type"] == "log" && v["message"] == "kept").await;
 }
