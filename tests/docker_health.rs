@@ -110,6 +110,7 @@ async fn a_fork_bomb_is_detected_and_a_forced_restart_clears_it() {
     );
     assert_eq!(d.reload(&env).await.status, EnvironmentStatus::Running);
 
+    let began = std::time::Instant::now();
     let restarted = tokio::time::timeout(
         BOUND,
         d.vb.restart_environment(&alice, env.id, StopMode::Kill),
@@ -117,6 +118,10 @@ async fn a_fork_bomb_is_detected_and_a_forced_restart_clears_it() {
     .await
     .expect("the forced restart ended within the bound")
     .unwrap();
+    eprintln!(
+        "forced restart of a fork-bombed environment: {:?}",
+        began.elapsed()
+    );
     assert_eq!(restarted.status, EnvironmentStatus::Running);
     assert!(
         restarted.health.warnings.is_empty(),
@@ -141,6 +146,7 @@ async fn a_fork_bombed_environment_stops_and_is_deleted_within_the_bound() {
     let (alice, env) = d.owner_with_running_env("alice").await;
     fork_bomb(&d, &env).await;
     wait_warning(&d, &env, WarningCode::PidsLimit).await;
+    let began = std::time::Instant::now();
     let stopped = tokio::time::timeout(
         d.config.stop_grace + BOUND,
         d.vb.stop_environment(&alice, env.id),
@@ -148,15 +154,22 @@ async fn a_fork_bombed_environment_stops_and_is_deleted_within_the_bound() {
     .await
     .expect("the stop ended within its grace and the bound")
     .unwrap();
+    eprintln!(
+        "stop of a fork-bombed environment: {:?} (grace {:?})",
+        began.elapsed(),
+        d.config.stop_grace
+    );
     assert_eq!(stopped.status, EnvironmentStatus::Stopped);
 
     let env = d.vb.start_environment(&alice, env.id).await.unwrap();
     fork_bomb(&d, &env).await;
     wait_warning(&d, &env, WarningCode::PidsLimit).await;
     let c = container(&env);
+    let began = std::time::Instant::now();
     tokio::time::timeout(BOUND, d.vb.delete_environment(&alice, env.id))
         .await
         .expect("the delete ended within the bound")
         .unwrap();
+    eprintln!("delete of a fork-bombed environment: {:?}", began.elapsed());
     assert!(!container_exists(c.as_str()));
 }

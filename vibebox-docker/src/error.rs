@@ -86,16 +86,18 @@ pub(crate) fn boxed(e: DockerError) -> BoxError {
     Box::new(e)
 }
 
+/// An engine's error answer, for tests.
+#[cfg(test)]
+pub(crate) fn server(status_code: u16, message: &str) -> DockerError {
+    DockerError::DockerResponseServerError {
+        status_code,
+        message: message.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn server(status_code: u16, message: &str) -> DockerError {
-        DockerError::DockerResponseServerError {
-            status_code,
-            message: message.to_string(),
-        }
-    }
 
     #[test]
     fn engine_404_is_not_found_of_the_resource() {

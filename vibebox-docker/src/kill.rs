@@ -81,12 +81,7 @@ fn is_not_running(e: &DockerError) -> bool {
 mod tests {
     use super::*;
 
-    fn server(status_code: u16, message: &str) -> DockerError {
-        DockerError::DockerResponseServerError {
-            status_code,
-            message: message.to_string(),
-        }
-    }
+    use crate::error::server;
 
     #[test]
     fn a_409_not_running_means_already_stopped() {

@@ -6,21 +6,6 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use vibebox_core::id::EnvironmentId;
-use vibebox_core::runtime::ContainerId;
-
-async fn container_of(app: &App, env: &str) -> ContainerId {
-    let id: EnvironmentId = env.parse().unwrap();
-    ContainerId(
-        app.vibebox
-            .store()
-            .get_environment(id)
-            .await
-            .unwrap()
-            .container_id
-            .unwrap(),
-    )
-}
 
 #[tokio::test]
 async fn a_saturated_environment_shows_the_warning_and_a_forced_restart_clears_it() {
@@ -32,7 +17,7 @@ async fn a_saturated_environment_shows_the_warning_and_a_forced_restart_clears_i
     assert_eq!(fresh.body["health"]["oom_kills"], 0, "{}", fresh.body);
     assert_eq!(fresh.body["health"]["warnings"], serde_json::json!([]));
 
-    assert!(app.runtime.saturate(&container_of(&app, &env).await, true));
+    assert!(app.runtime.saturate(&app.container_of(&env).await, true));
     app.vibebox.check_health().await.unwrap();
     let saturated = app.call("GET", &base, &alice, None).await;
     let warnings = saturated.body["health"]["warnings"].as_array().unwrap();

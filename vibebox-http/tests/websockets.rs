@@ -483,15 +483,7 @@ async fn status_socket_sends_the_health_on_connect_and_each_change() {
     let health = next_json(&mut ws).await;
     assert_eq!(health["type"], "health", "{health}");
     assert_eq!(health["oom_kills"], 0);
-    let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
-    let container = app
-        .vibebox
-        .store()
-        .get_environment(id)
-        .await
-        .unwrap()
-        .container_id;
-    let container = vibebox_core::runtime::ContainerId(container.unwrap());
+    let container = app.container_of(&env).await;
     assert!(app.runtime.saturate(&container, true));
     app.vibebox.check_health().await.unwrap();
     let raised = until(&mut ws, |v| v["type"] == "health").await;
@@ -514,14 +506,7 @@ async fn logs_socket_marks_output_lost_to_rotation_with_a_gap() {
     })
     .await
     .expect("the first line is stored");
-    let container = app
-        .vibebox
-        .store()
-        .get_environment(id)
-        .await
-        .unwrap()
-        .container_id;
-    let container = vibebox_core::runtime::ContainerId(container.unwrap());
+    let container = app.container_of(&env).await;
     app.runtime.push_log(
         &container,
         vibebox_core::domain::LogStream::Stdout,

@@ -76,7 +76,8 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     /// Kills every process of the container at once (SIGKILL to all of them, no grace) and
     /// returns once it has stopped. Works when the container is saturated (at its pids or
     /// memory limit) and no new process could start in it. A stopped container is left
-    /// alone. Errors: `NotFound`; `Unavailable`.
+    /// alone. Errors: `NotFound`; `Unavailable`; `Timeout` when the engine accepted the kill
+    /// but the container did not stop in time.
     async fn kill(&self, id: &ContainerId) -> Result<()>;
 
     /// Removes the container (forcefully if it runs) with its anonymous volumes.

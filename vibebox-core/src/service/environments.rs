@@ -247,11 +247,13 @@ impl Vibebox {
         let access = self
             .environment_for(actor, id, Action::ManageEnvironment)
             .await?;
-        let mut env = access.env;
-        if env.status == EnvironmentStatus::Running {
+        let team = access.project.owner.team_id();
+        let env = if access.env.status == EnvironmentStatus::Running {
             // Everything in it goes with it: no grace period to wait out.
-            env = self.stop_with(actor, id, StopMode::Kill).await?;
-        }
+            self.stop_with(actor, access, StopMode::Kill).await?
+        } else {
+            access.env
+        };
         if !env.status.is_deletable() {
             return Err(Error::InvalidTransition {
                 machine: "environment",
@@ -267,8 +269,7 @@ impl Vibebox {
         self.publish(id, EventKind::Deleted);
         self.audit(
             actor,
-            AuditRecord::new("environment.delete", "environment", id)
-                .team(access.project.owner.team_id()),
+            AuditRecord::new("environment.delete", "environment", id).team(team),
         )
         .await;
         Ok(())

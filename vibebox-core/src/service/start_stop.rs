@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::json;
 use tracing::{Instrument, instrument};
 
+use super::access::EnvironmentAccess;
 use super::container_spec::LABEL_SPEC_HASH;
 use super::{AuditRecord, Vibebox};
 use crate::domain::{Environment, EnvironmentStatus, Project};
@@ -341,7 +342,10 @@ impl Vibebox {
     /// Errors: `InvalidTransition` while starting; `PermissionDenied`; `NotFound`.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn stop_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<Environment> {
-        self.stop_with(actor, id, StopMode::Graceful).await
+        let access = self
+            .environment_for(actor, id, Action::StartStopEnvironment)
+            .await?;
+        self.stop_with(actor, access, StopMode::Graceful).await
     }
 
     /// Restarts an environment: stops it (with [`StopMode::Kill`], every process in it is
@@ -363,40 +367,39 @@ impl Vibebox {
         let access = self
             .environment_for(actor, id, Action::StartStopEnvironment)
             .await?;
-        let env = access.env;
-        match env.status {
+        let team = access.project.owner.team_id();
+        match access.env.status {
             EnvironmentStatus::Starting | EnvironmentStatus::Stopping => {
                 return Err(Error::InvalidTransition {
                     machine: "environment",
-                    from: env.status.to_string(),
+                    from: access.env.status.to_string(),
                     to: "restarting".to_string(),
                 });
             }
             EnvironmentStatus::Running | EnvironmentStatus::Error => {
-                self.stop_with(actor, id, mode).await?;
+                self.stop_with(actor, access, mode).await?;
             }
             EnvironmentStatus::Stopped => {}
         }
         self.audit(
             actor,
             AuditRecord::new("environment.restart", "environment", id)
-                .team(access.project.owner.team_id())
+                .team(team)
                 .details(json!({ "force": mode == StopMode::Kill })),
         )
         .await;
         self.start_environment(actor, id).await
     }
 
+    /// Stops an environment the actor may stop (the access was checked by the caller).
     pub(crate) async fn stop_with(
         &self,
         actor: &Actor,
-        id: EnvironmentId,
+        access: EnvironmentAccess,
         mode: StopMode,
     ) -> Result<Environment> {
-        let access = self
-            .environment_for(actor, id, Action::StartStopEnvironment)
-            .await?;
         let env = access.env;
+        let id = env.id;
         let target = match env.status {
             EnvironmentStatus::Stopped | EnvironmentStatus::Stopping => return Ok(env),
             EnvironmentStatus::Error => EnvironmentStatus::Stopped,

@@ -61,6 +61,13 @@ impl App {
         }
     }
 
+    /// The container of an environment (by its id as the API shows it).
+    pub async fn container_of(&self, env: &str) -> vibebox_core::runtime::ContainerId {
+        let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
+        let env = self.vibebox.store().get_environment(id).await.unwrap();
+        vibebox_core::runtime::ContainerId(env.container_id.unwrap())
+    }
+
     /// Registers a user through the service.
     pub async fn user(&self, name: &str) -> vibebox_core::domain::User {
         self.vibebox
