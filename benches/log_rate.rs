@@ -24,16 +24,71 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Percentiles;
-use harness::{D, FORWARDER, container, exec_in};
+use harness::{D, FORWARDER, container};
 
-/// Peak resident memory of this process (KiB).
-fn vm_hwm() -> u64 {
+/// Resident memory of this process now (KiB).
+fn vm_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// Runs the writer to its end, however long it takes; returns its exit code and output.
+async fn run_writer(d: &D, env: &vibebox::domain::Environment, script: &str) -> (i64, String) {
+    use futures::StreamExt;
+    use vibebox::runtime::ContainerRuntime;
+    let mut session =
+        d.rt.exec(
+            &container(env),
+            &vibebox::runtime::ExecSpec {
+                cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+                user: d.config.container_user.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = session.output.next().await {
+        out.extend_from_slice(&chunk.unwrap().data);
+    }
+    let info = d.vb.runtime().inspect_exec(&session.id).await.unwrap();
+    (
+        info.exit_code.unwrap_or(-1),
+        String::from_utf8_lossy(&out).into_owned(),
+    )
+}
+
+/// How many stored lines of the environment start with `line-`, read page by page.
+async fn count_stored(d: &D, actor: &vibebox::rbac::Actor, env: vibebox::id::EnvironmentId) -> u64 {
+    let mut n = 0;
+    let mut cursor = None;
+    loop {
+        let page =
+            d.vb.query_logs(
+                actor,
+                env,
+                vibebox::service::LogFilter::default(),
+                &vibebox::store::PageRequest {
+                    limit: vibebox::store::PageRequest::MAX_LIMIT,
+                    cursor,
+                },
+            )
+            .await
+            .unwrap();
+        n += page
+            .items
+            .iter()
+            .filter(|l| l.message.starts_with("line-"))
+            .count() as u64;
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return n,
+        }
+    }
 }
 
 struct Row {
@@ -44,11 +99,18 @@ struct Row {
     gaps: u64,
     marker_lag: Duration,
     api: Percentiles,
-    hwm_kib: u64,
+    /// The largest VmRSS sampled while the burst ran and was collected.
+    peak_rss_kib: u64,
 }
 
-async fn one_rate(d: &D, actor: &vibebox::rbac::Actor, rate: u64, seconds: u64) -> Row {
-    let project = d.project(actor, &format!("rate-{rate}")).await;
+async fn one_rate(
+    d: &D,
+    actor: &vibebox::rbac::Actor,
+    round: usize,
+    rate: u64,
+    seconds: u64,
+) -> Row {
+    let project = d.project(actor, &format!("rate-{round}")).await;
     let env = d.env(actor, &project, "printer").await;
     let env = d.vb.start_environment(actor, env.id).await.unwrap();
     let gaps_before = d.vb.log_collection_report().gaps;
@@ -64,24 +126,19 @@ async fn one_rate(d: &D, actor: &vibebox::rbac::Actor, rate: u64, seconds: u64) 
     let reads = {
         let (vb, actor, stop) = (d.vb.clone(), actor.clone(), stop.clone());
         tokio::spawn(async move {
-            let mut took = Vec::new();
+            let (mut took, mut peak) = (Vec::new(), 0);
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 vb.get_environment(&actor, env.id).await.unwrap();
                 took.push(t.elapsed());
+                peak = peak.max(vm_rss());
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            took
+            (took, peak)
         })
     };
     let started = Instant::now();
-    let (code, out) = exec_in(
-        &*d.rt,
-        &container(&env),
-        &script,
-        d.config.container_user.clone(),
-    )
-    .await;
+    let (code, out) = run_writer(d, &env, &script).await;
     assert_eq!(code, 0, "the writer failed: {out}");
     let wrote_for = started.elapsed();
     let marker = format!("marker-{rate}");
@@ -98,12 +155,9 @@ async fn one_rate(d: &D, actor: &vibebox::rbac::Actor, rate: u64, seconds: u64) 
     }
     let marker_lag = started.elapsed() - wrote_for;
     stop.store(true, Ordering::Relaxed);
-    let api = Percentiles::of(&reads.await.unwrap()).unwrap();
-    let all = harness::stored_logs(&d.vb, actor, env.id).await;
-    let stored = all
-        .iter()
-        .filter(|l| l.message.starts_with("line-"))
-        .count() as u64;
+    let (took, peak_rss_kib) = reads.await.unwrap();
+    let api = Percentiles::of(&took).unwrap();
+    let stored = count_stored(d, actor, env.id).await;
     d.vb.delete_environment(actor, env.id).await.unwrap();
     Row {
         target: rate,
@@ -113,7 +167,7 @@ async fn one_rate(d: &D, actor: &vibebox::rbac::Actor, rate: u64, seconds: u64) 
         gaps: d.vb.log_collection_report().gaps - gaps_before,
         marker_lag,
         api,
-        hwm_kib: vm_hwm(),
+        peak_rss_kib,
     }
 }
 
@@ -146,11 +200,11 @@ fn main() {
         harness::docker(&["info", "--format", "{{.ServerVersion}} {{.LoggingDriver}}"]).trim()
     );
     println!(
-        "| target lines/s | achieved lines/s | written | stored | lost | gaps | marker stored after | GET env p50 / p99 / max during the burst | peak RSS |"
+        "| target lines/s | achieved lines/s | written | stored | lost | gaps | marker stored after | GET env p50 / p99 / max during the burst | peak RSS during the burst |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for rate in rates {
-        let r = rt.block_on(one_rate(&d, &actor, rate, seconds));
+    for (round, rate) in rates.into_iter().enumerate() {
+        let r = rt.block_on(one_rate(&d, &actor, round, rate, seconds));
         println!(
             "| {} | {:.0} | {} | {} | {} | {} | {:.2} s | {:.2} / {:.2} / {:.2} ms | {} MiB |",
             r.target,
@@ -163,7 +217,7 @@ fn main() {
             r.api.p50.as_secs_f64() * 1e3,
             r.api.p99.as_secs_f64() * 1e3,
             r.api.max.as_secs_f64() * 1e3,
-            r.hwm_kib / 1024,
+            r.peak_rss_kib / 1024,
         );
     }
 }
