@@ -63,6 +63,8 @@ pub(super) struct Reader {
     flush_at: Instant,
     /// Failed runs in a row.
     pub(super) failures: u32,
+    /// Lines the last catch-up took: the next one's window is sized from it too.
+    last_taken: usize,
     /// Notified when the container has stopped (a stalled follow may not end by itself).
     stopped: Arc<Notify>,
 }
@@ -92,6 +94,7 @@ impl Reader {
             batch: Vec::with_capacity(batch_size),
             flush_at: Instant::now(),
             failures: 0,
+            last_taken: 0,
             stopped,
         }
     }
@@ -200,20 +203,35 @@ impl Reader {
         let position = self.position.unwrap_or_default();
         let taken = match position.last {
             Some(last) => {
-                let window = rung.saturating_mul(2).saturating_add(WINDOW_MARGIN);
-                let mut lines =
-                    self.read(Some(last), Some(u32::try_from(window).unwrap_or(u32::MAX)));
-                match lines.next().await.transpose()? {
-                    None => 0,
-                    // The window starts before the position: it holds every line after it.
-                    Some(first) if truncate(first.timestamp) < last => {
-                        self.take(first, lines, position.replay()).await?
+                // The doorbell's count, or the last catch-up's when the doorbell lags behind
+                // a flood; a window that falls short is tried once eight times as large
+                // before everything since the position is read.
+                let window = rung
+                    .max(self.last_taken)
+                    .saturating_mul(2)
+                    .saturating_add(WINDOW_MARGIN);
+                let mut taken = None;
+                for size in [window, window.saturating_mul(8)] {
+                    let mut lines =
+                        self.read(Some(last), Some(u32::try_from(size).unwrap_or(u32::MAX)));
+                    match lines.next().await.transpose()? {
+                        None => taken = Some(0),
+                        // The window starts before the position: it holds every line after it.
+                        Some(first) if truncate(first.timestamp) < last => {
+                            taken = Some(self.take(first, lines, position.replay()).await?);
+                        }
+                        Some(_) => continue,
                     }
-                    Some(_) => self.catch_up_from(position).await?,
+                    break;
+                }
+                match taken {
+                    Some(n) => n,
+                    None => self.catch_up_from(position).await?,
                 }
             }
             None => self.catch_up_from(position).await?,
         };
+        self.last_taken = taken;
         if taken > 0 {
             self.vibebox.collector_metrics().record_lines(taken);
         }
