@@ -8,6 +8,15 @@ use vibebox_core::service::{NewSession, StopMode};
 
 use super::harness::{H, wait_for};
 
+/// A tmux session named `work`: starting it runs a process in the container.
+fn work_session() -> NewSession {
+    NewSession {
+        session_type: SessionType::Tmux,
+        session_name: "work".into(),
+        idle_timeout_minutes: None,
+    }
+}
+
 #[tokio::test]
 async fn an_oom_kill_inside_a_running_environment_is_counted_and_published() {
     let h = H::new().await;
@@ -59,17 +68,9 @@ async fn a_saturated_environment_is_reported_and_a_forced_restart_clears_it() {
 
     // Starting a process fails, and says so.
     let err =
-        h.vb.create_session(
-            &alice,
-            env.id,
-            NewSession {
-                session_type: SessionType::Tmux,
-                session_name: "work".into(),
-                idle_timeout_minutes: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        h.vb.create_session(&alice, env.id, work_session())
+            .await
+            .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Internal);
     h.vb.check_health().await.unwrap();
     let now = h.vb.get_environment(&alice, env.id).await.unwrap();
@@ -87,17 +88,9 @@ async fn a_saturated_environment_is_reported_and_a_forced_restart_clears_it() {
     );
     let report = h.vb.check_health().await.unwrap();
     assert_eq!(report.degraded, 0);
-    h.vb.create_session(
-        &alice,
-        env.id,
-        NewSession {
-            session_type: SessionType::Tmux,
-            session_name: "work".into(),
-            idle_timeout_minutes: None,
-        },
-    )
-    .await
-    .unwrap();
+    h.vb.create_session(&alice, env.id, work_session())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

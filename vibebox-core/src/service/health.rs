@@ -256,19 +256,17 @@ impl Vibebox {
     }
 
     /// Clears every warning about the running container (it stopped, or a new one starts).
-    pub(crate) async fn clear_container_warnings(
-        &self,
-        env: EnvironmentId,
-        container: Option<&str>,
-    ) {
-        if let Some(c) = container {
+    pub(crate) async fn clear_container_warnings(&self, env: &Environment) {
+        if let Some(c) = &env.container_id {
             self.inner
                 .exec_failures
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .remove(&ContainerId(c.to_string()));
+                .remove(&ContainerId(c.clone()));
         }
-        self.update_warnings(env, |warnings| {
+        // The environment was just read with its health: no store read to learn it.
+        self.seed_health(env).await;
+        self.update_warnings(env.id, |warnings| {
             let had = !warnings.is_empty();
             warnings.clear();
             had

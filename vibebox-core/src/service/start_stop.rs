@@ -220,8 +220,7 @@ impl Vibebox {
         info: &ContainerInfo,
     ) -> Result<()> {
         // Warnings were about the container's previous run.
-        self.clear_container_warnings(running.id, running.container_id.as_deref())
-            .await;
+        self.clear_container_warnings(running).await;
         self.record_bound_ports(running, info).await?;
         self.install_ssh_key(running).await;
         self.ensure_collector(running);
@@ -435,8 +434,7 @@ impl Vibebox {
             return Err(e);
         }
         self.drain_collector(env.id).await;
-        self.clear_container_warnings(env.id, env.container_id.as_deref())
-            .await;
+        self.clear_container_warnings(&env).await;
         if env.status == EnvironmentStatus::Stopping {
             return self
                 .set_status(&env, EnvironmentStatus::Stopped, None)
