@@ -1,7 +1,8 @@
 //! The README's first command, `cargo run --example server`, driven as a process: it
 //! generates its key file (mode 0600) and warns, serves without a Docker engine and says that
 //! environments cannot start, makes the first account platform admin unless told otherwise,
-//! takes its keys from the environment when given, and shuts down gracefully on SIGTERM.
+//! takes its keys from the environment when given, shuts down gracefully on SIGTERM, and says
+//! in one line why it cannot start.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -268,6 +269,91 @@ fn a_worker_thread_count_that_is_not_a_positive_number_is_refused_by_name() {
         !dir.join("vibebox.keys").exists(),
         "nothing is written before the settings are valid"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs the server with `args` (and `env`) where it cannot start: its stderr.
+fn fails_to_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(server_binary());
+    command
+        .current_dir(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-docker.sock", dir.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .env_remove("VIBEBOX_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} {env:?} must not start: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn a_server_that_cannot_start_says_why_in_one_line() {
+    let dir = scratch("startup-errors");
+    // The flags, the environment, and what the error must name.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (&["--bogus"], &[], "unknown flag --bogus"),
+        (
+            &["--database", "postgres://nobody:hunter2@127.0.0.1:1/x"],
+            &[],
+            "postgres://nobody:***@127.0.0.1:1/x",
+        ),
+        (
+            &[
+                "--database",
+                "postgres://nobody:hunter2@127.0.0.1:notaport/x",
+            ],
+            &[],
+            "is not a valid PostgreSQL URL",
+        ),
+        (
+            &["--database", "mysql://root:hunter2@127.0.0.1/x"],
+            &[],
+            "unsupported database URL",
+        ),
+        (
+            &["--listen", "1.2.3.4:1"],
+            &[],
+            "cannot listen on 1.2.3.4:1",
+        ),
+        (
+            &[],
+            &[("DOCKER_HOST", "ftp://docker")],
+            "DOCKER_HOST ftp://docker",
+        ),
+    ];
+    for (args, env, named) in cases {
+        let stderr = fails_to_start(&dir, args, env);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?} {env:?}: one line, got {stderr:?}");
+        let line = lines[0];
+        assert!(line.starts_with("error: "), "{line}");
+        assert!(
+            line.contains(named),
+            "{args:?} {env:?} names {named:?}: {line}"
+        );
+        // No Rust Debug form (`Error: Unavailable { what: … }`, quoted strings) and no password.
+        for noise in ["Error:", "{", "}", "\"", "hunter2"] {
+            assert!(
+                !line.contains(noise),
+                "{args:?} {env:?}: {noise:?} in {line}"
+            );
+        }
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

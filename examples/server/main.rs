@@ -6,19 +6,27 @@
 //! cargo run --example server -- --help             # every flag and environment variable
 //! ```
 //!
+//! On a fresh machine it first builds the image environments run on, `vibebox/base:bookworm`,
+//! with the repository's `scripts/base-image` (about a minute, once; `--no-build-images`
+//! skips it). Both `sqlite:` and `postgres://` database URLs work: the example always has the
+//! PostgreSQL store, while the `vibebox` facade leaves it to the `postgres` feature.
+//!
 //! On first run it generates the encryption keyring and the token signing key into the key
 //! file (mode 0600) and warns about it; `VIBEBOX_ENCRYPTION_KEYS` and `VIBEBOX_SIGNING_KEY`
 //! bring your own instead. The first account registered (`POST /api/v1/auth/register`)
 //! becomes platform admin unless `--no-first-user-admin`. GitHub and Google sign-in are on
 //! when their client id and secret are set. The server answers even when the Docker engine
 //! is down, and says that environments cannot start until it is back. Ctrl-C or SIGTERM
-//! shuts it down gracefully: requests in flight finish, sockets close with 1001.
+//! shuts it down gracefully: requests in flight finish, sockets close with 1001. A server that
+//! cannot start says why in one line on stderr (`error: …`) and exits with status 1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod images;
 mod keys;
 mod options;
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -26,33 +34,86 @@ use vibebox::Vibebox;
 use vibebox::config::Config;
 use vibebox::runtime::ContainerRuntime;
 use vibebox::secrets::AesGcmSecrets;
-use vibebox_docker::{DockerRuntime, host_from_env};
+use vibebox::{Store, StoreBackend};
+use vibebox_docker::{DockerOptions, DockerRuntime, host_from_env};
 use vibebox_http::oauth::OAuthProvider;
 use vibebox_http::{AccessTokens, HttpConfig, RateLimit};
 
 use options::{BoxError, OAuthClient, Options};
 
-fn main() -> Result<(), BoxError> {
+/// Runs the server; a failure to start (or to keep serving) is one line on stderr, never a
+/// Rust `Debug` dump, and exit status 1.
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e.to_string()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), BoxError> {
     let opts = options::parse(std::env::args().skip(1))?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.worker_threads)
         .enable_all()
-        .build()?
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
         .block_on(serve(opts))
+}
+
+/// A message on one line: line breaks (a driver's multi-line reason) become spaces.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The store the URL names. The `vibebox` facade has PostgreSQL only with its `postgres`
+/// feature, off by default so that embedders do not pay for it; this example depends on
+/// `vibebox-postgres` directly (as on `vibebox-http`), so both URLs work from `cargo run`.
+async fn connect_store(url: &str) -> vibebox::Result<Arc<dyn Store>> {
+    match StoreBackend::for_url(url)? {
+        StoreBackend::Postgres => Ok(Arc::new(vibebox_postgres::PgStore::connect(url).await?)),
+        StoreBackend::Sqlite => vibebox::connect_store(url).await,
+    }
 }
 
 async fn serve(opts: Options) -> Result<(), BoxError> {
     let (keyring, signing) = keys::load(&opts)?;
-    let store = vibebox::connect_store(&opts.database).await?;
+    let database = redact(&opts.database);
+    let store = connect_store(&opts.database).await.map_err(|e| {
+        // PostgreSQL's errors name the (redacted) URL already.
+        let message = e.to_string();
+        if message.contains(&database) {
+            message
+        } else {
+            format!("database {database}: {message}")
+        }
+    })?;
+    // Bound before the image build, so that an address in use fails at once.
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let docker_host = host_from_env();
-    let runtime = Arc::new(DockerRuntime::lazy(&docker_host)?);
+    let runtime = Arc::new(
+        DockerRuntime::lazy_with(
+            &docker_host,
+            DockerOptions::default().missing_image_hint(images::missing_image_hint()),
+        )
+        .map_err(|e| format!("DOCKER_HOST {docker_host}: {e}"))?,
+    );
     let engine = match runtime.ping().await {
-        Ok(()) => format!("Docker at {docker_host}"),
+        Ok(()) => {
+            if opts.build_images {
+                images::ensure(runtime.as_ref(), &opts.base_image).await?;
+            }
+            format!("Docker at {docker_host}")
+        }
         Err(e) => {
             println!(
                 "warning: the Docker engine is unavailable ({e}); the API serves, but environments cannot start until it is reachable"
@@ -84,11 +145,9 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
     );
-    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     println!(
-        "VibeBox listening on http://{} (database {}, {engine}); API under /api/v1{}",
+        "VibeBox listening on http://{} (database {database}, {engine}); API under /api/v1{}",
         listener.local_addr()?,
-        redact(&opts.database),
         if signs_in_with.is_empty() {
             String::new()
         } else {
@@ -181,11 +240,11 @@ async fn terminated() {
     }
 }
 
-/// The database URL without a password (SQLite URLs carry none).
+/// The database URL without a password (SQLite URLs carry none; any other URL may).
 fn redact(url: &str) -> String {
-    if url.starts_with("postgres") {
-        vibebox_postgres::redact_url(url)
-    } else {
+    if url.starts_with("sqlite:") {
         url.to_string()
+    } else {
+        vibebox_postgres::redact_url(url)
     }
 }

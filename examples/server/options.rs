@@ -30,6 +30,9 @@ usage: server [flags]
   --rate-limit-per-user N   VIBEBOX_RATE_LIMIT_PER_USER 3000 requests/minute per user
   --worker-threads N        VIBEBOX_WORKER_THREADS     one fewer than the CPUs, at least 1 (the
                                                        database's own threads get the rest)
+  --base-image IMAGE        VIBEBOX_BASE_IMAGE         vibebox/base:bookworm (checked at startup)
+  --no-build-images         VIBEBOX_BUILD_IMAGES       true (build a missing base image with
+                                                       scripts/base-image, about a minute)
   (secret)                  VIBEBOX_GITHUB_CLIENT_ID, VIBEBOX_GITHUB_CLIENT_SECRET, VIBEBOX_GITHUB_URL
   (secret)                  VIBEBOX_GOOGLE_CLIENT_ID, VIBEBOX_GOOGLE_CLIENT_SECRET, VIBEBOX_GOOGLE_URL
                             DOCKER_HOST                unix:///var/run/docker.sock
@@ -58,6 +61,11 @@ pub struct Options {
     pub rate_limit_auth: u32,
     pub rate_limit_per_user: u32,
     pub worker_threads: usize,
+    /// The image checked for at startup.
+    pub base_image: String,
+    /// Whether a missing base image is built with `scripts/base-image` at startup (else the
+    /// image is not checked at all).
+    pub build_images: bool,
     pub github: Option<OAuthClient>,
     pub google: Option<OAuthClient>,
 }
@@ -132,6 +140,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         .saturating_sub(1)
         .max(1);
     let mut worker_threads = limit("VIBEBOX_WORKER_THREADS", default_workers)?;
+    let mut base_image =
+        env("VIBEBOX_BASE_IMAGE").unwrap_or_else(|| crate::images::BASE_IMAGE.into());
+    let mut build_images = match env("VIBEBOX_BUILD_IMAGES") {
+        Some(v) => boolean("VIBEBOX_BUILD_IMAGES", &v)?,
+        None => true,
+    };
 
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -148,6 +162,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--rate-limit-auth" => rate_limit_auth = number(&flag, &value()?)?,
             "--rate-limit-per-user" => rate_limit_per_user = number(&flag, &value()?)?,
             "--worker-threads" => worker_threads = number(&flag, &value()?)?,
+            "--base-image" => base_image = value()?,
+            "--no-build-images" => build_images = false,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -179,6 +195,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         rate_limit_auth,
         rate_limit_per_user,
         worker_threads: worker_threads as usize,
+        base_image,
+        build_images,
         github: oauth_client("github")?,
         google: oauth_client("google")?,
     })

@@ -33,6 +33,9 @@ pub struct DockerOptions {
     pub pull_timeout: Duration,
     /// How many containers `list` inspects at once (default 8).
     pub inspect_concurrency: usize,
+    /// What to tell the user when an image is absent and cannot be pulled, appended to that
+    /// `NotFound` error: typically the command that builds it (default none).
+    pub missing_image_hint: Option<String>,
 }
 
 impl Default for DockerOptions {
@@ -41,7 +44,17 @@ impl Default for DockerOptions {
             request_timeout: Duration::from_secs(120),
             pull_timeout: Duration::from_secs(60),
             inspect_concurrency: 8,
+            missing_image_hint: None,
         }
+    }
+}
+
+impl DockerOptions {
+    /// Appends `hint` to the error for an image that is absent and cannot be pulled:
+    /// "image vibebox/base:bookworm is not present and could not be pulled: …; `hint`".
+    pub fn missing_image_hint(mut self, hint: impl Into<String>) -> Self {
+        self.missing_image_hint = Some(hint.into());
+        self
     }
 }
 
@@ -209,7 +222,15 @@ impl DockerRuntime {
                 self.inner.options.pull_timeout.as_secs()
             ),
         };
-        Err(image_not_found(image, &reason))
+        Err(self.image_not_found(image, &reason))
+    }
+
+    fn image_not_found(&self, image: &str, reason: &str) -> Error {
+        image_not_found(
+            image,
+            reason,
+            self.inner.options.missing_image_hint.as_deref(),
+        )
     }
 
     pub(crate) async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId> {
@@ -231,12 +252,20 @@ impl DockerRuntime {
                 Err(e) => e,
             };
             match server_error(&e) {
+                // "network … not found": the spec's network does not exist.
+                Some((404, message)) if message.contains("network") => {
+                    return Err(Error::runtime(
+                        ErrorKind::NotFound,
+                        format!("the container's network does not exist: {message}"),
+                        None,
+                    ));
+                }
                 Some((404, _)) if !pulled => {
                     tracing::info!(image = %spec.image, "image absent; pulling it");
                     self.pull(&docker, &spec.image).await?;
                     pulled = true;
                 }
-                Some((404, message)) => return Err(image_not_found(&spec.image, &message)),
+                Some((404, message)) => return Err(self.image_not_found(&spec.image, &message)),
                 Some((409, _)) => return Err(Error::already_exists("container", "name")),
                 Some((_, message)) if enforce_storage && refuses_storage_opt(&message) => {
                     tracing::warn!(
@@ -259,6 +288,12 @@ impl DockerRuntime {
             )
             .await
             .map_err(|e| match server_error(&e) {
+                // The network it was created on is gone (removed while it was stopped).
+                Some((404, message)) if message.contains("network") => Error::runtime(
+                    ErrorKind::NotFound,
+                    format!("the container's network is gone: {message}"),
+                    Some(error::boxed(e)),
+                ),
                 Some((404, _)) => Error::not_found("container"),
                 Some((_, message)) if !error::is_unreachable(&e) => Error::runtime(
                     ErrorKind::Internal,
@@ -423,15 +458,16 @@ fn split_reference(image: &str) -> (&str, &str) {
     }
 }
 
-fn image_not_found(image: &str, reason: &str) -> Error {
-    Error::runtime(
-        ErrorKind::NotFound,
-        format!(
-            "image {image} is not present and could not be pulled: {}",
-            error::engine_reason(reason)
-        ),
-        None,
-    )
+fn image_not_found(image: &str, reason: &str, hint: Option<&str>) -> Error {
+    let mut message = format!(
+        "image {image} is not present and could not be pulled: {}",
+        error::engine_reason(reason)
+    );
+    if let Some(hint) = hint.map(str::trim).filter(|h| !h.is_empty()) {
+        message.push_str("; ");
+        message.push_str(hint);
+    }
+    Error::runtime(ErrorKind::NotFound, message, None)
 }
 
 #[cfg(test)]
@@ -469,6 +505,39 @@ mod tests {
         assert_eq!(
             split_reference("localhost:5000/x:1"),
             ("localhost:5000/x", "1")
+        );
+    }
+
+    #[test]
+    fn a_missing_image_names_it_and_ends_with_the_hint() {
+        let plain = image_not_found("vibebox/base:bookworm", " pull access denied ", None);
+        assert_eq!(plain.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            plain.to_string(),
+            "image vibebox/base:bookworm is not present and could not be pulled: pull access denied"
+        );
+        let hinted = image_not_found(
+            "vibebox/base:bookworm",
+            "pull access denied",
+            Some("build it with scripts/base-image"),
+        );
+        assert_eq!(hinted.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            hinted.to_string(),
+            "image vibebox/base:bookworm is not present and could not be pulled: \
+             pull access denied; build it with scripts/base-image"
+        );
+        let options =
+            DockerOptions::default().missing_image_hint("build it with scripts/base-image");
+        let runtime = DockerRuntime::lazy_with("unix:///nowhere.sock", options);
+        let message = runtime
+            .map(|r| r.image_not_found("x:1", "gone").to_string())
+            .ok();
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "image x:1 is not present and could not be pulled: gone; build it with scripts/base-image"
+            )
         );
     }
 
