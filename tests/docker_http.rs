@@ -193,3 +193,57 @@ async fn terminal_socket_echoes_and_resizes_in_a_real_container() {
     let exit = until_json(&mut t, |v| v["type"] == "exit").await;
     assert_eq!(exit["code"], 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnel_socket_carries_a_tcp_connection_and_refuses_a_closed_port() {
+    let d = D::with(|c| c.default_sessions = vec![]).await;
+    let alice = d.user("alice").await;
+    let (addr, token, _) = serve(&d, &alice).await;
+    let project = d.project(&alice, "web").await;
+    let env = d.env(&alice, &project, "dev").await;
+    let env = d.vb.start_environment(&alice, env.id).await.unwrap();
+    let (code, out) = d
+        .exec(
+            &env,
+            "nohup socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat >/dev/null 2>&1 &
+             for i in $(seq 1 200); do grep -q ':1B58 00000000:0000 0A' /proc/net/tcp && exit 0; sleep 0.05; done; exit 1",
+        )
+        .await;
+    assert_eq!(code, 0, "{out}");
+    let path = format!("/api/v1/ws/environments/{}/ports/7000/tunnel", env.id);
+    let mut ws = connect(addr, &path, &token).await;
+    ws.send(Message::Binary(b"ping over a socket".to_vec().into()))
+        .await
+        .unwrap();
+    let mut echoed = Vec::new();
+    tokio::time::timeout(WAIT, async {
+        while echoed.len() < 18 {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => echoed.extend_from_slice(&b),
+                other => panic!("the tunnel ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the echo in time");
+    assert_eq!(echoed, b"ping over a socket");
+    ws.close(None).await.unwrap();
+
+    // Nothing listens on 7999: the upgrade is refused with a problem.
+    let mut request = format!(
+        "ws://{addr}/api/v1/ws/environments/{}/ports/7999/tunnel",
+        env.id
+    )
+    .into_client_request()
+    .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("vibebox.v1, bearer.{token}").parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 409)
+        }
+        other => panic!("expected 409, got {other:?}"),
+    }
+}

@@ -11,7 +11,8 @@ use futures::stream::BoxStream;
 use vibebox::error::Result;
 use vibebox::runtime::{
     Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerStats,
-    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, RuntimeEvent, TerminalSize,
+    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkInfo, NetworkSpec,
+    RuntimeEvent, TerminalSize,
 };
 use vibebox_docker::DockerRuntime;
 
@@ -165,6 +166,22 @@ impl ContainerRuntime for Hooked {
 
     fn stats(&self, id: &ContainerId) -> BoxStream<'static, Result<ContainerStats>> {
         self.inner.stats(id)
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        self.inner.create_network(spec).await
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<NetworkInfo> {
+        self.inner.inspect_network(name).await
+    }
+
+    async fn list_networks(&self, labels: &[(String, String)]) -> Result<Vec<NetworkInfo>> {
+        self.inner.list_networks(labels).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.inner.remove_network(name).await
     }
 
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {

@@ -54,7 +54,8 @@ impl Drop for Cleanup {
     }
 }
 
-/// `docker rm -f` of every container labelled with the run id, then of its volumes.
+/// `docker rm -f` of every container labelled with the run id, then of its volumes and
+/// networks.
 pub fn remove_run_containers(run: &str) {
     let filter = format!("label={RUN_LABEL}={run}");
     let ids = docker(&["ps", "-aq", "--filter", &filter]);
@@ -69,6 +70,13 @@ pub fn remove_run_containers(run: &str) {
     if !volumes.is_empty() {
         let mut args = vec!["volume", "rm", "-f"];
         args.extend(volumes);
+        docker(&args);
+    }
+    let networks = docker(&["network", "ls", "-q", "--filter", &filter]);
+    let networks: Vec<&str> = networks.split_whitespace().collect();
+    if !networks.is_empty() {
+        let mut args = vec!["network", "rm"];
+        args.extend(networks);
         docker(&args);
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::domain::SessionType;
-use crate::runtime::HardeningProfile;
+use crate::runtime::{HardeningProfile, Ipv4Subnet};
 use crate::throttle::ThrottlePolicy;
 
 /// How VibeBox behaves.
@@ -63,6 +63,14 @@ pub struct Config {
     /// several VibeBox instances or test runs on one engine. The `vibebox.*` labels VibeBox
     /// sets itself take precedence.
     pub container_labels: BTreeMap<String, String>,
+    /// Where each project's own network takes its subnet from (default: /27 subnets of
+    /// 10.213.0.0/16, room for 2,048 projects of up to 29 running environments). `None` puts
+    /// every environment on the engine's default bridge, where the environments of all tenants
+    /// can reach each other.
+    pub network_pool: Option<NetworkPool>,
+    /// The most tunnels open at once in this process (default 1,024); more are refused with
+    /// `QuotaExceeded`.
+    pub max_open_tunnels: usize,
     /// The command that runs a VS Code server session (default `code-server`).
     pub vscode_server_command: Vec<String>,
     /// The command that installs a marketplace extension; the extension id is appended
@@ -81,6 +89,16 @@ pub struct Config {
     pub api_key_max_ttl: Duration,
     /// Lifetime of a sign-in's refresh tokens, absolute (default 7 days).
     pub refresh_token_ttl: Duration,
+    /// Most bytes of stdout, and of stderr, a one-shot exec keeps (default 1 MiB each); the
+    /// rest is read and dropped, and the result says it was truncated.
+    pub exec_output_cap: usize,
+    /// How long a one-shot exec may run when the request names no timeout (default 60 s).
+    pub exec_default_timeout: Duration,
+    /// The longest timeout an exec request may ask for (default 1 h).
+    pub exec_max_timeout: Duration,
+    /// The largest file [`Vibebox::upload_file`](crate::Vibebox::upload_file) accepts, in
+    /// bytes (default 1 GiB).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for Config {
@@ -113,6 +131,8 @@ impl Default for Config {
             home_volume: Some("/home/vibebox".to_string()),
             container_name_prefix: "vibebox-".to_string(),
             container_labels: BTreeMap::new(),
+            network_pool: Some(NetworkPool::default()),
+            max_open_tunnels: 1024,
             vscode_server_command: vec![
                 "code-server".into(),
                 "--bind-addr".into(),
@@ -127,6 +147,66 @@ impl Default for Config {
             api_key_default_ttl: Duration::from_secs(90 * DAY),
             api_key_max_ttl: Duration::from_secs(365 * DAY),
             refresh_token_ttl: Duration::from_secs(7 * DAY),
+            exec_output_cap: 1024 * 1024,
+            exec_default_timeout: Duration::from_secs(60),
+            exec_max_timeout: Duration::from_secs(60 * 60),
+            max_upload_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// The range project networks are carved from, and the size of each: a pool of
+/// `2^(prefix - range prefix)` subnets. Pick a range the engine host does not route elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetworkPool {
+    range: Ipv4Subnet,
+    prefix: u8,
+}
+
+impl NetworkPool {
+    /// A pool of `/prefix` subnets in `range`.
+    ///
+    /// Errors: `InvalidInput` (`network_pool`) when `prefix` is shorter than the range's or
+    /// longer than 29 (a network needs room for its gateway and at least a few containers).
+    pub fn new(range: Ipv4Subnet, prefix: u8) -> crate::error::Result<Self> {
+        if prefix < range.prefix() || prefix > 29 {
+            return Err(crate::error::Error::invalid(
+                "network_pool",
+                format!(
+                    "the subnet size must be between /{} (the range) and /29",
+                    range.prefix()
+                ),
+            ));
+        }
+        Ok(Self { range, prefix })
+    }
+
+    /// The range.
+    pub fn range(&self) -> Ipv4Subnet {
+        self.range
+    }
+
+    /// The prefix length of each project's subnet.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// How many project networks fit.
+    pub fn capacity(&self) -> u64 {
+        self.range.subnet_count(self.prefix)
+    }
+
+    /// The `index`-th subnet of the pool.
+    pub fn subnet(&self, index: u64) -> Option<Ipv4Subnet> {
+        self.range.nth_subnet(self.prefix, index)
+    }
+}
+
+impl Default for NetworkPool {
+    fn default() -> Self {
+        Self {
+            range: Ipv4Subnet::clamped(std::net::Ipv4Addr::new(10, 213, 0, 0), 16),
+            prefix: 27,
         }
     }
 }

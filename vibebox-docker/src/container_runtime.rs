@@ -8,7 +8,8 @@ use futures::stream::BoxStream;
 use vibebox_core::error::Result;
 use vibebox_core::runtime::{
     Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerStats,
-    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, RuntimeEvent, TerminalSize,
+    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkInfo, NetworkSpec,
+    RuntimeEvent, TerminalSize,
 };
 
 use crate::runtime::DockerRuntime;
@@ -20,6 +21,7 @@ impl ContainerRuntime for DockerRuntime {
             storage_limit: self.storage_limit(),
             kill_exec: true,
             stats: true,
+            local_ports: self.host().starts_with("unix://"),
         }
     }
 
@@ -89,5 +91,21 @@ impl ContainerRuntime for DockerRuntime {
 
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {
         self.event_stream(labels)
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        self.create_bridge_network(spec).await
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<NetworkInfo> {
+        self.inspect_named_network(name).await
+    }
+
+    async fn list_networks(&self, labels: &[(String, String)]) -> Result<Vec<NetworkInfo>> {
+        self.list_labelled_networks(labels).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.remove_named_network(name).await
     }
 }

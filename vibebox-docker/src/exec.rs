@@ -251,42 +251,47 @@ impl DockerRuntime {
             user: record.user.clone(),
             ..Default::default()
         };
-        let session = match self.start_exec(&record.container, &killer).await {
-            Ok(s) => s,
-            // The container stopped meanwhile, and the exec with it.
-            Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+        // The engine reports an exec running from the moment runc sets it up, before the
+        // process has exec'd and carries its environment: a search that finds nothing while
+        // the exec still runs is tried again a few times.
+        let mut backoff = KILL_RETRY_START;
+        for attempt in 1..=KILL_ATTEMPTS {
+            let session = match self.start_exec(&record.container, &killer).await {
+                Ok(s) => s,
+                // The container stopped meanwhile, and the exec with it.
+                Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+                    self.registry().remove(&exec.0);
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            let killer_id = session.id.clone();
+            // The killer's output ends with it.
+            session.output.for_each(|_| async {}).await;
+            let (killed, _) = self.inspect_raw(&killer_id).await?;
+            self.registry().remove(&killer_id.0);
+            let (now, _) = self.inspect_raw(exec).await?;
+            if killed.exit_code == Some(0) || !now.running {
                 self.registry().remove(&exec.0);
                 return Ok(());
             }
-            Err(e) => return Err(e),
-        };
-        let killer_id = session.id.clone();
-        // The killer's output ends with it.
-        session.output.for_each(|_| async {}).await;
-        let (killed, _) = self.inspect_raw(&killer_id).await?;
-        self.registry().remove(&killer_id.0);
-        match killed.exit_code {
-            Some(0) => {
-                self.registry().remove(&exec.0);
-                Ok(())
-            }
-            _ => {
-                // Not found: it may have ended between the inspect and the search.
-                let (now, _) = self.inspect_raw(exec).await?;
-                if now.running {
-                    Err(Error::runtime(
-                        ErrorKind::Internal,
-                        "could not find the exec's process to kill it",
-                        None,
-                    ))
-                } else {
-                    self.registry().remove(&exec.0);
-                    Ok(())
-                }
-            }
+            tracing::debug!(exec = %exec, attempt, "the exec's process was not found yet");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
         }
+        Err(Error::runtime(
+            ErrorKind::Internal,
+            "could not find the exec's process to kill it",
+            None,
+        ))
     }
 }
+
+/// How many times `kill_exec` looks for the process.
+const KILL_ATTEMPTS: u32 = 6;
+/// The wait after the first search that found nothing; it doubles each time (about 1.3 s
+/// in all).
+const KILL_RETRY_START: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {

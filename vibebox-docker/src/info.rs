@@ -49,9 +49,15 @@ pub(crate) fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     let st = r.state.unwrap_or_default();
     let state = state(st.status);
     let config = r.config.unwrap_or_default();
+    let settings = r.network_settings.unwrap_or_default();
+    let mut networks: Vec<String> = settings
+        .networks
+        .map(|n| n.into_keys().collect())
+        .unwrap_or_default();
+    networks.sort();
     let mut ports = Vec::new();
     if state.is_running() {
-        for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+        for (key, bindings) in settings.ports.unwrap_or_default() {
             let Some((container_port, protocol)) = parse_port_key(&key) else {
                 continue;
             };
@@ -96,6 +102,7 @@ pub(crate) fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
             .host_config
             .and_then(|h| h.storage_opt)
             .is_some_and(|o| o.contains_key(STORAGE_OPT_SIZE)),
+        networks,
     }
 }
 

@@ -7,6 +7,7 @@ mod exec;
 mod info;
 mod kill;
 mod logs;
+mod network;
 mod runtime;
 mod spec;
 mod stats;

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum, Mount, MountType,
-    MountVolumeOptions, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, Mount,
+    MountType, MountVolumeOptions, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use secrecy::ExposeSecret;
 use vibebox_core::domain::Protocol;
@@ -36,7 +37,8 @@ fn binding(p: &PortSpec) -> PortBinding {
 ///
 /// Every container is unprivileged, drops all capabilities and adds back only the profile's
 /// allowlist, shares no host namespace (a private cgroup namespace, and the engine's defaults:
-/// private PID, IPC and UTS namespaces and its bridge network), mounts only named volumes,
+/// private PID, IPC and UTS namespaces, and the spec's network or else the engine's bridge),
+/// mounts only named volumes,
 /// never a host path (so never the engine's socket), keeps the default seccomp profile, runs an init as PID 1
 /// and is never restarted by the engine: the reconciler decides.
 pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> ContainerCreateBody {
@@ -102,8 +104,19 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
         }),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
         mounts: (!mounts.is_empty()).then_some(mounts),
+        network_mode: spec.network.as_ref().map(|n| n.network.clone()),
         ..Default::default()
     };
+    // The project's own network, with the environment's names on it.
+    let networking_config = spec.network.as_ref().map(|n| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            n.network.clone(),
+            EndpointSettings {
+                aliases: (!n.aliases.is_empty()).then(|| n.aliases.clone()),
+                ..Default::default()
+            },
+        )])),
+    });
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.cmd.clone(),
@@ -120,6 +133,7 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
         tty: Some(false),
         open_stdin: Some(false),
         host_config: Some(host_config),
+        networking_config,
         ..Default::default()
     }
 }
@@ -164,6 +178,7 @@ mod tests {
             volumes: Vec::new(),
             labels: BTreeMap::from([("vibebox.managed".into(), "true".into())]),
             hardening,
+            network: None,
         }
     }
 

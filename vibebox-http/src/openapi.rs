@@ -40,11 +40,11 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "users", description = "The caller's account, API keys, devices; account administration"),
         (name = "teams", description = "Teams and members"),
         (name = "projects", description = "Projects"),
-        (name = "environments", description = "Environments, ports and variables"),
+        (name = "environments", description = "Environments, ports, variables and commands"),
         (name = "sessions", description = "Shell, tmux and VS Code server sessions"),
         (name = "extensions", description = "The extension catalog and installed extensions"),
         (name = "logs", description = "Stored container logs and the audit log"),
-        (name = "websockets", description = "Live status, logs and terminals over WebSocket"),
+        (name = "websockets", description = "Live status, logs, terminals and commands over WebSocket"),
         (name = "meta", description = "This document"),
     )
 )]

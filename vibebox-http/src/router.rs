@@ -22,7 +22,7 @@ use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes::{
-    auth, environments, extensions, logs, oauth, projects, sessions, teams, users,
+    auth, environments, exec, extensions, logs, oauth, projects, sessions, teams, users,
 };
 use crate::state::AppState;
 use crate::{HttpConfig, health, ws};
@@ -84,6 +84,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ws::status::status))
         .routes(routes!(ws::logs::logs))
         .routes(routes!(ws::terminal::terminal))
+        .routes(routes!(ws::exec::exec))
+        .routes(routes!(ws::tunnel::tunnel))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
@@ -121,6 +123,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             environments::set_variable
         ))
         .routes(routes!(environments::delete_variable))
+        .routes(routes!(exec::exec))
         .routes(routes!(sessions::list, sessions::create))
         .routes(routes!(sessions::terminate))
         .routes(routes!(extensions::catalog, extensions::add))

@@ -70,6 +70,8 @@ const DESIGN_ROUTES: &[&str] = &[
     "GET /api/v1/ws/environments/{id}/logs",
     "GET /api/v1/ws/environments/{id}/terminal",
     "GET /api/v1/ws/environments/{id}/status",
+    "POST /api/v1/environments/{id}/exec",
+    "GET /api/v1/ws/environments/{id}/exec",
     "POST /api/v1/ws-tickets",
     "GET /healthz",
     "GET /readyz",

@@ -73,6 +73,8 @@ pub struct ContainerInfo {
     pub finished_at: Option<Timestamp>,
     /// Whether the storage limit is enforced for this container.
     pub storage_limit_enforced: bool,
+    /// The names of the networks it is attached to.
+    pub networks: Vec<String>,
 }
 
 /// Options for reading a container's logs.

@@ -16,11 +16,13 @@
 mod events;
 mod exec;
 mod info;
+mod network;
 mod spec;
 
 pub use events::{RuntimeEvent, RuntimeEventKind};
 pub use exec::{ExecId, ExecInfo, ExecOutput, ExecSession, ExecSpec, TerminalSize};
 pub use info::{BoundPort, ContainerInfo, ContainerState, ContainerStats, LogChunk, LogOptions};
+pub use network::{Ipv4Subnet, NetworkAttachment, NetworkInfo, NetworkSpec};
 pub use spec::{
     ContainerId, ContainerSpec, HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED,
     LABEL_PROJECT_ID, Limits, PortSpec, VolumeMount,
@@ -42,6 +44,9 @@ pub struct Capabilities {
     pub kill_exec: bool,
     /// Whether `stats` reports live metrics.
     pub stats: bool,
+    /// Whether ports the engine publishes are reachable from this process (the engine runs on
+    /// this machine), so a tunnel to a published port may skip the engine.
+    pub local_ports: bool,
 }
 
 /// A container engine.
@@ -118,4 +123,24 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
 
     /// Engine events about containers carrying all of the given labels, as they happen.
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>>;
+
+    /// Creates a bridge network of its own on the given subnet. Containers on it reach each
+    /// other (by container name and alias); containers on other networks cannot reach them.
+    ///
+    /// Errors: `AlreadyExists` (`network`, field `name`) when a network has that name;
+    /// `Conflict` when the subnet overlaps one the engine already uses (another subnet may be
+    /// tried); `Unavailable`.
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo>;
+
+    /// The network with this name. Errors: `NotFound` (`network`); `Unavailable`.
+    async fn inspect_network(&self, name: &str) -> Result<NetworkInfo>;
+
+    /// Every network carrying all of the given labels; with no labels, every network of the
+    /// engine (the ones VibeBox did not create too, so their subnets can be avoided).
+    async fn list_networks(&self, labels: &[(String, String)]) -> Result<Vec<NetworkInfo>>;
+
+    /// Removes a network. Stopped containers attached to it lose it (they cannot start again
+    /// until it is back). Errors: `NotFound` (`network`); `Conflict` while a running container
+    /// is attached; `Unavailable`.
+    async fn remove_network(&self, name: &str) -> Result<()>;
 }

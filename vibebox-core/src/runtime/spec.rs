@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::NetworkAttachment;
 use crate::domain::Protocol;
 
 /// Label marking containers VibeBox manages.
@@ -128,4 +129,6 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// The security profile.
     pub hardening: HardeningProfile,
+    /// The network to join instead of the engine's default bridge; it must exist.
+    pub network: Option<NetworkAttachment>,
 }

@@ -108,6 +108,7 @@ impl Vibebox {
                 target: target.clone(),
             })
             .collect();
+        let network = self.network_attachment(env, project.id);
         hasher.update(
             format!(
                 "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -121,6 +122,12 @@ impl Vibebox {
             )
             .as_bytes(),
         );
+        // Only when there is one, so containers made before networks existed keep their hash
+        // when the pool is off; with a pool, a container on the default bridge is recreated
+        // on the project's network at its next start.
+        if let Some(n) = &network {
+            hasher.update(format!("|{n:?}").as_bytes());
+        }
         let spec_hash: String = hasher
             .finalize()
             .iter()
@@ -146,6 +153,7 @@ impl Vibebox {
             volumes,
             labels,
             hardening: cfg.hardening,
+            network,
         })
     }
 }

@@ -264,6 +264,7 @@ impl Vibebox {
         self.terminate_all_sessions(id).await;
         self.remove_container_of(&env).await?;
         self.store().delete_environment(id).await?;
+        self.release_project_network(env.project_id).await;
         self.stop_collector(id);
         self.forget_health(id).await;
         self.publish(id, EventKind::Deleted);

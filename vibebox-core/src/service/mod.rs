@@ -9,9 +9,11 @@ mod collector;
 mod container_spec;
 mod details;
 mod environments;
+mod exec;
 mod extensions;
 mod health;
 mod logs;
+mod networks;
 mod patch;
 mod ports;
 mod projects;
@@ -21,6 +23,7 @@ mod sessions;
 mod start_stop;
 mod teams;
 mod terminal;
+mod tunnels;
 mod users;
 mod variables;
 
@@ -29,6 +32,10 @@ pub use background::BackgroundTasks;
 pub use collector::LogCollectionReport;
 pub use details::EnvironmentDetails;
 pub use environments::{EnvironmentPatch, NewEnvironment};
+pub use exec::{
+    EXEC_MAX_ARGS, EXEC_MAX_ARGV_BYTES, EXEC_MAX_ENV, EXEC_MAX_STDIN_BYTES, EXEC_MAX_WORKDIR_BYTES,
+    ExecControl, ExecExit, ExecRequest, ExecResult, ExecStdin, ExecStream,
+};
 pub use extensions::NewExtension;
 pub use health::HealthReport;
 pub use logs::LogFilter;
@@ -41,6 +48,7 @@ pub use sessions::ReapReport;
 pub use start_stop::StopMode;
 pub use teams::{NewTeam, TeamPatch};
 pub use terminal::{Terminal, TerminalControl, TerminalInput};
+pub use tunnels::{PortStream, TunnelPath};
 pub use users::{OAuthProfile, ProfilePatch, Registration, UserAdminPatch};
 pub use variables::{MASKED_VALUE, NewVariable, VariableView};
 
@@ -91,6 +99,10 @@ struct Inner {
     exec_failures: Mutex<std::collections::HashSet<crate::runtime::ContainerId>>,
     /// Users whose access was just withdrawn (see [`Vibebox::access_revocations`]).
     revocations: tokio::sync::broadcast::Sender<UserId>,
+    /// Held while a project network's subnet is chosen and created.
+    network_allocation: tokio::sync::Mutex<()>,
+    /// One permit per open tunnel.
+    tunnels: Arc<tokio::sync::Semaphore>,
 }
 
 /// How many revocations a slow listener may fall behind before it is told it lagged.
@@ -276,6 +288,7 @@ impl VibeboxBuilder {
             .secrets
             .ok_or_else(|| Error::invalid("secrets", "a secrets backend is required"))?;
         let config = self.config.unwrap_or_default();
+        let tunnels = tunnels::tunnel_slots(&config);
         Ok(Vibebox {
             inner: Arc::new(Inner {
                 events: EventBus::new(config.event_buffer),
@@ -292,6 +305,8 @@ impl VibeboxBuilder {
                 health: Default::default(),
                 exec_failures: Default::default(),
                 revocations: tokio::sync::broadcast::channel(REVOCATION_BUFFER).0,
+                network_allocation: tokio::sync::Mutex::new(()),
+                tunnels,
             }),
         })
     }

@@ -155,6 +155,7 @@ impl Vibebox {
         let project = self.project_for(actor, id, Action::DeleteProject).await?;
         self.remove_project_containers(id).await?;
         self.store().delete_project(id).await?;
+        self.release_project_network(id).await;
         self.audit(
             actor,
             AuditRecord::new("project.delete", "project", id).team(project.owner.team_id()),

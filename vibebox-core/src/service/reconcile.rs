@@ -22,6 +22,8 @@ pub struct ReconcileReport {
     pub repaired: usize,
     /// Containers removed because their environment no longer exists.
     pub orphans_removed: usize,
+    /// Project networks removed because their project has no environment left.
+    pub networks_removed: usize,
 }
 
 impl Vibebox {
@@ -34,6 +36,7 @@ impl Vibebox {
     /// - An environment stuck in `stopping` past the deadline is stopped.
     /// - A stopped environment whose container runs has the container stopped.
     /// - A container labelled for an environment that no longer exists is removed.
+    /// - A project network whose project has no environment left is removed.
     ///
     /// Only containers carrying this instance's labels ([`Config::container_labels`](crate::config::Config::container_labels)) are looked at.
     /// A container that looks stopped is inspected again before its environment is failed,
@@ -120,6 +123,7 @@ impl Vibebox {
                 Err(e) => return Err(e),
             }
         }
+        report.networks_removed = self.sweep_project_networks().await?.removed;
         Ok(report)
     }
 

@@ -238,6 +238,7 @@ impl Vibebox {
     ) -> Result<(Environment, ContainerInfo)> {
         let ports = self.store().list_ports(env.id).await?;
         let spec = self.container_spec(&env, project, &ports).await?;
+        self.ensure_project_network(project.id).await?;
         let wanted_hash = spec.labels.get(LABEL_SPEC_HASH).cloned();
         let mut reuse = None;
         // Every container labelled for this environment: keep one with the current spec,
@@ -258,20 +259,30 @@ impl Vibebox {
                 }
             }
         }
-        let container = match reuse {
+        let reused = reuse.is_some();
+        let mut container = match reuse {
             Some(id) => id,
             None => self.runtime().create(&spec).await?,
         };
-        if env.container_id.as_deref() != Some(container.as_str()) {
-            let mut next = env.clone();
-            next.container_id = Some(container.0.clone());
-            next.updated_at = self.now();
-            env = self
-                .store()
-                .update_environment(&next, env.status, env.version)
-                .await?;
+        env = self.record_container(env, &container).await?;
+        match self.runtime().start(&container).await {
+            Ok(()) => {}
+            // What the kept container needs is gone (its network was removed while it was
+            // stopped, or the container itself behind our back): make it afresh, once.
+            Err(e) if reused && e.kind() == ErrorKind::NotFound => {
+                tracing::info!(container = %container, error = %e, "recreating a container that cannot start as it was");
+                match self.runtime().remove(&container).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                self.ensure_project_network(project.id).await?;
+                container = self.runtime().create(&spec).await?;
+                env = self.record_container(env, &container).await?;
+                self.runtime().start(&container).await?;
+            }
+            Err(e) => return Err(e),
         }
-        self.runtime().start(&container).await?;
         let info = self.runtime().inspect(&container).await?;
         if !info.state.is_running() {
             // The image's command ended: the environment cannot run as configured (a conflict
@@ -283,6 +294,23 @@ impl Vibebox {
             ));
         }
         Ok((env, info))
+    }
+
+    /// Records the environment's container id, if it changed.
+    async fn record_container(
+        &self,
+        env: Environment,
+        container: &ContainerId,
+    ) -> Result<Environment> {
+        if env.container_id.as_deref() == Some(container.as_str()) {
+            return Ok(env);
+        }
+        let mut next = env.clone();
+        next.container_id = Some(container.0.clone());
+        next.updated_at = self.now();
+        self.store()
+            .update_environment(&next, env.status, env.version)
+            .await
     }
 
     async fn record_bound_ports(&self, env: &Environment, info: &ContainerInfo) -> Result<()> {

@@ -157,7 +157,8 @@ impl TerminalControl {
     }
 }
 
-fn check_size(size: TerminalSize) -> Result<()> {
+/// Checks a terminal size (also used by the streaming exec).
+pub(super) fn check_size(size: TerminalSize) -> Result<()> {
     if !(1..=1000).contains(&size.cols) {
         return Err(Error::invalid("cols", "must be between 1 and 1000"));
     }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod environments;
+pub mod exec;
 pub mod extensions;
 pub mod logs;
 pub mod oauth;

@@ -1,4 +1,5 @@
-//! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status`, `/logs` and `/terminal`.
+//! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status`, `/logs`, `/terminal`,
+//! `/exec` and `/ports/{port}/tunnel`.
 //!
 //! Browsers cannot set headers on a WebSocket, so the token travels as the subprotocol
 //! `bearer.<token>` beside `vibebox.v1`, or as a one-time ticket from `POST /ws-tickets`
@@ -6,11 +7,13 @@
 //! send `Authorization: Bearer <token>` as on every other route. The `Origin` header,
 //! when present, must be one of [`HttpConfig::allowed_origins`](crate::HttpConfig).
 
+pub(crate) mod exec;
 pub(crate) mod logs;
 mod revoked;
 pub(crate) mod status;
 pub(crate) mod terminal;
 pub(crate) mod tickets;
+pub(crate) mod tunnel;
 
 pub use revoked::SOCKET_RECHECK_INTERVAL;
 pub use tickets::{TICKET_TTL, Tickets};

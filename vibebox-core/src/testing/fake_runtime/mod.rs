@@ -25,6 +25,7 @@
 //! Without a command (`cmd: None`) the container runs until stopped.
 mod faults;
 mod interp;
+mod networks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -44,7 +45,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::{
     BoundPort, Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
     ContainerState, ContainerStats, ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions,
-    RuntimeEvent, RuntimeEventKind, TerminalSize,
+    NetworkInfo, NetworkSpec, RuntimeEvent, RuntimeEventKind, TerminalSize,
 };
 
 /// The first port the fake engine hands out when none is requested.
@@ -120,6 +121,7 @@ struct State {
     images: BTreeSet<String>,
     containers: BTreeMap<String, Container>,
     volumes: BTreeSet<String>,
+    networks: BTreeMap<String, networks::FakeNetwork>,
     execs: HashMap<String, ExecEntry>,
     failures: Vec<FakeFailure>,
     unavailable: bool,
@@ -163,6 +165,8 @@ struct Container {
     stall_generation: u64,
     /// Bumped to end every open log follow of the container.
     end_generation: u64,
+    /// The id of the network it was created on (`None`: the default bridge).
+    network_id: Option<String>,
 }
 
 struct ExecEntry {
@@ -223,6 +227,12 @@ impl Container {
             started_at: self.started_at,
             finished_at: self.finished_at,
             storage_limit_enforced: caps.storage_limit && self.spec.limits.storage_bytes.is_some(),
+            networks: vec![
+                self.spec
+                    .network
+                    .as_ref()
+                    .map_or_else(|| "bridge".to_string(), |n| n.network.clone()),
+            ],
         }
     }
 
@@ -464,6 +474,7 @@ impl FakeRuntime {
                     images: DEFAULT_IMAGES.iter().map(|s| s.to_string()).collect(),
                     containers: BTreeMap::new(),
                     volumes: BTreeSet::new(),
+                    networks: networks::default_networks(),
                     execs: HashMap::new(),
                     failures: Vec::new(),
                     unavailable: false,
@@ -471,6 +482,7 @@ impl FakeRuntime {
                         storage_limit: false,
                         kill_exec: true,
                         stats: true,
+                        local_ports: false,
                     },
                     stats_interval: Duration::from_secs(1),
                     scripts: Vec::new(),
@@ -709,6 +721,7 @@ impl ContainerRuntime for FakeRuntime {
         if st.containers.values().any(|c| c.spec.name == spec.name) {
             return Err(Error::already_exists("container", "name"));
         }
+        let network_id = st.network_for(spec)?;
         st.volumes
             .extend(spec.volumes.iter().map(|v| v.name.clone()));
         let id = ContainerId(random_hex_id());
@@ -736,6 +749,7 @@ impl ContainerRuntime for FakeRuntime {
             first_retained_log: 0,
             stall_generation: 0,
             end_generation: 0,
+            network_id,
         };
         self.inner.emit(&c, RuntimeEventKind::Create);
         st.containers.insert(id.0.clone(), c);
@@ -750,6 +764,15 @@ impl ContainerRuntime for FakeRuntime {
         let c = st.container(id)?;
         if c.state.is_running() {
             return Ok(());
+        }
+        if !st.network_present(c) {
+            // What Docker answers for a container whose network was removed while it was
+            // stopped.
+            return Err(Error::runtime(
+                ErrorKind::NotFound,
+                "the container's network was removed: network not found",
+                None,
+            ));
         }
         // Bind ports.
         let mut taken = st.bound_ports(id.as_str());
@@ -1192,6 +1215,22 @@ impl ContainerRuntime for FakeRuntime {
                 pids_limit,
             }))
         })
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        self.create_fake_network(spec)
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<NetworkInfo> {
+        self.inspect_fake_network(name)
+    }
+
+    async fn list_networks(&self, labels: &[(String, String)]) -> Result<Vec<NetworkInfo>> {
+        self.list_fake_networks(labels)
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.remove_fake_network(name)
     }
 
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {

@@ -15,6 +15,7 @@
 //! `echo`, `cat`, `sleep`, `stty size`), label every container they create with the fixture's
 //! labels, and remove their containers at the end, also when they fail.
 mod kill;
+mod networks;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -36,6 +37,11 @@ use crate::runtime::{
 pub use self::kill::{
     kill_of_a_stopped_container_is_a_no_op, kill_of_an_unknown_container_is_not_found,
     kill_stops_a_running_container_at_once,
+};
+pub use self::networks::{
+    missing_network_is_not_found, network_name_taken_is_already_exists,
+    network_round_trip_create_inspect_list_remove, overlapping_subnet_is_conflict,
+    running_container_holds_its_network,
 };
 
 /// The one list of checks: calls `$m!` with the arguments followed by every check's name.
@@ -86,6 +92,11 @@ macro_rules! __vibebox_runtime_check_list {
             events_report_start_and_die,
             storage_limit_is_reported_not_claimed,
             volumes_outlive_their_container_until_removed,
+            network_round_trip_create_inspect_list_remove,
+            network_name_taken_is_already_exists,
+            overlapping_subnet_is_conflict,
+            running_container_holds_its_network,
+            missing_network_is_not_found,
         }
     };
 }
@@ -198,6 +209,7 @@ impl RuntimeFixture {
             volumes: Vec::new(),
             labels: self.labels.iter().cloned().collect(),
             hardening: HardeningProfile::Dev,
+            network: None,
         }
     }
 
@@ -224,6 +236,7 @@ struct Scope<'a> {
     rt: &'a dyn ContainerRuntime,
     created: Arc<Mutex<Vec<ContainerId>>>,
     volumes: Arc<Mutex<Vec<String>>>,
+    networks: Arc<Mutex<Vec<String>>>,
 }
 
 impl Scope<'_> {
@@ -255,6 +268,10 @@ impl Scope<'_> {
         for v in volumes {
             let _ = tokio::time::timeout(WAIT, self.rt.remove_volume(&v)).await;
         }
+        let networks = std::mem::take(&mut *self.networks.lock().unwrap());
+        for n in networks {
+            let _ = tokio::time::timeout(WAIT, self.rt.remove_network(&n)).await;
+        }
     }
 }
 
@@ -268,6 +285,7 @@ where
         rt,
         created: Arc::new(Mutex::new(Vec::new())),
         volumes: Arc::new(Mutex::new(Vec::new())),
+        networks: Arc::new(Mutex::new(Vec::new())),
     };
     let outcome = tokio::time::timeout(
         CHECK_LIMIT,

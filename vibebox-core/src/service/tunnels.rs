@@ -1,0 +1,370 @@
+//! TCP tunnels (DESIGN.md §9): a duplex byte stream to any port inside an environment.
+//!
+//! The stream runs through the Engine API alone: an exec of `socat` (or `nc`) inside the
+//! container connects to `127.0.0.1:<port>` there and relays its stdin and stdout, so it works
+//! with a remote engine (`DOCKER_HOST`) whose container addresses this process cannot reach.
+//! A declared port that the engine published on this machine takes the direct path instead,
+//! when the runtime says published ports are reachable here
+//! ([`Capabilities::local_ports`](crate::runtime::Capabilities::local_ports)).
+//!
+//! Closing the stream closes the connection inside: the relay's stdin ends, it shuts down the
+//! connection's write side and exits once the other side ends (within a few seconds at most).
+//! When the app closes the connection, the relay exits and the stream reads end-of-file.
+//! Open tunnels are capped ([`Config::max_open_tunnels`](crate::config::Config::max_open_tunnels));
+//! each holds at most one engine chunk (a few KiB) of buffered output.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::instrument;
+
+use super::sessions::running_container;
+use super::{AuditRecord, Vibebox};
+use crate::domain::{Environment, LogStream, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::EnvironmentId;
+use crate::rbac::{Action, Actor};
+use crate::runtime::{ExecId, ExecOutput, ExecSpec};
+
+/// The relay run inside the container: socat when the image has it (it reports the moment the
+/// connection is made, and half-closes properly), else `nc`. Exit 127 names what is missing.
+const RELAY_SCRIPT: &str = r#"if command -v socat >/dev/null 2>&1; then exec socat -d -d -t 5 - "TCP:127.0.0.1:$1"; fi
+if command -v nc >/dev/null 2>&1; then echo "vibebox-tunnel: connected" >&2; exec nc 127.0.0.1 "$1"; fi
+echo "vibebox-tunnel: missing relay" >&2
+exit 127"#;
+/// What socat writes to stderr (with `-d -d`) once connected.
+const SOCAT_CONNECTED: &str = "starting data transfer loop";
+/// What the script writes for `nc`, which says nothing itself.
+const NC_CONNECTED: &str = "vibebox-tunnel: connected";
+/// How long connecting may take inside the container.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most stderr kept while connecting, for the error message.
+const STDERR_KEPT: usize = 4096;
+
+/// How a tunnel reaches the port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TunnelPath {
+    /// Through an exec inside the container (works with any engine).
+    Engine,
+    /// Straight to the port the engine published on this machine.
+    Published,
+}
+
+/// A duplex byte stream to a TCP port inside an environment. Reads end when the app closes
+/// the connection; dropping it (or shutting down its write side) closes the connection.
+pub struct PortStream {
+    transport: Transport,
+    _permit: OwnedSemaphorePermit,
+}
+
+enum Transport {
+    Engine(EngineRelay),
+    Published(TcpStream),
+}
+
+struct EngineRelay {
+    exec: ExecId,
+    output: BoxStream<'static, Result<ExecOutput>>,
+    pending: Bytes,
+    input: Option<Pin<Box<dyn AsyncWrite + Send>>>,
+}
+
+impl std::fmt::Debug for PortStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("PortStream");
+        match &self.transport {
+            Transport::Engine(r) => d.field("exec", &r.exec),
+            Transport::Published(t) => d.field("peer", &t.peer_addr().ok()),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+impl PortStream {
+    /// How this stream reaches the port.
+    pub fn path(&self) -> TunnelPath {
+        match self.transport {
+            Transport::Engine(_) => TunnelPath::Engine,
+            Transport::Published(_) => TunnelPath::Published,
+        }
+    }
+}
+
+impl Drop for EngineRelay {
+    fn drop(&mut self) {
+        // Ending the relay's stdin is what closes the connection inside; it needs an async
+        // shutdown, so it runs on its own when a runtime is there.
+        if let Some(mut input) = self.input.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move {
+                let _ = input.shutdown().await;
+            });
+        }
+    }
+}
+
+fn io_error(e: Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl AsyncRead for PortStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().transport {
+            Transport::Published(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Transport::Engine(relay) => loop {
+                if !relay.pending.is_empty() {
+                    let n = relay.pending.len().min(buf.remaining());
+                    buf.put_slice(&relay.pending.split_to(n));
+                    return Poll::Ready(Ok(()));
+                }
+                match relay.output.poll_next_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => return Poll::Ready(Ok(())),
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io_error(e))),
+                    Poll::Ready(Some(Ok(chunk))) => match chunk.stream {
+                        LogStream::Stdout => relay.pending = chunk.data,
+                        LogStream::Stderr => {
+                            tracing::trace!(exec = %relay.exec, message = %String::from_utf8_lossy(&chunk.data), "tunnel relay");
+                        }
+                    },
+                }
+            },
+        }
+    }
+}
+
+impl AsyncWrite for PortStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().transport {
+            Transport::Published(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Transport::Engine(relay) => match relay.input.as_mut() {
+                Some(input) => input.as_mut().poll_write(cx, buf),
+                None => Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe))),
+            },
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().transport {
+            Transport::Published(tcp) => Pin::new(tcp).poll_flush(cx),
+            Transport::Engine(relay) => match relay.input.as_mut() {
+                Some(input) => input.as_mut().poll_flush(cx),
+                None => Poll::Ready(Ok(())),
+            },
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().transport {
+            Transport::Published(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Transport::Engine(relay) => match relay.input.as_mut() {
+                Some(input) => input.as_mut().poll_shutdown(cx),
+                None => Poll::Ready(Ok(())),
+            },
+        }
+    }
+}
+
+impl Vibebox {
+    /// Opens a duplex byte stream to TCP `port` inside a running environment: any port, not
+    /// only declared ones. Each tunnel is an audit event (`environment.tunnel`, with the port).
+    ///
+    /// Errors: `InvalidInput` (`port`) for port 0; `Conflict` when the environment is not
+    /// running, when nothing listens on the port inside (connection refused), or when the
+    /// image has neither `socat` nor `nc` (the message says so); `QuotaExceeded` past
+    /// [`Config::max_open_tunnels`](crate::config::Config::max_open_tunnels);
+    /// `PermissionDenied` for viewers; `NotFound` for the environment; `Timeout` when the
+    /// connection is not made within 10 s.
+    #[instrument(skip_all, fields(environment.id = %id, port))]
+    pub async fn connect_port(
+        &self,
+        actor: &Actor,
+        id: EnvironmentId,
+        port: u16,
+    ) -> Result<PortStream> {
+        let access = self
+            .environment_for(actor, id, Action::ExecEnvironment)
+            .await?;
+        let stream = self.open_port_stream(&access.env, port).await?;
+        self.audit(
+            actor,
+            AuditRecord::new("environment.tunnel", "environment", id)
+                .team(access.project.owner.team_id())
+                .details(json!({ "port": port })),
+        )
+        .await;
+        Ok(stream)
+    }
+
+    /// Opens a stream to `port` in an environment the caller was allowed to reach (no
+    /// authorization, no audit: the preview proxy audits per share, not per connection).
+    pub(crate) async fn open_port_stream(
+        &self,
+        env: &Environment,
+        port: u16,
+    ) -> Result<PortStream> {
+        if port == 0 {
+            return Err(Error::invalid("port", "must be 1-65535"));
+        }
+        let container = running_container(env)?;
+        let permit = self.tunnel_permit()?;
+        if let Some(tcp) = self.published_path(env, port).await {
+            return Ok(PortStream {
+                transport: Transport::Published(tcp),
+                _permit: permit,
+            });
+        }
+        let spec = ExecSpec {
+            cmd: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                RELAY_SCRIPT.into(),
+                "vibebox-tunnel".into(),
+                port.to_string(),
+            ],
+            user: self.config().container_user.clone(),
+            stdin: true,
+            ..Default::default()
+        };
+        let session = self.runtime().exec(&container, &spec).await;
+        self.note_exec(&container, &session);
+        let session = session?;
+        let mut relay = EngineRelay {
+            exec: session.id,
+            output: session.output,
+            pending: Bytes::new(),
+            input: Some(session.input),
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.await_connected(&mut relay, port)).await {
+            Ok(Ok(())) => Ok(PortStream {
+                transport: Transport::Engine(relay),
+                _permit: permit,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                if let Err(e) = self.runtime().kill_exec(&relay.exec).await {
+                    tracing::debug!(error = %e, "could not kill a relay that did not connect");
+                }
+                Err(Error::runtime(
+                    ErrorKind::Timeout,
+                    format!(
+                        "connecting to port {port} inside the environment took more than {} s",
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// Reads the relay's output until it says it is connected (or sends data), or ends.
+    async fn await_connected(&self, relay: &mut EngineRelay, port: u16) -> Result<()> {
+        let mut stderr = Vec::new();
+        while let Some(chunk) = relay.output.next().await {
+            let chunk = chunk?;
+            match chunk.stream {
+                LogStream::Stdout => {
+                    relay.pending = chunk.data;
+                    return Ok(());
+                }
+                LogStream::Stderr => {
+                    if stderr.len() < STDERR_KEPT {
+                        stderr.extend_from_slice(&chunk.data);
+                    }
+                    let text = String::from_utf8_lossy(&stderr);
+                    if text.contains(SOCAT_CONNECTED) || text.contains(NC_CONNECTED) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let code = self.wait_for_exit(&relay.exec).await?.exit_code;
+        let text = String::from_utf8_lossy(&stderr);
+        if code == Some(127) || text.contains("vibebox-tunnel: missing relay") {
+            return Err(Error::runtime(
+                ErrorKind::Conflict,
+                "tunnels need socat (or nc) in the environment's image, and it has neither; \
+                 install socat in the image",
+                None,
+            ));
+        }
+        let reason = if text.contains("refused") {
+            "connection refused".to_string()
+        } else {
+            text.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().chars().take(200).collect())
+                .unwrap_or_else(|| format!("the relay exited with {code:?}"))
+        };
+        Err(Error::runtime(
+            ErrorKind::Conflict,
+            format!(
+                "nothing accepted a connection on port {port} inside the environment ({reason})"
+            ),
+            None,
+        ))
+    }
+
+    /// A direct connection to the host port the engine published for a declared TCP port,
+    /// when published ports are reachable from this process. `None` otherwise, or when the
+    /// connection fails (the engine path is then used).
+    async fn published_path(&self, env: &Environment, port: u16) -> Option<TcpStream> {
+        if !self.runtime().capabilities().local_ports {
+            return None;
+        }
+        let ports = self.store().list_ports(env.id).await.ok()?;
+        let host_port = ports
+            .iter()
+            .find(|p| p.container_port == port && p.protocol == Protocol::Tcp)
+            .and_then(|p| p.bound_host_port)?;
+        let ip = match self.config().publish_host_ip.as_str() {
+            "0.0.0.0" | "" => "127.0.0.1",
+            "::" => "::1",
+            other => other,
+        };
+        match TcpStream::connect((ip, host_port)).await {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                Some(tcp)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, host_port, "the published port did not answer; using the engine");
+                None
+            }
+        }
+    }
+
+    fn tunnel_permit(&self) -> Result<OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.tunnels)
+            .try_acquire_owned()
+            .map_err(|_| Error::QuotaExceeded {
+                what: "open tunnels",
+                limit: self.config().max_open_tunnels as u64,
+            })
+    }
+}
+
+/// The semaphore that caps open tunnels.
+pub(crate) fn tunnel_slots(config: &crate::config::Config) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(config.max_open_tunnels))
+}

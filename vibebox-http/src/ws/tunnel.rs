@@ -1,0 +1,103 @@
+//! `/ws/environments/{id}/ports/{port}/tunnel`: a TCP tunnel to any port inside a running
+//! environment ([`Vibebox::connect_port`](vibebox_core::Vibebox::connect_port)). Binary
+//! frames carry the connection's bytes both ways; text frames are not used. The socket closes
+//! normally (1000) when the app closes the connection; when the client closes the socket, the
+//! connection inside is closed. A port nothing listens on is refused before the upgrade
+//! (409), like a stopped environment.
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket};
+use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibebox_core::id::EnvironmentId;
+use vibebox_core::service::PortStream;
+
+use super::revoked::AccessWatch;
+use super::{PROTOCOL, Upgrade, WsCaller};
+use crate::extract::ApiPath;
+use crate::openapi::{Authenticated, Conflict, Invalid, NotFound, WebSocketErrors};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The most bytes read from the connection into one frame.
+const FRAME_BYTES: usize = 64 * 1024;
+
+/// Upgrades to a TCP tunnel to `port` inside the environment.
+#[utoipa::path(
+    get,
+    path = "/ws/environments/{id}/ports/{port}/tunnel",
+    tag = "websockets",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("port" = u16, Path, minimum = 1, maximum = 65535, description = "A TCP port inside the environment (declared or not)"),
+        ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /ws-tickets`, instead of the `bearer.<token>` subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: the connection's bytes in binary frames both ways"),
+        NotFound, Conflict, Invalid, WebSocketErrors, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tunnel(
+    State(s): State<AppState>,
+    WsCaller(actor): WsCaller,
+    ApiPath((id, port)): ApiPath<(EnvironmentId, u16)>,
+    Upgrade(ws): Upgrade,
+) -> Response {
+    let stream = match s.vibebox.connect_port(&actor, id, port).await {
+        Ok(stream) => stream,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let watch = AccessWatch::new(&s, &actor);
+    ws.protocols([PROTOCOL])
+        .on_upgrade(move |socket| bridge(socket, s, watch, stream))
+}
+
+async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: PortStream) {
+    let (mut from_app, mut to_app) = tokio::io::split(stream);
+    let access_ended = watch.ended(&s);
+    tokio::pin!(access_ended);
+    let mut buf = BytesMut::with_capacity(FRAME_BYTES);
+    loop {
+        tokio::select! {
+            _ = s.config.shutdown.cancelled() => {
+                super::close_going_away(&mut socket).await;
+                break;
+            }
+            _ = &mut access_ended => {
+                super::revoked::close_revoked(&mut socket).await;
+                break;
+            }
+            read = from_app.read_buf(&mut buf) => match read {
+                Ok(0) => {
+                    super::close_with(&mut socket, 1000, "the connection closed").await;
+                    break;
+                }
+                Ok(_) => {
+                    let frame = buf.split().freeze();
+                    if socket.send(Message::Binary(frame)).await.is_err() {
+                        break;
+                    }
+                    buf.reserve(FRAME_BYTES);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "tunnel read failed");
+                    super::close_with(&mut socket, 1011, "the connection failed").await;
+                    break;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if to_app.write_all(&bytes).await.is_err() {
+                        super::close_with(&mut socket, 1011, "the connection failed").await;
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = to_app.shutdown().await;
+}
