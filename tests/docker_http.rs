@@ -6,44 +6,20 @@
 mod docker;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use docker::*;
 use futures::{SinkExt, StreamExt};
-use secrecy::SecretBox;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vibebox::domain::SessionType;
 use vibebox::service::NewSession;
-use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Serves the harness's service over HTTP on 127.0.0.1; returns the address, a bearer token
-/// for the actor and the router (for plain requests).
 async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String, axum::Router) {
-    let tokens = AccessTokens::new(
-        "vibebox",
-        "vibebox-api",
-        SigningKey::new("k1", SecretBox::new(Box::new(vec![5u8; 32]))).unwrap(),
-    );
-    let issued = tokens.issue(actor.user_id().unwrap()).unwrap();
-    let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
-    let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::new(tokens));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let served = app.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            served.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    (addr, token, app)
+    serve_http(d, actor).await
 }
 
 async fn connect(addr: SocketAddr, path: &str, token: &str) -> Socket {

@@ -37,7 +37,7 @@ use vibebox::secrets::AesGcmSecrets;
 use vibebox::{Store, StoreBackend};
 use vibebox_docker::{DockerOptions, DockerRuntime, host_from_env};
 use vibebox_http::oauth::OAuthProvider;
-use vibebox_http::{AccessTokens, HttpConfig, RateLimit};
+use vibebox_http::{AccessTokens, HttpConfig, PreviewConfig, RateLimit};
 
 use options::{BoxError, OAuthClient, Options};
 
@@ -142,6 +142,11 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             auth_rate_limit: RateLimit::per_minute(opts.rate_limit_auth, 20),
             per_user_rate_limit: RateLimit::per_minute(opts.rate_limit_per_user, 300),
             oauth_providers,
+            preview: opts.preview_domain.clone().map(|domain| PreviewConfig {
+                domain,
+                secure: opts.preview_tls,
+                ..PreviewConfig::default()
+            }),
             ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
     );
@@ -154,7 +159,20 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             format!("; sign-in with {}", signs_in_with.join(", "))
         }
     );
+    if let Some(domain) = &opts.preview_domain {
+        println!(
+            "preview URLs at {}://<port>--<env>--<project>.{domain}:{}",
+            if opts.preview_tls { "https" } else { "http" },
+            listener.local_addr()?.port()
+        );
+    }
     let stop = shutdown.clone();
+    // No Nagle delay: a response's head and body often go out as two writes (a streamed
+    // preview response always does), and the client's delayed ACK would hold the second.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        // Best effort: without it the server still works, only slower on small responses.
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -33,6 +33,10 @@ usage: server [flags]
   --base-image IMAGE        VIBEBOX_BASE_IMAGE         vibebox/base:bookworm (checked at startup)
   --no-build-images         VIBEBOX_BUILD_IMAGES       true (build a missing base image with
                                                        scripts/base-image, about a minute)
+  --preview-domain DOMAIN   VIBEBOX_PREVIEW_DOMAIN     vibebox.localhost (preview URLs at
+                                                       <port>--<env>--<project>.DOMAIN; off = none)
+  --preview-tls             VIBEBOX_PREVIEW_TLS        false (previews are served over https by a
+                                                       proxy in front: https URLs, Secure cookie)
   (secret)                  VIBEBOX_GITHUB_CLIENT_ID, VIBEBOX_GITHUB_CLIENT_SECRET, VIBEBOX_GITHUB_URL
   (secret)                  VIBEBOX_GOOGLE_CLIENT_ID, VIBEBOX_GOOGLE_CLIENT_SECRET, VIBEBOX_GOOGLE_URL
                             DOCKER_HOST                unix:///var/run/docker.sock
@@ -66,6 +70,10 @@ pub struct Options {
     /// Whether a missing base image is built with `scripts/base-image` at startup (else the
     /// image is not checked at all).
     pub build_images: bool,
+    /// The preview domain; `None` turns preview URLs off.
+    pub preview_domain: Option<String>,
+    /// Whether previews are served over TLS (by a proxy in front).
+    pub preview_tls: bool,
     pub github: Option<OAuthClient>,
     pub google: Option<OAuthClient>,
 }
@@ -146,6 +154,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         Some(v) => boolean("VIBEBOX_BUILD_IMAGES", &v)?,
         None => true,
     };
+    let mut preview_domain =
+        env("VIBEBOX_PREVIEW_DOMAIN").unwrap_or_else(|| "vibebox.localhost".into());
+    let mut preview_tls = match env("VIBEBOX_PREVIEW_TLS") {
+        Some(v) => boolean("VIBEBOX_PREVIEW_TLS", &v)?,
+        None => false,
+    };
 
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -164,6 +178,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--worker-threads" => worker_threads = number(&flag, &value()?)?,
             "--base-image" => base_image = value()?,
             "--no-build-images" => build_images = false,
+            "--preview-domain" => preview_domain = value()?,
+            "--preview-tls" => preview_tls = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -171,6 +187,21 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             other => return Err(format!("unknown flag {other} (try --help)").into()),
         }
     }
+    let preview_domain = preview_domain.trim().trim_matches('.').to_ascii_lowercase();
+    let preview_domain = match preview_domain.as_str() {
+        "off" | "none" => None,
+        d if d.is_empty()
+            || !d.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }) =>
+        {
+            return Err(format!(
+                "--preview-domain (VIBEBOX_PREVIEW_DOMAIN) {d:?} is not a domain name (or `off`)"
+            )
+            .into());
+        }
+        d => Some(d.to_string()),
+    };
     if worker_threads == 0 {
         return Err("--worker-threads (VIBEBOX_WORKER_THREADS) must be at least 1".into());
     }
@@ -197,6 +228,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         worker_threads: worker_threads as usize,
         base_image,
         build_images,
+        preview_domain,
+        preview_tls,
         github: oauth_client("github")?,
         google: oauth_client("google")?,
     })

@@ -46,7 +46,9 @@ pub(crate) async fn actor_for_token(state: &AppState, token: &str) -> Result<Act
     Ok(actor)
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<Actor, Error> {
+/// The actor a bearer token or API key names, without counting the request against any
+/// rate limit.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Actor, Error> {
     if token.starts_with(API_KEY_PREFIX) {
         state
             .vibebox

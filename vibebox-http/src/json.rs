@@ -53,7 +53,7 @@ where
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(problem_for(&rejection).into_response()),
+            Err(rejection) => Err(problem_for(&rejection, &bytes).into_response()),
         }
     }
 }
@@ -86,22 +86,21 @@ fn too_large() -> Problem {
     )
 }
 
-fn problem_for(rejection: &JsonRejection) -> Problem {
+fn problem_for(rejection: &JsonRejection, body: &[u8]) -> Problem {
     match rejection {
+        // serde_json reports a value of the wrong JSON type for an enum (`null`, a number) as a
+        // syntax error ("expected value"), though the body is valid JSON.
+        JsonRejection::JsonSyntaxError(e)
+            if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() =>
+        {
+            invalid_input(&e.body_text())
+        }
         JsonRejection::JsonSyntaxError(_) => Problem::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             "the request body is not valid JSON",
         ),
-        JsonRejection::JsonDataError(e) => {
-            // serde's message names the path: "missing field `email`", "name: invalid type".
-            let detail = e.body_text();
-            let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", &detail);
-            match field_of(&detail) {
-                Some(field) => problem.with_field(field),
-                None => problem,
-            }
-        }
+        JsonRejection::JsonDataError(e) => invalid_input(&e.body_text()),
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -112,11 +111,22 @@ fn problem_for(rejection: &JsonRejection) -> Problem {
     }
 }
 
+/// A JSON value of the wrong shape: 422, naming the field when serde's message does
+/// ("missing field `email`", "name: invalid type").
+fn invalid_input(detail: &str) -> Problem {
+    let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail);
+    match field_of(detail) {
+        Some(field) => problem.with_field(field),
+        None => problem,
+    }
+}
+
 /// The field a serde data error names: the path before `: `, or the name in "missing field
 /// `x`" / "unknown field `x`".
 fn field_of(detail: &str) -> Option<String> {
     let detail = detail
         .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .or_else(|| detail.strip_prefix("Failed to parse the request body as JSON: "))
         .unwrap_or(detail);
     if let Some(start) = detail.find("field `") {
         let rest = &detail[start + "field `".len()..];
@@ -159,6 +169,12 @@ mod tests {
                 "Failed to deserialize the JSON body into the target type: ports[0].host_port: invalid type: string \"x\", expected u16 at line 1 column 9"
             ),
             Some("ports[0].host_port".to_string())
+        );
+        assert_eq!(
+            field_of(
+                "Failed to parse the request body as JSON: share_level: expected value at line 1 column 16"
+            ),
+            Some("share_level".to_string())
         );
         assert_eq!(field_of("invalid type: map, expected a string"), None);
     }

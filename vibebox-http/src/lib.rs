@@ -28,12 +28,14 @@
 
 mod access_token;
 mod auth;
+mod body_limit;
 mod client;
 mod extract;
 mod health;
 mod json;
 pub mod oauth;
 mod openapi;
+pub mod preview;
 mod problem;
 mod rate_limit;
 mod router;
@@ -50,6 +52,7 @@ pub use client::Client;
 pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
 pub use openapi::{BEARER_SCHEME, OPENAPI_PATH};
+pub use preview::PreviewConfig;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use rate_limit::{Limiter, RateLimit, RateLimiters};
 pub use router::{REQUEST_ID, openapi, router};
@@ -96,6 +99,9 @@ pub struct HttpConfig {
     /// Every authenticated request, per user, whichever token or key it comes with (default
     /// 3,000 a minute, bursts of 300).
     pub per_user_rate_limit: Option<RateLimit>,
+    /// Preview URLs of apps inside environments (default: on, at `*.vibebox.localhost`);
+    /// `None` turns them off.
+    pub preview: Option<preview::PreviewConfig>,
 }
 
 impl HttpConfig {
@@ -110,6 +116,7 @@ impl HttpConfig {
             per_ip_rate_limit: RateLimit::per_minute(6000, 500),
             auth_rate_limit: RateLimit::per_minute(60, 20),
             per_user_rate_limit: RateLimit::per_minute(3000, 300),
+            preview: Some(preview::PreviewConfig::default()),
         }
     }
 }

@@ -41,6 +41,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "teams", description = "Teams and members"),
         (name = "projects", description = "Projects"),
         (name = "environments", description = "Environments, ports, variables and commands"),
+        (name = "files", description = "Files inside environments: upload, download and listing"),
         (name = "sessions", description = "Shell, tmux and VS Code server sessions"),
         (name = "extensions", description = "The extension catalog and installed extensions"),
         (name = "logs", description = "Stored container logs and the audit log"),

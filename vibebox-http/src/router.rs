@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
@@ -22,7 +21,8 @@ use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes::{
-    auth, environments, exec, extensions, logs, oauth, projects, sessions, teams, users,
+    auth, environments, exec, extensions, files, logs, oauth, preview, projects, sessions, teams,
+    users,
 };
 use crate::state::AppState;
 use crate::{HttpConfig, health, ws};
@@ -46,6 +46,8 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             config.per_user_rate_limit,
         )),
         oauth_client: Arc::default(),
+        preview_credentials: Arc::default(),
+        preview_pool: Arc::default(),
         config: Arc::new(config),
     };
     let (routes, doc) = documented_routes().split_for_parts();
@@ -57,10 +59,19 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             state.clone(),
             rate_limit::per_ip,
         ))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(Extension(spec))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            crate::body_limit::limit,
+        ))
         .layer(cors)
+        // Preview hosts never reach the API (nor its body limit, CORS or rate limits): their
+        // requests stream to the app.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::preview::route_by_host,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -117,13 +128,19 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(environments::stop))
         .routes(routes!(environments::restart))
         .routes(routes!(environments::list_ports, environments::add_port))
-        .routes(routes!(environments::remove_port))
+        .routes(routes!(
+            environments::update_port,
+            environments::remove_port
+        ))
         .routes(routes!(
             environments::list_variables,
             environments::set_variable
         ))
         .routes(routes!(environments::delete_variable))
         .routes(routes!(exec::exec))
+        .routes(routes!(files::upload, files::download))
+        .routes(routes!(files::list))
+        .routes(routes!(preview::open))
         .routes(routes!(sessions::list, sessions::create))
         .routes(routes!(sessions::terminate))
         .routes(routes!(extensions::catalog, extensions::add))
@@ -152,7 +169,13 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([HeaderName::from_static(REQUEST_ID), header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(600))

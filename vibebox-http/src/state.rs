@@ -23,6 +23,10 @@ pub struct AppState {
     /// The HTTP client towards OAuth providers, made on the first sign-in that needs it (it
     /// loads the system's root certificates).
     pub oauth_client: Arc<std::sync::OnceLock<ProviderClient>>,
+    /// Preview tickets and cookie sessions.
+    pub(crate) preview_credentials: Arc<crate::preview::PreviewCredentials>,
+    /// Idle connections to previewed apps.
+    pub(crate) preview_pool: Arc<crate::preview::UpstreamPool>,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role};
+use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role, ShareLevel};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
@@ -30,8 +30,8 @@ macro_rules! env_columns {
 
 macro_rules! port_columns {
     () => {
-        "id, environment_id, container_port, host_port, bound_host_port, protocol, created_at, \
-         updated_at"
+        "id, environment_id, container_port, host_port, bound_host_port, protocol, share_level, \
+         created_at, updated_at"
     };
 }
 
@@ -195,6 +195,7 @@ struct PortRow {
     host_port: Option<i32>,
     bound_host_port: Option<i32>,
     protocol: String,
+    share_level: String,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -212,6 +213,7 @@ impl TryFrom<PortRow> for EnvironmentPort {
                 .map(|p| port("bound_host_port", p))
                 .transpose()?,
             protocol: parse("port protocol", &r.protocol)?,
+            share_level: parse("port share level", &r.share_level)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -326,6 +328,27 @@ impl EnvironmentsStore for PgStore {
         .map_err(map)?
         .ok_or(Error::not_found("environment"))
         .and_then(EnvironmentAccessRecord::try_from)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find_environments_by_slugs(
+        &self,
+        project_slug: &str,
+        env_slug: &str,
+    ) -> Result<Vec<Environment>> {
+        // projects_slug_idx finds the projects, environments_project_slug_key the rest.
+        let rows = sqlx::query_as::<_, EnvironmentRow>(concat!(
+            "SELECT ",
+            env_columns!(),
+            " FROM environments WHERE slug = $2 \
+             AND project_id IN (SELECT id FROM projects WHERE slug = $1) ORDER BY id"
+        ))
+        .bind(project_slug)
+        .bind(env_slug)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        convert(rows, Environment::try_from)
     }
 
     #[tracing::instrument(skip_all)]
@@ -474,7 +497,7 @@ impl EnvironmentsStore for PgStore {
         sqlx::query(concat!(
             "INSERT INTO environment_ports (",
             port_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(port.id.0)
         .bind(port.environment_id.0)
@@ -482,6 +505,7 @@ impl EnvironmentsStore for PgStore {
         .bind(port.host_port.map(i32::from))
         .bind(port.bound_host_port.map(i32::from))
         .bind(port.protocol.as_str())
+        .bind(port.share_level.as_str())
         .bind(port.created_at)
         .bind(port.updated_at)
         .execute(&self.pool)
@@ -514,6 +538,30 @@ impl EnvironmentsStore for PgStore {
                 .await
                 .map_err(map)?;
         one_affected(done.rows_affected(), "port")
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env, port.id = %port))]
+    async fn set_port_share_level(
+        &self,
+        env: EnvironmentId,
+        port: PortId,
+        level: ShareLevel,
+        at: Timestamp,
+    ) -> Result<EnvironmentPort> {
+        sqlx::query_as::<_, PortRow>(concat!(
+            "UPDATE environment_ports SET share_level = $3, updated_at = $4 \
+             WHERE id = $1 AND environment_id = $2 RETURNING ",
+            port_columns!()
+        ))
+        .bind(port.0)
+        .bind(env.0)
+        .bind(level.as_str())
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?
+        .ok_or(Error::not_found("port"))
+        .and_then(EnvironmentPort::try_from)
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %env))]

@@ -7,7 +7,7 @@ mod common;
 use common::{CHECK, FOREIGN_KEY, UNIQUE, assert_violates, fresh};
 use uuid::Uuid;
 use vibebox_core::ErrorKind;
-use vibebox_core::domain::{ProjectOwner, Role, SessionType};
+use vibebox_core::domain::{ProjectOwner, Role, SessionType, ShareLevel};
 use vibebox_core::store::*;
 use vibebox_core::testing::store_checks::fixtures::*;
 
@@ -279,6 +279,44 @@ async fn port_ranges_protocol_and_host_port_uniqueness_are_constraints() {
     insert(b.id.0, 82, None, "tcp").await.unwrap();
     insert(b.id.0, 83, None, "tcp").await.unwrap();
     insert(a.id.0, 80, None, "udp").await.unwrap();
+}
+
+#[tokio::test]
+async fn share_level_is_checked_and_a_raw_port_is_private() {
+    let f = fresh().await;
+    let e = create_environment(&f.store).await;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO environment_ports (id, environment_id, container_port, protocol, \
+         created_at, updated_at) VALUES ($1, $2, 8080, 'tcp', now(), now())",
+    )
+    .bind(id)
+    .bind(e.id.0)
+    .execute(&f.raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        f.store.list_ports(e.id).await.unwrap()[0].share_level,
+        ShareLevel::Private
+    );
+    for bad in ["friends", "Public", ""] {
+        let res = sqlx::query("UPDATE environment_ports SET share_level = $2 WHERE id = $1")
+            .bind(id)
+            .bind(bad)
+            .execute(&f.raw)
+            .await;
+        assert_violates(res, CHECK, "environment_ports_share_level_check");
+    }
+    let res = sqlx::query(
+        "INSERT INTO environment_ports (id, environment_id, container_port, protocol, \
+         share_level, created_at, updated_at) VALUES ($1, $2, 8081, 'tcp', 'everyone', now(), \
+         now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(e.id.0)
+    .execute(&f.raw)
+    .await;
+    assert_violates(res, CHECK, "environment_ports_share_level_check");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role};
+use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role, ShareLevel};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
@@ -329,6 +329,28 @@ impl EnvironmentsStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn find_environments_by_slugs(
+        &self,
+        project_slug: &str,
+        env_slug: &str,
+    ) -> Result<Vec<Environment>> {
+        // projects_slug_idx finds the projects, environments' UNIQUE (project_id, slug) the rest.
+        sqlx::query_as::<_, EnvironmentRow>(concat!(
+            select_environments!(),
+            " WHERE slug = ?2 AND project_id IN (SELECT id FROM projects WHERE slug = ?1) \
+             ORDER BY id"
+        ))
+        .bind(project_slug)
+        .bind(env_slug)
+        .fetch_all(self.pool())
+        .await
+        .db()?
+        .into_iter()
+        .map(Environment::try_from)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_environments(
         &self,
         filter: &EnvironmentFilter,
@@ -498,6 +520,17 @@ impl EnvironmentsStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(environment.id = %env))]
     async fn delete_port(&self, env: EnvironmentId, port: PortId) -> Result<()> {
         crate::ports::delete(self, env, port).await
+    }
+
+    #[tracing::instrument(skip_all, fields(environment.id = %env, port.id = %port))]
+    async fn set_port_share_level(
+        &self,
+        env: EnvironmentId,
+        port: PortId,
+        level: ShareLevel,
+        at: Timestamp,
+    ) -> Result<EnvironmentPort> {
+        crate::ports::set_share_level(self, env, port, level, at).await
     }
 
     #[tracing::instrument(skip_all, fields(environment.id = %env))]

@@ -1,7 +1,12 @@
 //! Port mappings of environments (called from the `EnvironmentsStore` impl).
+//!
+//! Share levels live in their own table, `environment_port_shares` (see migration 0004), one
+//! row per port whose level was set: every query that builds an [`EnvironmentPort`] joins it,
+//! and a port without a row is private.
 
 use uuid::Uuid;
-use vibebox_core::domain::EnvironmentPort;
+use vibebox_core::clock::Timestamp;
+use vibebox_core::domain::{EnvironmentPort, ShareLevel};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId};
 use vibebox_core::store::one_affected;
@@ -18,6 +23,7 @@ struct PortRow {
     host_port: Option<i64>,
     bound_host_port: Option<i64>,
     protocol: String,
+    share_level: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -33,15 +39,32 @@ impl TryFrom<PortRow> for EnvironmentPort {
             host_port: opt_port(r.host_port, "host_port")?,
             bound_host_port: opt_port(r.bound_host_port, "bound_host_port")?,
             protocol: parse_enum(&r.protocol, "protocol")?,
+            share_level: parse_enum(&r.share_level, "share_level")?,
             created_at: timestamp(r.created_at)?,
             updated_at: timestamp(r.updated_at)?,
         })
     }
 }
 
-/// Adds a port. The environment is the only parent, so a foreign-key violation names it.
+/// Selects every column of a [`PortRow`] from `environment_ports` (as `p`) joined with its share
+/// level; a `WHERE` clause on `p` may follow.
+macro_rules! select_ports {
+    () => {
+        "SELECT p.id, p.environment_id, p.container_port, p.host_port, p.bound_host_port, \
+         p.protocol, coalesce(s.share_level, 'private') AS share_level, p.created_at, \
+         p.updated_at \
+         FROM environment_ports p LEFT JOIN environment_port_shares s ON s.port_id = p.id"
+    };
+}
+
+/// Inserts or replaces a port's share level row.
+const UPSERT_SHARE: &str = "INSERT INTO environment_port_shares (port_id, share_level) \
+     VALUES (?, ?) ON CONFLICT (port_id) DO UPDATE SET share_level = excluded.share_level";
+
+/// Adds a port. The environment is the only parent, so a foreign-key violation names it. A
+/// port that is not private gets its share row in the same transaction.
 pub(crate) async fn add(store: &SqliteStore, p: &EnvironmentPort) -> Result<()> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO environment_ports (id, environment_id, container_port, host_port, \
          bound_host_port, protocol, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -52,19 +75,66 @@ pub(crate) async fn add(store: &SqliteStore, p: &EnvironmentPort) -> Result<()> 
     .bind(p.bound_host_port.map(i64::from))
     .bind(p.protocol.as_str())
     .bind(micros(p.created_at))
-    .bind(micros(p.updated_at))
-    .execute(store.pool())
+    .bind(micros(p.updated_at));
+    if p.share_level == ShareLevel::Private {
+        insert
+            .execute(store.pool())
+            .await
+            .db_parent("environment")?;
+        return Ok(());
+    }
+    let mut tx = store.begin_write().await?;
+    insert.execute(&mut *tx).await.db_parent("environment")?;
+    sqlx::query(UPSERT_SHARE)
+        .bind(p.id.0)
+        .bind(p.share_level.as_str())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    tx.commit().await.db()
+}
+
+/// Sets a port's share level and `updated_at` in one transaction and returns the port.
+/// Errors: `NotFound` (`port`) when the port is not the environment's (nothing is written).
+pub(crate) async fn set_share_level(
+    store: &SqliteStore,
+    env: EnvironmentId,
+    port: PortId,
+    level: ShareLevel,
+    at: Timestamp,
+) -> Result<EnvironmentPort> {
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE environment_ports SET updated_at = ? WHERE id = ? AND environment_id = ?",
+    )
+    .bind(micros(at))
+    .bind(port.0)
+    .bind(env.0)
+    .execute(&mut *tx)
     .await
-    .db_parent("environment")?;
-    Ok(())
+    .db()?;
+    one_affected(done.rows_affected(), "port")?;
+    sqlx::query(UPSERT_SHARE)
+        .bind(port.0)
+        .bind(level.as_str())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    let row = sqlx::query_as::<_, PortRow>(concat!(select_ports!(), " WHERE p.id = ?"))
+        .bind(port.0)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+    tx.commit().await.db()?;
+    row.try_into()
 }
 
 /// The environment's ports, ordered by id.
 pub(crate) async fn list(store: &SqliteStore, env: EnvironmentId) -> Result<Vec<EnvironmentPort>> {
-    sqlx::query_as::<_, PortRow>(
-        "SELECT id, environment_id, container_port, host_port, bound_host_port, protocol, \
-         created_at, updated_at FROM environment_ports WHERE environment_id = ? ORDER BY id",
-    )
+    sqlx::query_as::<_, PortRow>(concat!(
+        select_ports!(),
+        " WHERE p.environment_id = ? ORDER BY p.id"
+    ))
     .bind(env.0)
     .fetch_all(store.pool())
     .await

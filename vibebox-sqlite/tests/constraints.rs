@@ -5,7 +5,7 @@
 mod common;
 
 use uuid::Uuid;
-use vibebox_core::domain::{LogStream, Role};
+use vibebox_core::domain::{LogStream, Role, ShareLevel};
 use vibebox_core::id::{EnvironmentId, UserId};
 use vibebox_core::store::{EnvironmentsStore, LogsStore, TeamsStore, UsersStore};
 use vibebox_core::testing::store_checks::fixtures::*;
@@ -369,6 +369,45 @@ async fn port_numbers_and_protocols_are_checked() {
     exec(&store, INSERT, row(b.id, 83, Arg::Null, Arg::Null, "tcp"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn share_levels_are_checked_and_a_port_without_one_is_private() {
+    let store = common::disk_store().await;
+    let e = create_environment(&store).await;
+    let p = port(e.id, 8080, None);
+    store.add_port(&p).await.unwrap();
+    const INSERT: &str = "INSERT INTO environment_port_shares (port_id, share_level) VALUES (?, ?)";
+    for bad in ["friends", "Public", ""] {
+        assert_fails(
+            exec(&store, INSERT, vec![id(p.id.0), text(bad)]).await,
+            "CHECK constraint failed: share_level",
+        );
+    }
+    assert_fails(
+        exec(&store, INSERT, vec![id(Uuid::now_v7()), text("team")]).await,
+        "FOREIGN KEY constraint failed",
+    );
+    assert_eq!(
+        store.list_ports(e.id).await.unwrap()[0].share_level,
+        ShareLevel::Private
+    );
+    exec(&store, INSERT, vec![id(p.id.0), text("team")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_ports(e.id).await.unwrap()[0].share_level,
+        ShareLevel::Team
+    );
+    assert_fails(
+        exec(
+            &store,
+            "UPDATE environment_port_shares SET share_level = ? WHERE port_id = ?",
+            vec![text("everyone"), id(p.id.0)],
+        )
+        .await,
+        "CHECK constraint failed: share_level",
+    );
 }
 
 #[tokio::test]

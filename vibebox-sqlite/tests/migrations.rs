@@ -163,3 +163,62 @@ async fn tampered_migration_checksum_names_the_migration() {
     assert!(message.contains(&*first.description), "{message}");
     assert!(message.contains("modified"), "{message}");
 }
+
+#[tokio::test]
+async fn ports_from_before_share_levels_become_private() {
+    let (pool, url) = raw_pool().await;
+    MIGRATOR.run_to(3, &pool).await.unwrap();
+    // A user, project, environment and port written by a build that only knew migration 3.
+    let (user, project, env, port) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    for (sql, id) in [
+        (
+            "INSERT INTO users (id, email, display_name, created_at, updated_at) \
+             VALUES (?, 'old-port@example.com', 'Old', 1, 1)",
+            user,
+        ),
+        (
+            "INSERT INTO projects (id, name, slug, owner_user_id, created_at, updated_at) \
+             SELECT ?, 'Old', 'old-proj', id, 1, 1 FROM users",
+            project,
+        ),
+        (
+            "INSERT INTO environments (id, project_id, name, slug, creator_id, base_image, \
+             status, cpu_limit, memory_limit, storage_limit, version, status_changed_at, \
+             created_at, updated_at) \
+             SELECT ?, projects.id, 'Old', 'old-env', users.id, 'ubuntu:24.04', 'stopped', \
+             2.0, 4096, 20480, 1, 1, 1, 1 FROM projects, users",
+            env,
+        ),
+        (
+            "INSERT INTO environment_ports (id, environment_id, container_port, protocol, \
+             created_at, updated_at) SELECT ?, id, 8080, 'tcp', 1, 1 FROM environments",
+            port,
+        ),
+    ] {
+        sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let ports = store
+        .list_ports(vibebox_core::id::EnvironmentId(env))
+        .await
+        .unwrap();
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0].id.0, port);
+    assert_eq!(
+        ports[0].share_level,
+        vibebox_core::domain::ShareLevel::Private
+    );
+    let found = store
+        .find_environments_by_slugs("old-proj", "old-env")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id.0, env);
+}

@@ -83,6 +83,27 @@ pub enum Protocol {
 }
 string_enum!(Protocol, "protocol", { Tcp => "tcp", Udp => "udp" });
 
+/// Who may open a port's preview URL (DESIGN.md §3). Ordered from the most closed to the most
+/// open: each level lets in everyone the levels before it let in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareLevel {
+    /// Those who may exec in the environment (the default).
+    #[default]
+    Private,
+    /// Any member of the team that owns the project, viewers included; in a personal project,
+    /// the owner alone.
+    Team,
+    /// Any signed-in user of this server.
+    Authenticated,
+    /// Anyone, with no credential.
+    Public,
+}
+string_enum!(ShareLevel, "share_level", {
+    Private => "private", Team => "team", Authenticated => "authenticated", Public => "public",
+});
+
 /// A port published from an environment's container.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +120,8 @@ pub struct EnvironmentPort {
     pub bound_host_port: Option<u16>,
     /// TCP or UDP.
     pub protocol: Protocol,
+    /// Who may open the port's preview URL ([`ShareLevel::Private`] unless changed).
+    pub share_level: ShareLevel,
     /// Creation time.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,

@@ -15,7 +15,7 @@ mod user;
 pub use audit::{AuditActor, AuditEvent};
 pub use auth::{ApiKey, RefreshSession, Scope, TokenHash};
 pub use environment::{
-    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Protocol,
+    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Protocol, ShareLevel,
 };
 pub use extension::{EnvironmentExtension, Extension, ExtensionStatus};
 pub use health::{EnvironmentHealth, HealthWarning, WarningCode};

@@ -11,15 +11,18 @@ mod details;
 mod environments;
 mod exec;
 mod extensions;
+mod files;
 mod health;
 mod logs;
 mod networks;
 mod patch;
 mod ports;
+mod preview;
 mod projects;
 mod reconcile;
 mod retention;
 mod sessions;
+mod share;
 mod start_stop;
 mod teams;
 mod terminal;
@@ -37,10 +40,14 @@ pub use exec::{
     ExecControl, ExecExit, ExecRequest, ExecResult, ExecStdin, ExecStream,
 };
 pub use extensions::NewExtension;
+pub use files::{
+    Download, FILE_LIST_MAX_ENTRIES, FILE_PATH_MAX_BYTES, FileEntry, FileKind, FileListing,
+};
 pub use health::HealthReport;
 pub use logs::LogFilter;
 pub use patch::Patch;
-pub use ports::NewPort;
+pub use ports::{NewPort, PortPatch};
+pub use preview::{PreviewGrant, PreviewTarget};
 pub use projects::{NewProject, ProjectPatch};
 pub use reconcile::ReconcileReport;
 pub use sessions::NewSession;

@@ -1,11 +1,12 @@
-//! Port mappings. Changes take effect at the next start (the container is recreated).
+//! Port mappings. Changes take effect at the next start (the container is recreated), except
+//! share levels, which decide who may open a port's preview URL at once.
 
 use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, Vibebox};
-use crate::domain::{EnvironmentPort, Protocol};
+use crate::domain::{EnvironmentPort, Protocol, ShareLevel};
 use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, PortId};
 use crate::rbac::{Action, Actor};
@@ -28,6 +29,14 @@ pub struct NewPort {
     /// TCP (default) or UDP.
     #[serde(default)]
     pub protocol: Option<Protocol>,
+}
+
+/// A change to a port mapping: `PATCH /environments/{id}/ports/{port_id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Deserialize)]
+pub struct PortPatch {
+    /// Who may open the port's preview URL.
+    pub share_level: ShareLevel,
 }
 
 impl Vibebox {
@@ -61,6 +70,7 @@ impl Vibebox {
             host_port,
             bound_host_port: None,
             protocol: new.protocol.unwrap_or(Protocol::Tcp),
+            share_level: ShareLevel::Private,
             created_at: now,
             updated_at: now,
         };
@@ -84,6 +94,41 @@ impl Vibebox {
         self.environment_for(actor, env_id, Action::ReadProject)
             .await?;
         self.store().list_ports(env_id).await
+    }
+
+    /// Sets who may open the port's preview URL (DESIGN.md §3): allowed to those who may exec
+    /// in the environment. Takes effect at once; the container is not touched.
+    ///
+    /// Errors: `NotFound` (`environment` the actor may not see, or `port` not in the
+    /// environment); `PermissionDenied` (a viewer, a developer on another's environment, a key
+    /// without `environments:exec`).
+    #[instrument(skip_all, fields(environment.id = %env_id, port.id = %port, share_level = %level))]
+    pub async fn set_port_share_level(
+        &self,
+        actor: &Actor,
+        env_id: EnvironmentId,
+        port: PortId,
+        level: ShareLevel,
+    ) -> Result<EnvironmentPort> {
+        let access = self
+            .environment_for(actor, env_id, Action::ExecEnvironment)
+            .await?;
+        let stored = self
+            .store()
+            .set_port_share_level(env_id, port, level, self.now())
+            .await?;
+        self.audit(
+            actor,
+            AuditRecord::new("environment.port_share", "environment", env_id)
+                .team(access.project.owner.team_id())
+                .details(json!({
+                    "port_id": port,
+                    "port": stored.container_port,
+                    "share_level": level.as_str(),
+                })),
+        )
+        .await;
+        Ok(stored)
     }
 
     /// Removes a port mapping. Errors: `NotFound` (`port`).

@@ -38,7 +38,7 @@ use crate::runtime::{ExecId, ExecOutput, ExecSpec};
 
 /// The relay run inside the container: socat when the image has it (it reports the moment the
 /// connection is made, and half-closes properly), else `nc`. Exit 127 names what is missing.
-const RELAY_SCRIPT: &str = r#"if command -v socat >/dev/null 2>&1; then exec socat -d -d -t 5 - "TCP:127.0.0.1:$1"; fi
+const RELAY_SCRIPT: &str = r#"if command -v socat >/dev/null 2>&1; then exec socat -b 131072 -d -d -t 5 - "TCP:127.0.0.1:$1"; fi
 if command -v nc >/dev/null 2>&1; then echo "vibebox-tunnel: connected" >&2; exec nc 127.0.0.1 "$1"; fi
 echo "vibebox-tunnel: missing relay" >&2
 exit 127"#;

@@ -4,7 +4,7 @@ use super::{Page, PageRequest};
 use crate::clock::Timestamp;
 use crate::domain::{
     Environment, EnvironmentHealth, EnvironmentPort, EnvironmentStatus, EnvironmentVariable,
-    HealthWarning, Project, Role,
+    HealthWarning, Project, Role, ShareLevel,
 };
 use crate::error::Result;
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
@@ -55,6 +55,17 @@ pub trait EnvironmentsStore: Send + Sync {
         id: EnvironmentId,
         user: Option<UserId>,
     ) -> Result<EnvironmentAccessRecord>;
+
+    /// Every environment whose slug is `env_slug` in a project whose slug is `project_slug`,
+    /// ordered by id: what a preview host name (`<port>--<env>--<project>`) can mean. Project
+    /// slugs are unique per owner only, so several owners' projects may match. Archived
+    /// projects are included; the caller decides what to do with them. No access check: the
+    /// caller filters by what the actor may open.
+    async fn find_environments_by_slugs(
+        &self,
+        project_slug: &str,
+        env_slug: &str,
+    ) -> Result<Vec<Environment>>;
 
     /// Environments matching the filter, ordered by id.
     async fn list_environments(
@@ -113,6 +124,19 @@ pub trait EnvironmentsStore: Send + Sync {
 
     /// Errors: `NotFound` (`port`) if the port does not exist in this environment.
     async fn delete_port(&self, env: EnvironmentId, port: PortId) -> Result<()>;
+
+    /// Sets who may open the port's preview URL and its `updated_at` to `at`. Returns the port
+    /// as stored.
+    ///
+    /// Errors: `NotFound` (`port`) if the port does not exist in this environment (nothing
+    /// changes).
+    async fn set_port_share_level(
+        &self,
+        env: EnvironmentId,
+        port: PortId,
+        level: ShareLevel,
+        at: Timestamp,
+    ) -> Result<EnvironmentPort>;
 
     /// Records the host ports the engine bound at start (`None` clears them at stop).
     /// Ports of the environment that are not listed are left alone.

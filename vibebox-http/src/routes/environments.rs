@@ -1,5 +1,5 @@
 //! Environments: `GET/POST /environments`, `GET/PATCH/DELETE /environments/{id}`,
-//! `POST /environments/{id}/start|stop|restart`, ports and variables.
+//! `POST /environments/{id}/start|stop|restart`, ports (with their share levels) and variables.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use vibebox_core::domain::{Environment, EnvironmentPort};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId};
 use vibebox_core::service::{
-    EnvironmentPatch, NewEnvironment, NewPort, NewVariable, StopMode, VariableView,
+    EnvironmentPatch, NewEnvironment, NewPort, NewVariable, PortPatch, StopMode, VariableView,
 };
 use vibebox_core::store::Page;
 
@@ -285,6 +285,38 @@ pub async fn add_port(
 ) -> Result<(StatusCode, Json<EnvironmentPort>), ApiError> {
     let port = s.vibebox.add_port(&actor, id, new).await?;
     Ok((StatusCode::CREATED, Json(port)))
+}
+
+/// Changes a port mapping: its share level, which says who may open its preview URL
+/// (`private`: those who may exec in the environment; `team`: any member of the owning team,
+/// or the owner of a personal project; `authenticated`: any signed-in user; `public`: anyone).
+/// Allowed to those who may exec in the environment; takes effect at once.
+#[utoipa::path(
+    patch,
+    path = "/environments/{id}/ports/{port_id}",
+    tag = "environments",
+    params(
+        ("id" = EnvironmentId, Path, description = "The environment"),
+        ("port_id" = PortId, Path, description = "The port mapping"),
+    ),
+    request_body(content = PortPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed port mapping", body = EnvironmentPort),
+        Forbidden, NotFound, JsonBody, Authenticated,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_port(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiPath((id, port)): ApiPath<(EnvironmentId, PortId)>,
+    ApiJson(patch): ApiJson<PortPatch>,
+) -> Result<Json<EnvironmentPort>, ApiError> {
+    Ok(Json(
+        s.vibebox
+            .set_port_share_level(&actor, id, port, patch.share_level)
+            .await?,
+    ))
 }
 
 /// Removes a port mapping.

@@ -42,7 +42,12 @@ impl App {
     }
 
     pub fn with(config: HttpConfig) -> Self {
-        let runtime = Arc::new(FakeRuntime::new());
+        Self::with_runtime(config, FakeRuntime::new())
+    }
+
+    /// An app on the given fake engine (with its capabilities, say).
+    pub fn with_runtime(config: HttpConfig, runtime: FakeRuntime) -> Self {
+        let runtime = Arc::new(runtime);
         let vibebox = Arc::new(
             Vibebox::builder()
                 .store(Arc::new(MemoryStore::new()))

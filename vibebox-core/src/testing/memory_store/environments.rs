@@ -4,7 +4,7 @@ use super::{MemoryStore, State, paginate};
 use crate::clock::Timestamp;
 use crate::domain::{
     Environment, EnvironmentHealth, EnvironmentPort, EnvironmentStatus, EnvironmentVariable,
-    HealthWarning,
+    HealthWarning, ShareLevel,
 };
 use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
@@ -90,6 +90,25 @@ impl EnvironmentsStore for MemoryStore {
                 project,
                 team_role,
             })
+        })
+    }
+
+    async fn find_environments_by_slugs(
+        &self,
+        project_slug: &str,
+        env_slug: &str,
+    ) -> Result<Vec<Environment>> {
+        self.with(|s| {
+            Ok(s.environments
+                .values()
+                .filter(|e| {
+                    e.slug == env_slug
+                        && s.projects
+                            .get(&e.project_id)
+                            .is_some_and(|p| p.slug == project_slug)
+                })
+                .cloned()
+                .collect())
         })
     }
 
@@ -231,6 +250,25 @@ impl EnvironmentsStore for MemoryStore {
             }
             s.ports.remove(&port);
             Ok(())
+        })
+    }
+
+    async fn set_port_share_level(
+        &self,
+        env: EnvironmentId,
+        port: PortId,
+        level: ShareLevel,
+        at: Timestamp,
+    ) -> Result<EnvironmentPort> {
+        self.with(|s| {
+            let stored = s
+                .ports
+                .get_mut(&port)
+                .filter(|p| p.environment_id == env)
+                .ok_or(Error::not_found("port"))?;
+            stored.share_level = level;
+            stored.updated_at = at;
+            Ok(stored.clone())
         })
     }
 

@@ -592,3 +592,49 @@ pub async fn timestamps_round_trip_at_microsecond_precision(store: &dyn Store) {
     let line = store.latest_log(e.id).await.unwrap().unwrap();
     assert_eq!(line.timestamp, t);
 }
+
+/// The slug lookup finds the environment with that slug in every project with that slug, of
+/// any owner (archived projects included), ordered by id; nothing for a wrong slug.
+pub async fn environments_are_found_by_project_and_environment_slugs(store: &dyn Store) {
+    let alice = create_user(store).await;
+    let admin = create_user(store).await;
+    let team = create_team(store, &admin).await;
+    let project_slug = unique_slug("proj");
+    let env_slug = unique_slug("env");
+    let personal = project(ProjectOwner::User(alice.id), &project_slug);
+    let mut shared = project(ProjectOwner::Team(team.id), &project_slug);
+    shared.is_archived = true;
+    let elsewhere = project(ProjectOwner::User(alice.id), &unique_slug("proj"));
+    for p in [&personal, &shared, &elsewhere] {
+        store.create_project(p).await.unwrap();
+    }
+    let mut expected = Vec::new();
+    for (p, creator) in [(&shared, admin.id), (&personal, alice.id)] {
+        let e = environment(p.id, creator, &env_slug);
+        store.create_environment(&e).await.unwrap();
+        expected.push(store.get_environment(e.id).await.unwrap());
+        let sibling = environment(p.id, creator, &unique_slug("env"));
+        store.create_environment(&sibling).await.unwrap();
+    }
+    store
+        .create_environment(&environment(elsewhere.id, alice.id, &env_slug))
+        .await
+        .unwrap();
+    expected.sort_by_key(|e| e.id);
+
+    let found = store
+        .find_environments_by_slugs(&project_slug, &env_slug)
+        .await
+        .unwrap();
+    assert_eq!(found, expected);
+    let none = store
+        .find_environments_by_slugs(&project_slug, &unique_slug("env"))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    let none = store
+        .find_environments_by_slugs(&unique_slug("proj"), &env_slug)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}

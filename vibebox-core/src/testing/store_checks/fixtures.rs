@@ -13,7 +13,7 @@ use crate::domain::{
     ApiKey, AuditActor, AuditEvent, Environment, EnvironmentExtension, EnvironmentPort,
     EnvironmentStatus, EnvironmentVariable, Extension, ExtensionStatus, LogStream, Membership,
     NewLogEntry, OAuthIdentity, PasswordHash, Project, ProjectOwner, Protocol, RefreshSession,
-    Role, Scope, Session, SessionStatus, SessionType, Team, TokenHash, User,
+    Role, Scope, Session, SessionStatus, SessionType, ShareLevel, Team, TokenHash, User,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::*;
@@ -191,6 +191,7 @@ pub fn port(env: EnvironmentId, container_port: u16, host_port: Option<u16>) -> 
         host_port,
         bound_host_port: None,
         protocol: Protocol::Tcp,
+        share_level: ShareLevel::Private,
         created_at: at,
         updated_at: at,
     }

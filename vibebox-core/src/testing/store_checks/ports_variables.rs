@@ -149,3 +149,71 @@ pub async fn encrypted_variables_are_listed_in_batches_by_id(store: &dyn Store) 
     }
     assert!(!seen.contains(&plain.id));
 }
+
+/// A port is private unless added with another share level, and `add_port` keeps the level.
+pub async fn ports_are_private_by_default(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let private = port(e.id, 8000, None);
+    assert_eq!(private.share_level, ShareLevel::Private);
+    store.add_port(&private).await.unwrap();
+    let mut public = port(e.id, 8001, None);
+    public.share_level = ShareLevel::Public;
+    store.add_port(&public).await.unwrap();
+    let ports = store.list_ports(e.id).await.unwrap();
+    let level = |id| ports.iter().find(|p| p.id == id).unwrap().share_level;
+    assert_eq!(level(private.id), ShareLevel::Private);
+    assert_eq!(level(public.id), ShareLevel::Public);
+}
+
+/// Every share level is stored and read back, with `updated_at`; other ports and fields are
+/// left alone.
+pub async fn share_level_is_set_and_read_back(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let p = port(e.id, 3000, None);
+    let untouched = port(e.id, 3001, None);
+    store.add_port(&p).await.unwrap();
+    store.add_port(&untouched).await.unwrap();
+    for (i, level) in ShareLevel::ALL.iter().rev().enumerate() {
+        let at = fixed_time() + chrono::TimeDelta::seconds(i as i64);
+        let stored = store
+            .set_port_share_level(e.id, p.id, *level, at)
+            .await
+            .unwrap();
+        let expected = EnvironmentPort {
+            share_level: *level,
+            updated_at: at,
+            ..p.clone()
+        };
+        assert_eq!(stored, expected);
+        let ports = store.list_ports(e.id).await.unwrap();
+        assert_eq!(ports.iter().find(|x| x.id == p.id), Some(&expected));
+        assert_eq!(
+            ports.iter().find(|x| x.id == untouched.id),
+            Some(&untouched)
+        );
+    }
+}
+
+/// Setting the share level of a port that is not in the environment is `NotFound` (`port`)
+/// and changes nothing.
+pub async fn share_level_of_a_missing_port_is_not_found(store: &dyn Store) {
+    let e = create_environment(store).await;
+    let other = create_environment(store).await;
+    let p = port(e.id, 5000, None);
+    store.add_port(&p).await.unwrap();
+    let at = fixed_time();
+    assert_not_found(
+        store
+            .set_port_share_level(other.id, p.id, ShareLevel::Public, at)
+            .await,
+        "port",
+    );
+    assert_not_found(
+        store
+            .set_port_share_level(e.id, PortId::new(), ShareLevel::Public, at)
+            .await,
+        "port",
+    );
+    assert_eq!(store.list_ports(e.id).await.unwrap(), [p]);
+    assert!(store.list_ports(other.id).await.unwrap().is_empty());
+}
