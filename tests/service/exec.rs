@@ -4,14 +4,14 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use vibebox_core::ErrorKind;
 use vibebox_core::config::Config;
-use vibebox_core::domain::{Environment, LogStream, Role};
+use vibebox_core::domain::{Environment, LogStream};
 use vibebox_core::rbac::Actor;
 use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::{EXEC_MAX_ARGS, ExecRequest, ExecStream};
 use vibebox_core::store::{AuditFilter, PageRequest};
 use vibebox_core::testing::ScriptedExec;
 
-use super::harness::H;
+use super::harness::{H, TeamEnv};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -142,20 +142,13 @@ async fn exec_validation_errors_name_the_field_and_start_nothing() {
 #[tokio::test]
 async fn viewers_cannot_exec_and_strangers_are_told_the_environment_does_not_exist() {
     let h = H::new().await;
-    let alice = h.user("alice").await;
-    let dev = h.user("dev").await;
-    let viewer = h.user("viewer").await;
-    let stranger = h.user("stranger").await;
-    let team = h
-        .team(
-            &alice,
-            "core",
-            &[("dev", Role::Developer), ("viewer", Role::Viewer)],
-        )
-        .await;
-    let project = h.project(&alice, "proj", Some(&team)).await;
-    let env = h.env(&dev, &project, "dev-env").await;
-    h.vb.start_environment(&dev, env.id).await.unwrap();
+    let TeamEnv {
+        alice,
+        dev,
+        viewer,
+        stranger,
+        env,
+    } = h.team_env().await;
     let before = h.rt.exec_history().len();
     let e = h.vb.exec(&viewer, env.id, sh("true")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);

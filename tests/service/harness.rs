@@ -18,6 +18,15 @@ use vibebox_core::testing::{FakeRuntime, ManualClock};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// What [`H::team_env`] makes.
+pub struct TeamEnv {
+    pub alice: Actor,
+    pub dev: Actor,
+    pub viewer: Actor,
+    pub stranger: Actor,
+    pub env: Environment,
+}
+
 pub struct H {
     pub vb: Vibebox,
     pub rt: Arc<FakeRuntime>,
@@ -97,6 +106,32 @@ impl H {
                 .unwrap();
         }
         team
+    }
+
+    /// A team `core` of `alice` (admin) with `dev` (developer) and `viewer`, a project in
+    /// it, an environment `dev` created and started, and `stranger` outside the team.
+    pub async fn team_env(&self) -> TeamEnv {
+        let alice = self.user("alice").await;
+        let dev = self.user("dev").await;
+        let viewer = self.user("viewer").await;
+        let stranger = self.user("stranger").await;
+        let team = self
+            .team(
+                &alice,
+                "core",
+                &[("dev", Role::Developer), ("viewer", Role::Viewer)],
+            )
+            .await;
+        let project = self.project(&alice, "proj", Some(&team)).await;
+        let env = self.env(&dev, &project, "dev-env").await;
+        let env = self.vb.start_environment(&dev, env.id).await.unwrap();
+        TeamEnv {
+            alice,
+            dev,
+            viewer,
+            stranger,
+            env,
+        }
     }
 
     pub async fn project(&self, actor: &Actor, slug: &str, team: Option<&Team>) -> Project {

@@ -2,29 +2,20 @@
 //! Data through a tunnel is tested on the real engine (tests/docker_tunnels.rs).
 
 use vibebox_core::ErrorKind;
-use vibebox_core::domain::Role;
 use vibebox_core::store::PageRequest;
 use vibebox_core::testing::ScriptedExec;
 
-use super::harness::H;
+use super::harness::{H, TeamEnv};
 
 #[tokio::test]
 async fn tunnels_are_for_those_who_may_exec_and_hidden_from_strangers() {
     let h = H::new().await;
-    let alice = h.user("alice").await;
-    let dev = h.user("dev").await;
-    let viewer = h.user("viewer").await;
-    let stranger = h.user("stranger").await;
-    let team = h
-        .team(
-            &alice,
-            "core",
-            &[("dev", Role::Developer), ("viewer", Role::Viewer)],
-        )
-        .await;
-    let project = h.project(&alice, "proj", Some(&team)).await;
-    let env = h.env(&dev, &project, "dev-env").await;
-    h.vb.start_environment(&dev, env.id).await.unwrap();
+    let TeamEnv {
+        viewer,
+        stranger,
+        env,
+        ..
+    } = h.team_env().await;
     let before = h.rt.exec_history().len();
     let e = h.vb.connect_port(&viewer, env.id, 8080).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);

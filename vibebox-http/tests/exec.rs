@@ -37,26 +37,12 @@ async fn team_env(app: &App) -> (String, String, String, String) {
     let dev = app.signed_in("dev").await;
     let viewer = app.signed_in("viewer").await;
     let team = app
-        .call(
-            "POST",
-            "/api/v1/teams",
+        .team(
             &alice,
-            Some(json!({"name": "Core", "slug": "core"})),
+            "core",
+            &[("dev", "developer"), ("viewer", "viewer")],
         )
         .await;
-    assert_eq!(team.status, StatusCode::CREATED, "{}", team.body);
-    let team = team.body["id"].as_str().unwrap().to_string();
-    for (name, role) in [("dev", "developer"), ("viewer", "viewer")] {
-        let r = app
-            .call(
-                "POST",
-                &format!("/api/v1/teams/{team}/members"),
-                &alice,
-                Some(json!({"email": format!("{name}@example.com"), "role": role})),
-            )
-            .await;
-        assert!(r.status.is_success(), "{}", r.body);
-    }
     let project = app
         .call(
             "POST",

@@ -217,24 +217,7 @@ async fn viewers_get_403_strangers_404_and_a_stopped_environment_409() {
     let alice = app.signed_in("alice").await;
     let viewer = app.signed_in("viewer").await;
     let stranger = app.signed_in("stranger").await;
-    let team = app
-        .call(
-            "POST",
-            "/api/v1/teams",
-            &alice,
-            Some(json!({"name": "Core", "slug": "core"})),
-        )
-        .await;
-    let team = team.body["id"].as_str().unwrap().to_string();
-    let member = app
-        .call(
-            "POST",
-            &format!("/api/v1/teams/{team}/members"),
-            &alice,
-            Some(json!({"email": "viewer@example.com", "role": "viewer"})),
-        )
-        .await;
-    assert!(member.status.is_success(), "{}", member.body);
+    let team = app.team(&alice, "core", &[("viewer", "viewer")]).await;
     let project = app
         .call(
             "POST",

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tower::ServiceExt;
-use vibebox_core::domain::Role;
 use vibebox_core::runtime::Capabilities;
 use vibebox_core::testing::{FakeRuntime, ScriptedExec};
 
@@ -219,30 +218,17 @@ async fn share_levels_decide_who_opens_a_preview() {
     let teammate = app.signed_in("teammate").await;
     let viewer = app.signed_in("viewer").await;
     let other = app.signed_in("other").await;
-    let team = app
-        .call(
-            "POST",
-            "/api/v1/teams",
+    let team_id = app
+        .team(
             &admin,
-            Some(json!({"name": "Core", "slug": "core"})),
+            "core",
+            &[
+                ("owner", "developer"),
+                ("teammate", "developer"),
+                ("viewer", "viewer"),
+            ],
         )
         .await;
-    let team_id = team.body["id"].as_str().unwrap().to_string();
-    for (name, role) in [
-        ("owner", Role::Developer),
-        ("teammate", Role::Developer),
-        ("viewer", Role::Viewer),
-    ] {
-        let r = app
-            .call(
-                "POST",
-                &format!("/api/v1/teams/{team_id}/members"),
-                &admin,
-                Some(json!({"email": format!("{name}@example.com"), "role": role})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    }
     let project = app
         .call(
             "POST",

@@ -183,6 +183,34 @@ impl App {
 }
 
 impl App {
+    /// Creates team `slug` through HTTP with `admin` (a token) as its admin and adds the
+    /// signed-up users `members` (`name@example.com`) with their roles (`developer`, `viewer`,
+    /// `admin`); returns the team's id.
+    pub async fn team(&self, admin: &str, slug: &str, members: &[(&str, &str)]) -> String {
+        let team = self
+            .call(
+                "POST",
+                "/api/v1/teams",
+                admin,
+                Some(serde_json::json!({"name": slug, "slug": slug})),
+            )
+            .await;
+        assert_eq!(team.status, StatusCode::CREATED, "{}", team.body);
+        let team = team.body["id"].as_str().unwrap().to_string();
+        for (name, role) in members {
+            let r = self
+                .call(
+                    "POST",
+                    &format!("/api/v1/teams/{team}/members"),
+                    admin,
+                    Some(serde_json::json!({"email": format!("{name}@example.com"), "role": role})),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.body);
+        }
+        team
+    }
+
     /// [`project_with_env`](Self::project_with_env), started; returns the environment's id.
     pub async fn running_env(&self, bearer: &str) -> String {
         let (_, env) = self.project_with_env(bearer).await;
