@@ -13,6 +13,12 @@ use vibebox::domain::{Environment, Project};
 use vibebox::rbac::Actor;
 use vibebox::runtime::{ContainerRuntime, Ipv4Subnet, NetworkSpec};
 
+/// Held by each test while it creates or removes networks or checks isolation. Docker 20.10
+/// re-inserts its isolation rules whenever a network is created, and a connection opened in
+/// that instant gets through (and stays, as an established connection); the isolation check
+/// must run when no network is being made (NOTES.md, "Reach").
+static NETWORK_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Busybox environments without sessions (busybox has no tmux).
 async fn harness() -> D {
     D::with(|c| c.default_sessions = vec![]).await
@@ -76,6 +82,7 @@ fn subnet_of(network: &serde_json::Value) -> Ipv4Subnet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_environment_reaches_its_siblings_by_name_and_nothing_of_another_project() {
+    let _alone = NETWORK_TESTS.lock().await;
     let d = harness().await;
     let alice = d.user("alice").await;
     let mallory = d.user("mallory").await;
@@ -151,6 +158,7 @@ async fn an_environment_reaches_its_siblings_by_name_and_nothing_of_another_proj
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_network_goes_with_the_last_environment_and_orphans_with_the_reconciler() {
+    let _alone = NETWORK_TESTS.lock().await;
     let d = harness().await;
     let alice = d.user("alice").await;
     let project = d.project(&alice, "proj").await;
@@ -208,6 +216,7 @@ async fn create_somewhere(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explicit_subnets_hold_more_networks_than_the_engines_default_pools() {
+    let _alone = NETWORK_TESTS.lock().await;
     // Docker's default pools give about 31 networks; 64 with explicit /28 subnets all exist
     // at once. The run's label removes them at the end, also when the test fails.
     const COUNT: usize = 64;
