@@ -242,7 +242,9 @@ impl Vibebox {
         }
     }
 
-    /// Starts the process, notes how that went for the health pass, and audits it.
+    /// Starts the process, notes how that went for the health pass, and audits it. It runs in
+    /// a task of its own: a caller that goes away while the process starts (a dropped future)
+    /// cannot leave it running unowned, since a session nobody receives is killed.
     async fn launch_exec(
         &self,
         actor: &Actor,
@@ -250,17 +252,31 @@ impl Vibebox {
         spec: &ExecSpec,
         request: &ExecRequest,
     ) -> Result<ExecSession> {
-        let session = self.runtime().exec(&target.container, spec).await;
-        self.note_exec(&target.container, &session);
-        let session = session?;
-        self.audit(
-            actor,
-            AuditRecord::new("environment.exec", "environment", target.environment)
-                .team(target.team)
-                .details(json!({ "program": request.program() })),
-        )
-        .await;
-        Ok(session)
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (this, actor, spec) = (self.clone(), actor.clone(), spec.clone());
+        let (container, environment, team) =
+            (target.container.clone(), target.environment, target.team);
+        let program = request.program().to_string();
+        tokio::spawn(async move {
+            let session = this.runtime().exec(&container, &spec).await;
+            this.note_exec(&container, &session);
+            if session.is_ok() {
+                this.audit(
+                    &actor,
+                    AuditRecord::new("environment.exec", "environment", environment)
+                        .team(team)
+                        .details(json!({ "program": program })),
+                )
+                .await;
+            }
+            if let Err(Ok(abandoned)) = tx.send(session)
+                && let Err(e) = this.runtime().kill_exec(&abandoned.id).await
+            {
+                tracing::debug!(error = %e, "could not kill an abandoned command");
+            }
+        });
+        rx.await
+            .map_err(|_| Error::internal("the exec task ended without an answer", None))?
     }
 }
 
