@@ -140,7 +140,10 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut events = vibebox.subscribe(&alice_actor, env.id).await?;
     let env = vibebox.start_environment(&alice_actor, env.id).await?;
-    let ports = vibebox.list_ports(&alice_actor, env.id).await?;
+    let ports = vibebox
+        .list_ports(&alice_actor, env.id, &PageRequest::first(50))
+        .await?
+        .items;
     println!(
         "started: status {}, container {}, port 8080 bound on host port {:?}",
         env.status,

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use vibebox::Actor;
 use vibebox::domain::{Environment, EnvironmentExtension, ExtensionStatus};
 use vibebox::service::NewExtension;
+use vibebox::store::PageRequest;
 
 /// Waits until the environment's only extension satisfies `done`; returns it.
 async fn wait_extension(
@@ -26,9 +27,10 @@ async fn wait_extension(
     let reached = tokio::time::timeout(WAIT, async {
         loop {
             last =
-                d.vb.list_environment_extensions(actor, env.id)
+                d.vb.list_environment_extensions(actor, env.id, &PageRequest::first(50))
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .items;
             if let [one] = last.as_slice()
                 && done(one)
             {

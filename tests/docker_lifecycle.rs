@@ -11,6 +11,7 @@ use vibebox::domain::EnvironmentStatus;
 use vibebox::error::ErrorKind;
 use vibebox::runtime::ContainerRuntime;
 use vibebox::service::{NewPort, NewVariable};
+use vibebox::store::PageRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_creates_and_runs_the_container_with_its_labels() {
@@ -133,7 +134,11 @@ async fn unset_host_port_is_assigned_by_the_engine_and_stored() {
     let (alice, _, env) = d.owner_with_env("alice").await;
     d.add_engine_chosen_port(&alice, &env, 8080).await;
     let started = d.vb.start_environment(&alice, env.id).await.unwrap();
-    let ports = d.vb.list_ports(&alice, env.id).await.unwrap();
+    let ports =
+        d.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(ports[0].host_port, None, "the request stays engine-chosen");
     let stored = ports[0]
         .bound_host_port
@@ -141,7 +146,11 @@ async fn unset_host_port_is_assigned_by_the_engine_and_stored() {
     let cli = docker(&["port", container(&started).as_str(), "8080/tcp"]);
     assert_eq!(cli.trim(), format!("127.0.0.1:{stored}"));
     d.vb.stop_environment(&alice, env.id).await.unwrap();
-    let ports = d.vb.list_ports(&alice, env.id).await.unwrap();
+    let ports =
+        d.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(ports[0].bound_host_port, None, "cleared when stopped");
 }
 

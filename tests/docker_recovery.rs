@@ -21,6 +21,7 @@ use vibebox::domain::{Environment, EnvironmentStatus};
 use vibebox::error::ErrorKind;
 use vibebox::id::{EnvironmentId, UserId};
 use vibebox::rbac::Actor;
+use vibebox::store::PageRequest;
 use vibebox::{Vibebox, config::Config};
 use vibebox_docker::DockerRuntime;
 
@@ -90,7 +91,11 @@ async fn a_start_killed_after_the_container_started_is_adopted_as_running() {
     assert_eq!(adopted.status, EnvironmentStatus::Running);
     assert_eq!(adopted.container_id.as_deref(), Some(created[0].as_str()));
     // The rest of the start is done: the engine-chosen host port is recorded.
-    let ports = d.vb.list_ports(&alice, env.id).await.unwrap();
+    let ports =
+        d.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let bound = ports[0]
         .bound_host_port
         .expect("the bound port is recorded");

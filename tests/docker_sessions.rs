@@ -14,6 +14,7 @@ use vibebox::clock::{Clock, Timestamp};
 use vibebox::domain::{Environment, Session, SessionStatus, SessionType};
 use vibebox::error::ErrorKind;
 use vibebox::service::{NewSession, Terminal};
+use vibebox::store::PageRequest;
 use vibebox::testing::ManualClock;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -41,7 +42,11 @@ async fn tmux_has(d: &D, env: &Environment, name: &str) -> bool {
 async fn the_default_tmux_session_runs_in_the_container_once_started() {
     let d = D::new().await;
     let (alice, env) = d.owner_with_running_env("alice").await;
-    let sessions = d.vb.list_sessions(&alice, env.id, false).await.unwrap();
+    let sessions =
+        d.vb.list_sessions(&alice, env.id, false, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let open: Vec<_> = sessions
         .iter()
         .map(|s| (s.session_type, s.session_name.as_str(), s.status))
@@ -94,7 +99,11 @@ async fn a_vscode_session_fails_naming_the_program_when_it_is_not_installed() {
         e.to_string(),
         "code-server is not installed in this environment's image"
     );
-    let all = d.vb.list_sessions(&alice, env.id, true).await.unwrap();
+    let all =
+        d.vb.list_sessions(&alice, env.id, true, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let code = all.iter().find(|s| s.session_name == "code").unwrap();
     assert_eq!(code.status, SessionStatus::Terminated);
 }
@@ -146,7 +155,11 @@ async fn stopping_the_environment_terminates_its_sessions_and_ends_their_termina
     d.vb.stop_environment(&alice, env.id).await.unwrap();
     read_to_end(&mut shell).await;
     read_to_end(&mut tmux).await;
-    let all = d.vb.list_sessions(&alice, env.id, true).await.unwrap();
+    let all =
+        d.vb.list_sessions(&alice, env.id, true, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(all.len(), 2);
     assert!(
         all.iter().all(|s| s.status == SessionStatus::Terminated),

@@ -1,12 +1,21 @@
 //! TCP tunnels on the real Docker engine: bytes go both ways through the engine (any port,
 //! declared or not), a published declared port takes the direct path, closing either side
-//! closes the other, a port nothing listens on is refused, and open tunnels are capped.
+//! closes the other, ending the input (a half-close, also as the WebSocket's `eof` frame)
+//! still brings the app's answer, a port nothing listens on is refused, and open tunnels are
+//! capped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod docker;
+#[allow(dead_code)]
+#[path = "http_walk/client.rs"]
+mod walk_client;
 
 use docker::*;
+use futures::{SinkExt, StreamExt};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use vibebox::ErrorKind;
 use vibebox::domain::Environment;
 use vibebox::service::{PortStream, TunnelPath};
@@ -190,4 +199,109 @@ async fn an_image_without_socat_falls_back_to_busybox_nc() {
         response.starts_with("HTTP/1.") && response.ends_with("hi\n"),
         "{response}"
     );
+}
+
+/// Bytes the app answers after the request's end of file: more than one frame's worth.
+const ANSWER_TAIL: usize = 200_000;
+
+/// Starts a python3 app on `port` that reads one connection to its end of file, waits a
+/// second, then answers `got <n> bytes` and [`ANSWER_TAIL`] more bytes, and closes.
+async fn answer_after_eof(d: &D, env: &Environment, port: u16) {
+    let script = format!(
+        r#"nohup python3 -c '
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", {port}))
+s.listen(1)
+c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    n += len(b)
+time.sleep(1)
+c.sendall(b"got %d bytes\n" % n + b"z" * {ANSWER_TAIL})
+c.close()
+' >/dev/null 2>&1 &
+for i in $(seq 1 200); do grep -q ':{port:04X} 00000000:0000 0A' /proc/net/tcp && exit 0; sleep 0.05; done; exit 1"#
+    );
+    let (code, out) = d.exec(env, &script).await;
+    assert_eq!(code, 0, "the app on {port} did not come up: {out}");
+}
+
+/// Checks an answer of [`answer_after_eof`] to a request of `sent` bytes.
+fn assert_full_answer(answer: &[u8], sent: usize) {
+    let head = format!("got {sent} bytes\n");
+    assert!(
+        answer.starts_with(head.as_bytes()),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(80)])
+    );
+    assert_eq!(answer.len(), head.len() + ANSWER_TAIL, "the whole answer");
+    assert!(answer[head.len()..].iter().all(|b| *b == b'z'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_the_streams_write_side_still_brings_the_apps_answer() {
+    let d = D::with(|c| c.default_sessions = vec![]).await;
+    let (alice, env) = running(&d).await;
+    answer_after_eof(&d, &env, 7005).await;
+    let mut tunnel = d.vb.connect_port(&alice, env.id, 7005).await.unwrap();
+    assert_eq!(tunnel.path(), TunnelPath::Engine);
+    let request = noise(10_000);
+    tunnel.write_all(&request).await.unwrap();
+    tunnel.shutdown().await.unwrap();
+    assert_full_answer(&read_until_eof(&mut tunnel).await, request.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websockets_eof_frame_half_closes_and_the_apps_answer_still_arrives() {
+    let d = D::with(|c| c.default_sessions = vec![]).await;
+    let api = walk_client::serve(&d).await;
+    let (_, token) = api.register_and_sign_in("alice").await;
+    let project = api
+        .post(
+            "/projects",
+            &token,
+            json!({"name": "Tunnels", "slug": "tunnels"}),
+        )
+        .await;
+    assert_eq!(project.status, 201, "{}", project.raw);
+    let env = api
+        .post(
+            "/environments",
+            &token,
+            json!({"project_id": project.body["id"], "name": "Dev", "slug": "dev",
+                   "base_image": BASE_IMAGE}),
+        )
+        .await;
+    assert_eq!(env.status, 201, "{}", env.raw);
+    let id = env.body["id"].as_str().unwrap().to_string();
+    let started = api
+        .post(&format!("/environments/{id}/start"), &token, json!({}))
+        .await;
+    assert_eq!(started.status, 200, "{}", started.raw);
+    let env: Environment = serde_json::from_value(started.body).unwrap();
+    answer_after_eof(&d, &env, 7006).await;
+
+    let mut ws = api
+        .socket(&format!("/ws/environments/{id}/ports/7006/tunnel"), &token)
+        .await
+        .unwrap();
+    let request = noise(10_000);
+    ws.send(Message::binary(request.clone())).await.unwrap();
+    ws.send(Message::text(r#"{"type":"eof"}"#)).await.unwrap();
+    let mut answer = Vec::new();
+    let close = loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+            Some(Ok(Message::Binary(bytes))) => answer.extend_from_slice(&bytes),
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected the answer then a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::Normal));
+    assert_full_answer(&answer, request.len());
 }

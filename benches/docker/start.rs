@@ -25,6 +25,7 @@ use vibebox::config::Config;
 use vibebox::domain::{Environment, EnvironmentStatus, Project, SessionStatus, SessionType};
 use vibebox::rbac::Actor;
 use vibebox::runtime::{ContainerRuntime, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID};
+use vibebox::store::PageRequest;
 use vibebox_docker::{DockerOptions, host_from_env};
 
 use crate::common::Latencies;
@@ -124,7 +125,11 @@ async fn start_via(
 
 /// The default tmux session really started, so the timed start included it.
 async fn assert_tmux_session(vb: &Vibebox, actor: &Actor, env: &Environment) {
-    let sessions = vb.list_sessions(actor, env.id, false).await.unwrap();
+    let sessions = vb
+        .list_sessions(actor, env.id, false, &PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
     assert!(
         sessions.iter().any(|s| s.session_type == SessionType::Tmux
             && s.session_name == "main"

@@ -255,8 +255,7 @@ async fn the_whole_path_through_http_matches_the_real_container_and_the_viewer_i
             listed.raw
         );
         let by_key = |k: &str| {
-            listed
-                .body
+            listed.body["items"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -348,7 +347,7 @@ async fn the_whole_path_through_http_matches_the_real_container_and_the_viewer_i
         json!(w.environment)
     );
     let ports = api.read(&w.env_path("/ports"), &w.viewer_token).await;
-    let bound = ports[0]["bound_host_port"]
+    let bound = ports["items"][0]["bound_host_port"]
         .as_u64()
         .expect("the bound host port is reported");
     let published = &inspect["NetworkSettings"]["Ports"]["8080/tcp"];
@@ -436,7 +435,7 @@ async fn the_whole_path_through_http_matches_the_real_container_and_the_viewer_i
     expect(&install, 202, "requesting the install");
     let installed = eventually("the extension is installed", || async {
         let list = api.read(&w.env_path("/extensions"), &w.viewer_token).await;
-        let one = list.as_array().unwrap().first().cloned()?;
+        let one = list["items"].as_array().unwrap().first().cloned()?;
         assert_ne!(one["status"], "failed", "{one}");
         (one["status"] == "installed").then_some(one)
     })
@@ -520,7 +519,8 @@ async fn the_whole_path_through_http_matches_the_real_container_and_the_viewer_i
     );
     let left = api.read(&w.env_path("/extensions"), &w.owner_token).await;
     assert!(
-        left.as_array()
+        left["items"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|e| e["status"] == "removed"),

@@ -199,10 +199,16 @@ async fn viewer_is_refused_every_write_but_reads_everything() {
     );
 
     h.vb.get_environment(&viewer, env.id).await.unwrap();
-    h.vb.list_ports(&viewer, env.id).await.unwrap();
-    h.vb.list_variables(&viewer, env.id).await.unwrap();
-    h.vb.list_sessions(&viewer, env.id, false).await.unwrap();
-    h.vb.list_environment_extensions(&viewer, env.id)
+    h.vb.list_ports(&viewer, env.id, &PageRequest::first(50))
+        .await
+        .unwrap();
+    h.vb.list_variables(&viewer, env.id, &PageRequest::first(50))
+        .await
+        .unwrap();
+    h.vb.list_sessions(&viewer, env.id, false, &PageRequest::first(50))
+        .await
+        .unwrap();
+    h.vb.list_environment_extensions(&viewer, env.id, &PageRequest::first(50))
         .await
         .unwrap();
     h.vb.query_logs(&viewer, env.id, Default::default(), &PageRequest::first(10))
@@ -272,7 +278,11 @@ async fn secret_like_variables_are_always_encrypted_and_masked() {
     )
     .await
     .unwrap();
-    let listed = h.vb.list_variables(&alice, env.id).await.unwrap();
+    let listed =
+        h.vb.list_variables(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let rust_log = listed.iter().find(|v| v.key == "RUST_LOG").unwrap();
     assert_eq!(
         (rust_log.value.as_str(), rust_log.is_encrypted),
@@ -377,4 +387,66 @@ async fn each_environment_gets_a_home_volume_removed_with_it() {
     assert_eq!(h.rt.volumes(), vec![volume]);
     h.vb.delete_environment(&alice, env.id).await.unwrap();
     assert!(h.rt.volumes().is_empty());
+}
+
+#[tokio::test]
+async fn ports_and_variables_page_in_id_order_whatever_order_the_store_lists_them_in() {
+    let h = H::new().await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    let mut ports = Vec::new();
+    for container_port in [9000, 3000, 8080] {
+        let new = NewPort {
+            container_port,
+            host_port: None,
+            protocol: None,
+        };
+        ports.push(h.vb.add_port(&alice, env.id, new).await.unwrap().id.0);
+    }
+    let mut variables = Vec::new();
+    // Keys in reverse order: the stores list variables by key.
+    for key in ["ZED", "MID", "ALPHA"] {
+        let new = NewVariable {
+            key: key.into(),
+            value: SecretString::from("v"),
+            is_encrypted: false,
+        };
+        variables.push(h.vb.set_variable(&alice, env.id, new).await.unwrap().id.0);
+    }
+    ports.sort();
+    variables.sort();
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(1);
+    loop {
+        let got = h.vb.list_ports(&alice, env.id, &page).await.unwrap();
+        assert!(got.items.len() <= 1);
+        seen.extend(got.items.iter().map(|p| p.id.0));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ports, "each port once, by id");
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let got = h.vb.list_variables(&alice, env.id, &page).await.unwrap();
+        seen.extend(got.items.iter().map(|v| v.id.0));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, variables, "each variable once, by id");
+
+    let bad = PageRequest {
+        limit: 10,
+        cursor: Some("nope".into()),
+    };
+    let e = h.vb.list_variables(&alice, env.id, &bad).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::InvalidInput, Some("cursor"))
+    );
 }

@@ -92,9 +92,10 @@ async fn an_extension_installs_in_a_running_environment_and_its_status_is_tracke
     let (status, _) = wait_for(&mut rx, status_of).await;
     assert_eq!(status, ExtensionStatus::Installed);
     let listed =
-        h.vb.list_environment_extensions(&admin, env.id)
+        h.vb.list_environment_extensions(&admin, env.id, &PageRequest::first(50))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
     assert!(listed[0].installed_at.is_some());
     let e =
         h.vb.install_extension(&admin, env.id, "ms-python.python")
@@ -105,9 +106,10 @@ async fn an_extension_installs_in_a_running_environment_and_its_status_is_tracke
         .await
         .unwrap();
     assert!(
-        h.vb.list_environment_extensions(&admin, env.id)
+        h.vb.list_environment_extensions(&admin, env.id, &PageRequest::first(50))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }
@@ -132,9 +134,10 @@ async fn a_failed_installation_keeps_its_error_and_can_be_retried() {
     assert_eq!(status, ExtensionStatus::Failed);
     assert!(message.unwrap().contains("network unreachable"));
     let stored =
-        h.vb.list_environment_extensions(&admin, env.id)
+        h.vb.list_environment_extensions(&admin, env.id, &PageRequest::first(50))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
     assert!(
         stored[0]
             .error_message

@@ -5,6 +5,7 @@ use vibebox_core::domain::{EnvironmentStatus, WarningCode};
 use vibebox_core::error::ErrorKind;
 use vibebox_core::events::EventKind;
 use vibebox_core::service::{NewSession, StopMode};
+use vibebox_core::store::PageRequest;
 
 use super::harness::{H, wait_for};
 
@@ -103,7 +104,11 @@ async fn stopping_a_saturated_environment_runs_nothing_inside_it() {
     let stopped = h.vb.stop_environment(&alice, env.id).await.unwrap();
     assert_eq!(stopped.status, EnvironmentStatus::Stopped);
     assert_eq!(h.rt.exec_history().len(), execs_before);
-    let sessions = h.vb.list_sessions(&alice, env.id, true).await.unwrap();
+    let sessions =
+        h.vb.list_sessions(&alice, env.id, true, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert!(
         sessions
             .iter()

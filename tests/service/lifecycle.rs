@@ -8,6 +8,7 @@ use vibebox_core::runtime::{
     HardeningProfile, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID,
 };
 use vibebox_core::service::{EnvironmentPatch, NewPort};
+use vibebox_core::store::PageRequest;
 use vibebox_core::testing::FakeFailure;
 
 use super::harness::{H, wait_for};
@@ -53,13 +54,21 @@ async fn start_binds_host_ports_on_loopback_and_stop_clears_them() {
     let env = h.vb.start_environment(&alice, env.id).await.unwrap();
     let spec = h.rt.spec_of(&H::container(&env)).unwrap();
     assert_eq!(spec.ports[0].host_ip, "127.0.0.1");
-    let ports = h.vb.list_ports(&alice, env.id).await.unwrap();
+    let ports =
+        h.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let bound = ports[0]
         .bound_host_port
         .expect("the engine's port is recorded");
     assert!(bound >= 1024);
     h.vb.stop_environment(&alice, env.id).await.unwrap();
-    let ports = h.vb.list_ports(&alice, env.id).await.unwrap();
+    let ports =
+        h.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(ports[0].bound_host_port, None);
 }
 

@@ -7,6 +7,7 @@ use vibebox_core::domain::EnvironmentStatus;
 use vibebox_core::events::EventKind;
 use vibebox_core::runtime::ContainerRuntime;
 use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
+use vibebox_core::store::PageRequest;
 use vibebox_core::testing::FakeFailure;
 use vibebox_core::{ErrorKind, Vibebox};
 
@@ -31,9 +32,10 @@ async fn a_container_that_dies_while_running_puts_the_environment_in_error() {
     );
     // Sessions ended with it.
     assert!(
-        h.vb.list_sessions(&alice, env.id, false)
+        h.vb.list_sessions(&alice, env.id, false, &PageRequest::first(50))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
     // And it can be started again.

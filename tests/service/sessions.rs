@@ -6,6 +6,7 @@ use vibebox_core::config::Config;
 use vibebox_core::domain::{SessionStatus, SessionType};
 use vibebox_core::runtime::TerminalSize;
 use vibebox_core::service::{NewSession, Terminal};
+use vibebox_core::store::PageRequest;
 use vibebox_core::testing::ScriptedExec;
 
 use super::harness::H;
@@ -39,7 +40,11 @@ async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
     let h = H::new().await;
     let (alice, _, env) = h.owner_with_env("alice").await;
     h.vb.start_environment(&alice, env.id).await.unwrap();
-    let sessions = h.vb.list_sessions(&alice, env.id, false).await.unwrap();
+    let sessions =
+        h.vb.list_sessions(&alice, env.id, false, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(sessions.len(), 1);
     assert_eq!(
         (
@@ -51,12 +56,17 @@ async fn the_default_tmux_session_opens_at_start_and_ends_at_stop() {
     );
     h.vb.stop_environment(&alice, env.id).await.unwrap();
     assert!(
-        h.vb.list_sessions(&alice, env.id, false)
+        h.vb.list_sessions(&alice, env.id, false, &PageRequest::first(50))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
-    let all = h.vb.list_sessions(&alice, env.id, true).await.unwrap();
+    let all =
+        h.vb.list_sessions(&alice, env.id, true, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(all[0].status, SessionStatus::Terminated);
 }
 
@@ -111,7 +121,11 @@ async fn a_vscode_session_fails_with_a_clear_message_when_code_server_is_absent(
         e.to_string(),
         "code-server is not installed in this environment's image"
     );
-    let all = h.vb.list_sessions(&alice, env.id, true).await.unwrap();
+    let all =
+        h.vb.list_sessions(&alice, env.id, true, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert!(
         all.iter()
             .any(|s| s.session_name == "code" && s.status == SessionStatus::Terminated)
@@ -170,7 +184,11 @@ async fn closing_a_terminal_kills_its_process_but_a_tmux_session_lives_on() {
     assert_eq!(h.rt.running_exec_count(), before + 1);
     t.control.close().await;
     assert_eq!(h.rt.running_exec_count(), before);
-    let sessions = h.vb.list_sessions(&alice, env.id, false).await.unwrap();
+    let sessions =
+        h.vb.list_sessions(&alice, env.id, false, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     assert_eq!(
         sessions[0].status,
         SessionStatus::Active,

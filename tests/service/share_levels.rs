@@ -53,7 +53,13 @@ async fn a_new_port_is_private_and_the_owner_sets_every_level() {
                 .unwrap();
         assert_eq!(set.share_level, *level);
         assert_eq!((set.id, set.container_port), (port.id, 8080));
-        assert_eq!(h.vb.list_ports(&alice, env.id).await.unwrap(), [set]);
+        assert_eq!(
+            h.vb.list_ports(&alice, env.id, &PageRequest::first(50))
+                .await
+                .unwrap()
+                .items,
+            [set]
+        );
     }
 }
 
@@ -116,7 +122,11 @@ async fn setting_a_share_level_follows_the_exec_row_of_the_rbac_table() {
     let e = set(olga.clone(), ShareLevel::Public).await.unwrap_err();
     assert!(e.to_string().contains("environment"), "{e}");
     assert_eq!(
-        h.vb.list_ports(&vic, env.id).await.unwrap()[0].share_level,
+        h.vb.list_ports(&vic, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items[0]
+            .share_level,
         ShareLevel::Private
     );
     // A port that is not the environment's.

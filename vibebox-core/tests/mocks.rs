@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use vibebox_core::secrets::MockSecrets;
 use vibebox_core::service::{NewProject, NewVariable, Registration};
+use vibebox_core::store::PageRequest;
 use vibebox_core::testing::{FakeRuntime, MemoryStore};
 use vibebox_core::{Error, ErrorKind, Vibebox};
 
@@ -61,7 +62,13 @@ async fn a_failing_secrets_backend_fails_the_write_and_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
-    assert!(vb.list_variables(&actor, env.id).await.unwrap().is_empty());
+    assert!(
+        vb.list_variables(&actor, env.id, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 fn crate_env(project_id: vibebox_core::id::ProjectId) -> vibebox_core::service::NewEnvironment {

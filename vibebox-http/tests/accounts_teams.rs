@@ -25,12 +25,12 @@ async fn an_api_key_token_is_shown_once_and_never_listed() {
     let listed = app
         .call("GET", "/api/v1/users/me/api-keys", &alice, None)
         .await;
-    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert!(
         !listed.body.to_string().contains(&token[4..]),
         "the secret part is never listed"
     );
-    assert!(listed.body[0].get("secret_hash").is_none());
+    assert!(listed.body["items"][0].get("secret_hash").is_none());
     let me = app.call("GET", "/api/v1/users/me", &token, None).await;
     assert_eq!(me.status, StatusCode::OK);
     // A read-only key cannot create projects.
@@ -56,8 +56,8 @@ async fn devices_are_listed_and_a_revoked_one_cannot_refresh() {
         .call("GET", "/api/v1/users/me/sessions", &access, None)
         .await;
     assert_eq!(devices.status, StatusCode::OK);
-    let id = devices.body[0]["id"].as_str().unwrap().to_string();
-    assert!(devices.body[0].get("token_hash").is_none());
+    let id = devices.body["items"][0]["id"].as_str().unwrap().to_string();
+    assert!(devices.body["items"][0].get("token_hash").is_none());
     let r = app
         .call(
             "DELETE",
@@ -182,8 +182,7 @@ async fn sessions_extensions_and_logs_of_a_running_environment() {
         .call("GET", &format!("{base}/sessions"), &alice, None)
         .await;
     assert!(
-        listed
-            .body
+        listed.body["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -302,3 +302,66 @@ async fn typed_ids_are_uuid_strings_and_secrets_write_only() {
     assert!(schemas["ApiKey"]["properties"]["secret_hash"].is_null());
     assert!(schemas["User"]["properties"]["password_hash"].is_null());
 }
+
+#[tokio::test]
+async fn environment_and_account_lists_answer_the_page_schema_and_take_limit_and_cursor() {
+    let spec = spec(&App::new()).await;
+    for (path, item) in [
+        ("/api/v1/environments/{id}/ports", "EnvironmentPort"),
+        ("/api/v1/environments/{id}/variables", "VariableView"),
+        ("/api/v1/environments/{id}/sessions", "Session"),
+        (
+            "/api/v1/environments/{id}/extensions",
+            "EnvironmentExtension",
+        ),
+        ("/api/v1/users/me/api-keys", "ApiKey"),
+        ("/api/v1/users/me/sessions", "RefreshSession"),
+    ] {
+        let op = &spec["paths"][path]["get"];
+        let page = format!("Page_{item}");
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            format!("#/components/schemas/{page}"),
+            "GET {path}"
+        );
+        // The page's items are the item's schema (inlined by utoipa's generics).
+        let schema = &spec["components"]["schemas"][page.as_str()];
+        assert_eq!(
+            schema["properties"]["items"]["type"], "array",
+            "{page}: {schema}"
+        );
+        let fields = |v: &Value| -> BTreeSet<String> {
+            v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            fields(&schema["properties"]["items"]["items"]),
+            fields(&spec["components"]["schemas"][item]),
+            "{page}: {schema}"
+        );
+        assert_eq!(schema["required"], serde_json::json!(["items"]), "{page}");
+        assert!(
+            schema["properties"]["next_cursor"].is_object(),
+            "{page}: {schema}"
+        );
+        let params: BTreeSet<&str> = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            params.contains("limit") && params.contains("cursor"),
+            "GET {path}: {params:?}"
+        );
+        assert!(
+            op["responses"]["422"].is_object(),
+            "GET {path} documents 422"
+        );
+    }
+}

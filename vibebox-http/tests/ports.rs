@@ -53,7 +53,11 @@ async fn ports_are_private_and_patch_sets_the_share_level() {
             None,
         )
         .await;
-    assert_eq!(listed.body[0]["share_level"], "team", "{}", listed.body);
+    assert_eq!(
+        listed.body["items"][0]["share_level"], "team",
+        "{}",
+        listed.body
+    );
 }
 
 #[tokio::test]
@@ -89,7 +93,7 @@ async fn an_unknown_share_level_is_422_naming_the_field() {
             None,
         )
         .await;
-    assert_eq!(listed.body[0]["share_level"], "private");
+    assert_eq!(listed.body["items"][0]["share_level"], "private");
 }
 
 #[tokio::test]
@@ -183,5 +187,8 @@ async fn a_viewer_gets_403_and_a_stranger_404() {
             None,
         )
         .await;
-    assert_eq!(listed.body[0]["share_level"], "private", "nothing changed");
+    assert_eq!(
+        listed.body["items"][0]["share_level"], "private",
+        "nothing changed"
+    );
 }

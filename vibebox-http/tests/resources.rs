@@ -73,7 +73,11 @@ async fn a_project_and_environment_walk_from_create_to_delete() {
     let ports = app
         .call("GET", &format!("{base}/ports"), &alice, None)
         .await;
-    assert!(ports.body[0]["bound_host_port"].is_u64(), "{}", ports.body);
+    assert!(
+        ports.body["items"][0]["bound_host_port"].is_u64(),
+        "{}",
+        ports.body
+    );
     let stopped = app
         .call("POST", &format!("{base}/stop"), &alice, None)
         .await;

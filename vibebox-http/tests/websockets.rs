@@ -460,7 +460,11 @@ async fn leaving_a_tmux_terminal_keeps_the_session_for_the_next_one() {
             None,
         )
         .await;
-    assert_eq!(sessions.body[0]["status"], "active", "{}", sessions.body);
+    assert_eq!(
+        sessions.body["items"][0]["status"], "active",
+        "{}",
+        sessions.body
+    );
     assert!(
         connect(addr, &path, Some(&auth), None).await.is_ok(),
         "re-attach"
@@ -523,4 +527,97 @@ async fn logs_socket_marks_output_lost_to_rotation_with_a_gap() {
         "{gap}"
     );
     until(&mut ws, |v| v["type"] == "log" && v["message"] == "kept").await;
+}
+
+/// Bytes the tunnel test's app answers after the request's end of file: several frames.
+const ANSWER_TAIL: usize = 200_000;
+
+/// A local app that reads each connection to its end of file, waits a little, then answers
+/// `got <n> bytes` and [`ANSWER_TAIL`] more bytes, and closes. Returns its port.
+async fn answer_after_eof_app() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                if socket.read_to_end(&mut request).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let mut answer = format!("got {} bytes\n", request.len()).into_bytes();
+                answer.resize(answer.len() + ANSWER_TAIL, b'z');
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+/// A served app on a fake engine whose published ports are reachable here, and a running
+/// environment with port 8080 published on `host_port`: (address, token, environment).
+async fn tunnel_to(host_port: u16) -> (SocketAddr, String, String) {
+    let app = App::with_runtime(
+        common::config(),
+        vibebox_core::testing::FakeRuntime::new().with_capabilities(
+            vibebox_core::runtime::Capabilities {
+                storage_limit: false,
+                kill_exec: true,
+                stats: true,
+                local_ports: true,
+            },
+        ),
+    );
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    let port = app
+        .call(
+            "POST",
+            &format!("/api/v1/environments/{env}/ports"),
+            &alice,
+            Some(json!({"container_port": 8080, "host_port": host_port})),
+        )
+        .await;
+    assert_eq!(port.status, StatusCode::CREATED, "{}", port.body);
+    assert_eq!(app.start(&env, &alice).await.status, StatusCode::OK);
+    (app.serve().await, alice, env)
+}
+
+#[tokio::test]
+async fn the_tunnels_eof_frame_half_closes_and_the_apps_answer_after_it_still_arrives() {
+    let (addr, alice, env) = tunnel_to(answer_after_eof_app().await).await;
+    let path = format!("/api/v1/ws/environments/{env}/ports/8080/tunnel");
+    let mut ws = connect_as(addr, &path, &alice).await;
+    ws.send(Message::binary(vec![b'a'; 3000])).await.unwrap();
+    ws.send(Message::binary(vec![b'b'; 42])).await.unwrap();
+    ws.send(Message::text(r#"{"type":"eof"}"#)).await.unwrap();
+    let mut answer = Vec::new();
+    let close = loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+            Some(Ok(Message::Binary(bytes))) => answer.extend_from_slice(&bytes),
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected the answer then a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::Normal));
+    let head = b"got 3042 bytes\n";
+    assert!(
+        answer.starts_with(head),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(40)])
+    );
+    assert_eq!(answer.len(), head.len() + ANSWER_TAIL, "the whole answer");
+}
+
+#[tokio::test]
+async fn bytes_after_the_tunnels_eof_frame_close_the_socket_with_1002() {
+    let (addr, alice, env) = tunnel_to(answer_after_eof_app().await).await;
+    let path = format!("/api/v1/ws/environments/{env}/ports/8080/tunnel");
+    let mut ws = connect_as(addr, &path, &alice).await;
+    ws.send(Message::text(r#"{"type":"eof"}"#)).await.unwrap();
+    ws.send(Message::binary(b"late".to_vec())).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, CloseCode::Protocol);
 }

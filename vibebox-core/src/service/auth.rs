@@ -13,6 +13,8 @@ use crate::domain::{ApiKey, RefreshSession, Scope, TokenHash, User};
 use crate::error::{Error, Result};
 use crate::id::{ApiKeyId, RefreshFamilyId, RefreshSessionId, UserId};
 use crate::rbac::{Action, Actor, UserActor};
+use crate::store::cursor::page_by_id;
+use crate::store::{Page, PageRequest};
 use crate::tokens;
 use crate::validate;
 
@@ -200,11 +202,22 @@ impl Vibebox {
         Ok(())
     }
 
-    /// The actor's signed-in devices (current refresh tokens).
-    pub async fn list_devices(&self, actor: &Actor) -> Result<Vec<RefreshSession>> {
+    /// One page of the actor's signed-in devices (current refresh tokens), ordered by id. The
+    /// page is cut from the whole list of current sign-ins, each of which lives at most the
+    /// refresh lifetime. A device's id changes when its token is rotated, so a walk that spans
+    /// that device's refresh may miss it or meet it twice.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `Unauthenticated`.
+    #[instrument(skip_all)]
+    pub async fn list_devices(
+        &self,
+        actor: &Actor,
+        page: &PageRequest,
+    ) -> Result<Page<RefreshSession>> {
         self.authorize_platform(actor, Action::ReadOwnAccount)?;
         let user = actor.user_id().ok_or(Error::Unauthenticated)?;
-        self.store().list_refresh_sessions(user, self.now()).await
+        let devices = self.store().list_refresh_sessions(user, self.now()).await?;
+        page_by_id(devices, |d| d.id.0, page, false)
     }
 
     /// Signs a device out (revokes the family of the given current token).
@@ -297,11 +310,16 @@ impl Vibebox {
         })
     }
 
-    /// The actor's API keys.
-    pub async fn list_api_keys(&self, actor: &Actor) -> Result<Vec<ApiKey>> {
+    /// One page of the actor's API keys, ordered by id (creation order). The page is cut from
+    /// the user's whole list of keys.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `Unauthenticated`.
+    #[instrument(skip_all)]
+    pub async fn list_api_keys(&self, actor: &Actor, page: &PageRequest) -> Result<Page<ApiKey>> {
         self.authorize_platform(actor, Action::ReadOwnAccount)?;
         let user = actor.user_id().ok_or(Error::Unauthenticated)?;
-        self.store().list_api_keys(user).await
+        let keys = self.store().list_api_keys(user).await?;
+        page_by_id(keys, |k| k.id.0, page, false)
     }
 
     /// Deletes one of the actor's API keys. Errors: `NotFound` (`api_key`).

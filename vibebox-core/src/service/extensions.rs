@@ -12,6 +12,7 @@ use crate::id::{EnvironmentExtensionId, EnvironmentId, ExtensionId};
 use crate::lifecycle::StateMachine;
 use crate::rbac::{Action, Actor};
 use crate::runtime::{ContainerId, ExecSpec};
+use crate::store::cursor::page_by_id;
 use crate::store::{Page, PageRequest};
 use crate::validate;
 
@@ -110,15 +111,22 @@ impl Vibebox {
         Ok(ext)
     }
 
-    /// The environment's extensions with their installation status.
+    /// One page of the environment's extensions with their installation status, ordered by
+    /// id (the order they were first requested). An environment holds at most one installation
+    /// per catalog entry, so the page is cut from the whole list.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `NotFound` (`environment`).
+    #[instrument(skip_all, fields(environment.id = %env_id))]
     pub async fn list_environment_extensions(
         &self,
         actor: &Actor,
         env_id: EnvironmentId,
-    ) -> Result<Vec<EnvironmentExtension>> {
+        page: &PageRequest,
+    ) -> Result<Page<EnvironmentExtension>> {
         self.environment_for(actor, env_id, Action::ReadProject)
             .await?;
-        self.store().list_environment_extensions(env_id).await
+        let installs = self.store().list_environment_extensions(env_id).await?;
+        page_by_id(installs, |e| e.id.0, page, false)
     }
 
     /// Requests an extension (by its `publisher.name` id) for an environment. It is installed

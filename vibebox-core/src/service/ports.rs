@@ -10,6 +10,8 @@ use crate::domain::{EnvironmentPort, Protocol, ShareLevel};
 use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, PortId};
 use crate::rbac::{Action, Actor};
+use crate::store::cursor::page_by_id;
+use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// Most ports one environment may publish.
@@ -85,15 +87,22 @@ impl Vibebox {
         Ok(port)
     }
 
-    /// The environment's ports, with the host ports bound at the last start.
+    /// One page of the environment's ports, with the host ports bound at the last start,
+    /// ordered by id (creation order). An environment has at most
+    /// [`MAX_PORTS_PER_ENVIRONMENT`] ports, so the page is cut from the whole list.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `NotFound` (`environment`).
+    #[instrument(skip_all, fields(environment.id = %env_id))]
     pub async fn list_ports(
         &self,
         actor: &Actor,
         env_id: EnvironmentId,
-    ) -> Result<Vec<EnvironmentPort>> {
+        page: &PageRequest,
+    ) -> Result<Page<EnvironmentPort>> {
         self.environment_for(actor, env_id, Action::ReadProject)
             .await?;
-        self.store().list_ports(env_id).await
+        let ports = self.store().list_ports(env_id).await?;
+        page_by_id(ports, |p| p.id.0, page, false)
     }
 
     /// Sets who may open the port's preview URL (DESIGN.md §3): allowed to those who may exec

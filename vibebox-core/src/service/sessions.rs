@@ -13,6 +13,8 @@ use crate::id::{EnvironmentId, SessionId};
 use crate::lifecycle::StateMachine;
 use crate::rbac::{Action, Actor};
 use crate::runtime::{ContainerId, ExecInfo, ExecSpec};
+use crate::store::cursor::page_by_id;
+use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// A new session.
@@ -225,16 +227,26 @@ impl Vibebox {
         );
     }
 
-    /// The environment's sessions; terminated ones only when asked.
+    /// One page of the environment's sessions, ordered by id (creation order); terminated
+    /// ones only when asked. The page is cut from the environment's whole list, which is
+    /// bounded: terminated sessions are purged by retention.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `NotFound` (`environment`).
+    #[instrument(skip_all, fields(environment.id = %env_id))]
     pub async fn list_sessions(
         &self,
         actor: &Actor,
         env_id: EnvironmentId,
         include_terminated: bool,
-    ) -> Result<Vec<Session>> {
+        page: &PageRequest,
+    ) -> Result<Page<Session>> {
         self.environment_for(actor, env_id, Action::ReadProject)
             .await?;
-        self.store().list_sessions(env_id, include_terminated).await
+        let sessions = self
+            .store()
+            .list_sessions(env_id, include_terminated)
+            .await?;
+        page_by_id(sessions, |s| s.id.0, page, false)
     }
 
     /// A session the actor can see. Errors: `NotFound` (`session`).

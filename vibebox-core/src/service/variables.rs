@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::id::{EnvironmentId, VariableId};
 use crate::rbac::{Action, Actor};
 use crate::secrets::variable_aad;
+use crate::store::cursor::page_by_id;
+use crate::store::{Page, PageRequest};
 use crate::validate;
 
 /// What an encrypted value reads as.
@@ -135,21 +137,23 @@ impl Vibebox {
         Ok(stored.into())
     }
 
-    /// The environment's variables, encrypted values masked.
+    /// One page of the environment's variables, encrypted values masked, ordered by id
+    /// (the order keys were first set; replacing a value keeps its place). An environment has
+    /// at most [`MAX_VARIABLES_PER_ENVIRONMENT`] variables, so the page is cut from the whole
+    /// list.
+    ///
+    /// Errors: `InvalidInput` (`cursor`); `PermissionDenied`; `NotFound` (`environment`).
+    #[instrument(skip_all, fields(environment.id = %env_id))]
     pub async fn list_variables(
         &self,
         actor: &Actor,
         env_id: EnvironmentId,
-    ) -> Result<Vec<VariableView>> {
+        page: &PageRequest,
+    ) -> Result<Page<VariableView>> {
         self.environment_for(actor, env_id, Action::ReadProject)
             .await?;
-        Ok(self
-            .store()
-            .list_variables(env_id)
-            .await?
-            .into_iter()
-            .map(VariableView::from)
-            .collect())
+        let variables = self.store().list_variables(env_id).await?;
+        Ok(page_by_id(variables, |v| v.id.0, page, false)?.map(VariableView::from))
     }
 
     /// Deletes a variable. Errors: `NotFound` (`variable`).

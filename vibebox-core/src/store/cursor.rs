@@ -5,7 +5,9 @@
 //! - Log queries use `<timestamp in microseconds>_<id>` of the last line.
 //!
 //! A backend fetches `limit + 1` rows after the cursor and hands them to [`page_of`], which
-//! keeps `limit` of them and sets `next_cursor` exactly when the extra row was there.
+//! keeps `limit` of them and sets `next_cursor` exactly when the extra row was there. A list
+//! held whole in memory (the memory store, or the service paging a bounded set such as an
+//! environment's ports) goes through [`page_by_id`], which gives the same cursors.
 
 use uuid::Uuid;
 
@@ -62,6 +64,36 @@ pub fn page_of<T>(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String
     }
 }
 
+/// Pages through a whole list held in memory, ordered by `id` (ascending, or descending when
+/// `newest_first`), starting after the item the request's cursor names, with the same id
+/// cursors a database backend returns. The cursor need not name an item still in the list:
+/// the page continues with the ids after it.
+///
+/// Errors: `InvalidInput` (`cursor`) for a malformed cursor.
+pub fn page_by_id<T>(
+    mut items: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    page: &PageRequest,
+    newest_first: bool,
+) -> Result<Page<T>> {
+    let after = decode_id_cursor(page.cursor.as_deref())?;
+    items.sort_by_key(|t| id(t));
+    if newest_first {
+        items.reverse();
+    }
+    if let Some(after) = after {
+        items.retain(|t| {
+            if newest_first {
+                id(t) < after
+            } else {
+                id(t) > after
+            }
+        });
+    }
+    items.truncate(clamp_limit(page.limit) as usize + 1);
+    Ok(page_of(items, page.limit, |t| id(t).to_string()))
+}
+
 fn malformed() -> Error {
     Error::invalid("cursor", "malformed cursor")
 }
@@ -111,5 +143,46 @@ mod tests {
         assert_eq!(page.next_cursor.as_deref(), Some("2"));
         let last = page_of(vec![1, 2], 2, |n| n.to_string());
         assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn page_by_id_walks_every_item_once_in_id_order() -> TestResult {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let mut shuffled = ids.clone();
+        shuffled.reverse();
+        let mut seen = Vec::new();
+        let mut page = PageRequest::first(2);
+        loop {
+            let got = page_by_id(shuffled.clone(), |u| *u, &page, false)?;
+            assert!(got.items.len() <= 2);
+            seen.extend(got.items);
+            match got.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids);
+        Ok(())
+    }
+
+    #[test]
+    fn page_by_id_continues_after_a_cursor_whose_item_is_gone() -> TestResult {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let page = PageRequest {
+            limit: 10,
+            cursor: Some(ids[0].to_string()),
+        };
+        let got = page_by_id(ids[1..].to_vec(), |u| *u, &page, false)?;
+        assert_eq!(got.items, ids[1..]);
+        assert_eq!(got.next_cursor, None);
+        let bad = PageRequest {
+            limit: 10,
+            cursor: Some("nope".into()),
+        };
+        let err = page_by_id(ids, |u| *u, &bad, false)
+            .err()
+            .ok_or("a malformed cursor paged")?;
+        assert_eq!(err.field(), Some("cursor"));
+        Ok(())
     }
 }

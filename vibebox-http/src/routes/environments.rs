@@ -240,17 +240,18 @@ pub async fn restart(
     Ok(Json(s.vibebox.restart_environment(&actor, id, mode).await?))
 }
 
-/// The environment's port mappings.
+/// The environment's port mappings, ordered by id.
 #[utoipa::path(
     get,
     path = "/environments/{id}/ports",
     tag = "environments",
     params(
         ("id" = EnvironmentId, Path, description = "The environment"),
+        PageQuery,
     ),
     responses(
-        (status = 200, description = "The port mappings", body = Vec<EnvironmentPort>),
-        Forbidden, NotFound, Authenticated,
+        (status = 200, description = "The port mappings", body = Page<EnvironmentPort>),
+        Forbidden, NotFound, Invalid, Authenticated,
     ),
     security(("bearer" = []))
 )]
@@ -258,8 +259,9 @@ pub async fn list_ports(
     State(s): State<AppState>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
-) -> Result<Json<Vec<EnvironmentPort>>, ApiError> {
-    Ok(Json(s.vibebox.list_ports(&actor, id).await?))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<EnvironmentPort>>, ApiError> {
+    Ok(Json(s.vibebox.list_ports(&actor, id, &q.page()?).await?))
 }
 
 /// Adds a port mapping.
@@ -343,17 +345,18 @@ pub async fn remove_port(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The environment's variables; encrypted values are masked.
+/// The environment's variables, ordered by id; encrypted values are masked.
 #[utoipa::path(
     get,
     path = "/environments/{id}/variables",
     tag = "environments",
     params(
         ("id" = EnvironmentId, Path, description = "The environment"),
+        PageQuery,
     ),
     responses(
-        (status = 200, description = "The variables; encrypted values are masked", body = Vec<VariableView>),
-        Forbidden, NotFound, Authenticated,
+        (status = 200, description = "The variables; encrypted values are masked", body = Page<VariableView>),
+        Forbidden, NotFound, Invalid, Authenticated,
     ),
     security(("bearer" = []))
 )]
@@ -361,8 +364,11 @@ pub async fn list_variables(
     State(s): State<AppState>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
-) -> Result<Json<Vec<VariableView>>, ApiError> {
-    Ok(Json(s.vibebox.list_variables(&actor, id).await?))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<VariableView>>, ApiError> {
+    Ok(Json(
+        s.vibebox.list_variables(&actor, id, &q.page()?).await?,
+    ))
 }
 
 /// Sets a variable (secret-looking keys are always encrypted).

@@ -66,17 +66,18 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(ext)))
 }
 
-/// The environment's extensions with their installation status.
+/// The environment's extensions with their installation status, ordered by id.
 #[utoipa::path(
     get,
     path = "/environments/{id}/extensions",
     tag = "extensions",
     params(
         ("id" = EnvironmentId, Path, description = "The environment"),
+        PageQuery,
     ),
     responses(
-        (status = 200, description = "The environment's extensions", body = Vec<EnvironmentExtension>),
-        Forbidden, NotFound, Authenticated,
+        (status = 200, description = "The environment's extensions", body = Page<EnvironmentExtension>),
+        Forbidden, NotFound, Invalid, Authenticated,
     ),
     security(("bearer" = []))
 )]
@@ -84,9 +85,12 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
-) -> Result<Json<Vec<EnvironmentExtension>>, ApiError> {
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<EnvironmentExtension>>, ApiError> {
     Ok(Json(
-        s.vibebox.list_environment_extensions(&actor, id).await?,
+        s.vibebox
+            .list_environment_extensions(&actor, id, &q.page()?)
+            .await?,
     ))
 }
 

@@ -7,24 +7,30 @@ use serde::Deserialize;
 use vibebox_core::domain::Session;
 use vibebox_core::id::{EnvironmentId, SessionId};
 use vibebox_core::service::NewSession;
+use vibebox_core::store::Page;
 
 use crate::auth::Caller;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::json::ApiJson;
 use crate::openapi::{Authenticated, Conflict, Forbidden, Invalid, JsonBody, NotFound};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// `?include_terminated=`.
+/// `?include_terminated=&limit=&cursor=`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Also list ended sessions (default false).
     #[serde(default)]
     pub include_terminated: bool,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// From the previous page's `next_cursor`; absent or empty for the first page.
+    pub cursor: Option<String>,
 }
 
-/// The environment's sessions.
+/// The environment's sessions, ordered by id.
 #[utoipa::path(
     get,
     path = "/environments/{id}/sessions",
@@ -34,7 +40,7 @@ pub struct ListQuery {
         ListQuery,
     ),
     responses(
-        (status = 200, description = "The sessions", body = Vec<Session>),
+        (status = 200, description = "The sessions", body = Page<Session>),
         Forbidden, NotFound, Invalid, Authenticated,
     ),
     security(("bearer" = []))
@@ -44,10 +50,15 @@ pub async fn list(
     Caller(actor): Caller,
     ApiPath(id): ApiPath<EnvironmentId>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Vec<Session>>, ApiError> {
+) -> Result<Json<Page<Session>>, ApiError> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
     Ok(Json(
         s.vibebox
-            .list_sessions(&actor, id, q.include_terminated)
+            .list_sessions(&actor, id, q.include_terminated, &page)
             .await?,
     ))
 }

@@ -66,22 +66,26 @@ pub async fn update_me(
     Ok(Json(s.vibebox.update_profile(&actor, patch).await?))
 }
 
-/// The caller's API keys.
+/// The caller's API keys, ordered by id.
 #[utoipa::path(
     get,
     path = "/users/me/api-keys",
     tag = "users",
+    params(
+        PageQuery,
+    ),
     responses(
-        (status = 200, description = "The caller's API keys", body = Vec<ApiKey>),
-        Forbidden, Authenticated,
+        (status = 200, description = "The caller's API keys", body = Page<ApiKey>),
+        Forbidden, Invalid, Authenticated,
     ),
     security(("bearer" = []))
 )]
 pub async fn api_keys(
     State(s): State<AppState>,
     Caller(actor): Caller,
-) -> Result<Json<Vec<ApiKey>>, ApiError> {
-    Ok(Json(s.vibebox.list_api_keys(&actor).await?))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<ApiKey>>, ApiError> {
+    Ok(Json(s.vibebox.list_api_keys(&actor, &q.page()?).await?))
 }
 
 /// Creates an API key; the token is in this response only.
@@ -134,22 +138,26 @@ pub async fn delete_api_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's signed-in devices.
+/// The caller's signed-in devices, ordered by id.
 #[utoipa::path(
     get,
     path = "/users/me/sessions",
     tag = "users",
+    params(
+        PageQuery,
+    ),
     responses(
-        (status = 200, description = "The caller's signed-in devices", body = Vec<RefreshSession>),
-        Forbidden, Authenticated,
+        (status = 200, description = "The caller's signed-in devices", body = Page<RefreshSession>),
+        Forbidden, Invalid, Authenticated,
     ),
     security(("bearer" = []))
 )]
 pub async fn devices(
     State(s): State<AppState>,
     Caller(actor): Caller,
-) -> Result<Json<Vec<RefreshSession>>, ApiError> {
-    Ok(Json(s.vibebox.list_devices(&actor).await?))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<RefreshSession>>, ApiError> {
+    Ok(Json(s.vibebox.list_devices(&actor, &q.page()?).await?))
 }
 
 /// Signs a device out.

@@ -1,14 +1,18 @@
 //! `/ws/environments/{id}/ports/{port}/tunnel`: a TCP tunnel to any port inside a running
 //! environment ([`Vibebox::connect_port`](vibebox_core::Vibebox::connect_port)). Binary
-//! frames carry the connection's bytes both ways; text frames are not used. The socket closes
-//! normally (1000) when the app closes the connection; when the client closes the socket, the
-//! connection inside is closed. A port nothing listens on is refused before the upgrade
-//! (409), like a stopped environment.
+//! frames carry the connection's bytes both ways. The one text frame is the client's
+//! end of input, `{"type":"eof"}` (a half-close): the server shuts down the connection's write
+//! side and keeps relaying what the app sends until the app closes; binary frames after it are
+//! a protocol error (1002). Other text frames are ignored. The socket closes normally (1000)
+//! when the app closes the connection; when the client closes the socket, the connection
+//! inside is closed (both directions). A port nothing listens on is refused before the
+//! upgrade (409), like a stopped environment.
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket};
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
+use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vibebox_core::id::EnvironmentId;
 use vibebox_core::service::PortStream;
@@ -23,6 +27,14 @@ use crate::state::AppState;
 /// The most bytes read from the connection into one frame.
 const FRAME_BYTES: usize = 64 * 1024;
 
+/// A client's text frame.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Control {
+    /// The client sends no more bytes: shut down the connection's write side.
+    Eof,
+}
+
 /// Upgrades to a TCP tunnel to `port` inside the environment.
 #[utoipa::path(
     get,
@@ -34,7 +46,7 @@ const FRAME_BYTES: usize = 64 * 1024;
         ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /ws-tickets`, instead of the `bearer.<token>` subprotocol"),
     ),
     responses(
-        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: the connection's bytes in binary frames both ways"),
+        (status = 101, description = "Switching to the `vibebox.v1` WebSocket protocol: the connection's bytes in binary frames both ways. The client ends its input (a half-close) with the text frame `{\"type\":\"eof\"}`: the server then shuts down the connection's write side and keeps relaying what the app sends until the app closes, then closes the socket with 1000; binary frames after it close the socket with 1002. A close frame from the client closes the connection in both directions."),
         NotFound, Conflict, Invalid, WebSocketErrors, Authenticated,
     ),
     security(("bearer" = []))
@@ -59,6 +71,8 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: 
     let access_ended = watch.ended(&s);
     tokio::pin!(access_ended);
     let mut buf = BytesMut::with_capacity(FRAME_BYTES);
+    // The client sent `eof`: the connection's write side is shut down.
+    let mut input_ended = false;
     loop {
         tokio::select! {
             _ = s.config.shutdown.cancelled() => {
@@ -88,16 +102,34 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: 
                 }
             },
             incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Binary(_))) if input_ended => {
+                    super::close_with(&mut socket, 1002, "bytes after eof").await;
+                    break;
+                }
                 Some(Ok(Message::Binary(bytes))) => {
                     if to_app.write_all(&bytes).await.is_err() {
                         super::close_with(&mut socket, 1011, "the connection failed").await;
                         break;
                     }
                 }
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<Control>(&text) {
+                    Ok(Control::Eof) if !input_ended => {
+                        input_ended = true;
+                        if let Err(e) = to_app.shutdown().await {
+                            tracing::debug!(error = %e, "tunnel half-close failed");
+                            super::close_with(&mut socket, 1011, "the connection failed").await;
+                            break;
+                        }
+                    }
+                    Ok(Control::Eof) => {}
+                    Err(e) => tracing::debug!(error = %e, "tunnel text frame ignored"),
+                },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
         }
     }
-    let _ = to_app.shutdown().await;
+    if !input_ended {
+        let _ = to_app.shutdown().await;
+    }
 }

@@ -1,6 +1,8 @@
 //! An app on the in-memory kit, and requests through `tower::ServiceExt::oneshot`.
 #![allow(dead_code)]
 
+pub mod pages;
+
 use std::sync::Arc;
 
 use axum::body::Body;

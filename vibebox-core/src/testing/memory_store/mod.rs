@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use crate::domain::{
     ApiKey, AuditEvent, Environment, EnvironmentExtension, EnvironmentPort, EnvironmentVariable,
@@ -29,8 +28,8 @@ use crate::id::{
     ApiKeyId, AuditEventId, EnvironmentExtensionId, EnvironmentId, ExtensionId, OAuthIdentityId,
     PortId, ProjectId, RefreshSessionId, SessionId, TeamId, UserId, VariableId,
 };
-use crate::store::cursor::{clamp_limit, decode_id_cursor, page_of};
-use crate::store::{Page, PageRequest, StoreHealth};
+use crate::store::StoreHealth;
+use crate::store::cursor::page_by_id as paginate;
 
 /// A complete in-memory [`Store`](crate::Store) for tests and examples.
 ///
@@ -153,30 +152,4 @@ impl State {
             .retain(|_, x| x.environment_id != id);
         self.logs.retain(|_, l| l.environment_id != id);
     }
-}
-
-/// Pages through `items` ordered by `key` (ascending, or descending when `newest_first`),
-/// starting after the cursor. `next_cursor` is the last item's key when more items follow.
-fn paginate<T>(
-    mut items: Vec<T>,
-    key: impl Fn(&T) -> Uuid,
-    page: &PageRequest,
-    newest_first: bool,
-) -> Result<Page<T>> {
-    let after = decode_id_cursor(page.cursor.as_deref())?;
-    items.sort_by_key(|t| key(t));
-    if newest_first {
-        items.reverse();
-    }
-    if let Some(after) = after {
-        items.retain(|t| {
-            if newest_first {
-                key(t) < after
-            } else {
-                key(t) > after
-            }
-        });
-    }
-    items.truncate(clamp_limit(page.limit) as usize + 1);
-    Ok(page_of(items, page.limit, |t| key(t).to_string()))
 }

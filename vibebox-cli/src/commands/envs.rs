@@ -1,0 +1,171 @@
+//! `vibebox env list|create|show|rm|start|stop|restart`.
+
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+use vibebox_client::{NewEnvironment, NewPort, collect_all};
+use vibebox_core::domain::{Environment, Protocol};
+use vibebox_core::id::ProjectId;
+
+use super::lifecycle::{self, Transition};
+use super::list_all;
+use crate::cli::{EnvCommand, EnvCreateArgs, LifecycleArgs};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::when;
+use crate::{parse, resolve, terminal};
+
+/// The image of `env create` without `--image`.
+pub const DEFAULT_IMAGE: &str = "vibebox/base:bookworm";
+
+/// Runs an environment command.
+pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, CliError> {
+    let client = &ctx.client;
+    match command {
+        EnvCommand::List { project, list } => {
+            let project_id = match project {
+                Some(project) => Some(resolve::project(client, &project).await?.id),
+                None => None,
+            };
+            let envs = list_all(list, |page| client.list_environments(project_id, page)).await?;
+            if ctx.out.json {
+                return ctx.out.print(&envs, |_| Ok(())).map(|()| 0);
+            }
+            let slugs: HashMap<ProjectId, String> = collect_all(|page| client.list_projects(page))
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.slug))
+                .collect();
+            let rows = envs
+                .iter()
+                .map(|e| {
+                    let project = slugs
+                        .get(&e.project_id)
+                        .cloned()
+                        .unwrap_or_else(|| e.project_id.to_string());
+                    vec![
+                        format!("{project}/{}", e.slug),
+                        ctx.out.status(e.status.as_str()),
+                        e.base_image.clone(),
+                        format!("{}", e.cpu_limit),
+                        format!("{}M", e.memory_limit),
+                        e.id.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            ctx.out
+                .table(&["env", "status", "image", "cpu", "memory", "id"], &rows)?;
+        }
+        EnvCommand::Create(args) => return create(ctx, args).await,
+        EnvCommand::Show { env } => {
+            let env = resolve::environment(client, &env).await?;
+            show(ctx, &env)?;
+        }
+        EnvCommand::Rm { env } => {
+            let found = resolve::environment(client, &env).await?;
+            client.delete_environment(found.id).await?;
+            eprintln!("Deleted {env}.");
+        }
+        EnvCommand::Start(args) => return lifecycle::run(ctx, args, Transition::Start).await,
+        EnvCommand::Stop(args) => return lifecycle::run(ctx, args, Transition::Stop).await,
+        EnvCommand::Restart(args) => return lifecycle::run(ctx, args, Transition::Restart).await,
+    }
+    Ok(0)
+}
+
+/// Checks every flag first (nothing is created on bad input), creates the environment, then
+/// its ports and variables; secrets are read from stdin or a prompt, one per line.
+async fn create(ctx: &Context, args: EnvCreateArgs) -> Result<u8, CliError> {
+    let Some((project, slug)) = args.env.split_once('/') else {
+        return Err(CliError::usage(
+            format!("`{}` is not PROJECT/ENV", args.env),
+            "write the project's slug, a slash and the new environment's slug: web/dev",
+        ));
+    };
+    let memory = args
+        .memory
+        .as_deref()
+        .map(|m| parse::megabytes("--memory", m))
+        .transpose()?;
+    let storage = args
+        .storage
+        .as_deref()
+        .map(|m| parse::megabytes("--storage", m))
+        .transpose()?;
+    let ports = args
+        .ports
+        .iter()
+        .map(|p| parse::port("--port", p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut vars = Vec::new();
+    for pair in &args.vars {
+        let (key, value) = parse::pair("--var", pair)?;
+        vars.push(super::vars::plain(key, value));
+    }
+    for key in &args.secrets {
+        let value: SecretString = terminal::prompt_secret(&format!("{key}: "))?;
+        vars.push(super::vars::secret(key, value));
+    }
+    let project = resolve::project(&ctx.client, project).await?;
+    let mut new = NewEnvironment::new(
+        project.id,
+        args.name.unwrap_or_else(|| slug.to_owned()),
+        slug,
+        args.image.unwrap_or_else(|| DEFAULT_IMAGE.to_owned()),
+    );
+    new.cpu_limit = args.cpu;
+    new.memory_limit = memory;
+    new.storage_limit = storage;
+    let env = ctx.client.create_environment(&new).await?;
+    for (port, udp) in ports {
+        let mut new = NewPort::tcp(port);
+        if udp {
+            new.protocol = Some(Protocol::Udp);
+        }
+        ctx.client.add_port(env.id, &new).await?;
+    }
+    for var in &vars {
+        ctx.client.set_variable(env.id, var).await?;
+    }
+    if args.start {
+        let name = format!("{}/{}", project.slug, env.slug);
+        return lifecycle::run(
+            ctx,
+            LifecycleArgs {
+                env: name,
+                no_wait: false,
+                force: false,
+            },
+            Transition::Start,
+        )
+        .await;
+    }
+    show(ctx, &env)?;
+    Ok(0)
+}
+
+fn show(ctx: &Context, env: &Environment) -> Result<(), CliError> {
+    ctx.out.print(env, |out| {
+        let mut fields = vec![
+            ("slug", env.slug.clone()),
+            ("name", env.name.clone()),
+            ("id", env.id.to_string()),
+            ("status", out.status(env.status.as_str())),
+            ("image", env.base_image.clone()),
+            ("cpu", env.cpu_limit.to_string()),
+            ("memory", format!("{} MB", env.memory_limit)),
+            ("storage", format!("{} MB", env.storage_limit)),
+            ("created", when(Some(env.created_at))),
+        ];
+        if let Some(reason) = &env.error_message {
+            fields.push(("error", reason.clone()));
+        }
+        if env.health.oom_kills > 0 {
+            fields.push(("oom kills", env.health.oom_kills.to_string()));
+        }
+        for warning in &env.health.warnings {
+            fields.push(("warning", warning.message.clone()));
+        }
+        out.fields(&fields)
+    })
+}

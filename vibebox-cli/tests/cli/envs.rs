@@ -1,0 +1,120 @@
+//! Teams, projects and environments through the CLI, on the real engine.
+
+use crate::common::Cli;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_goes_from_create_to_running_to_gone() {
+    let cli = Cli::signed_in("lee").await;
+    cli.run(&["project", "create", "web"]).await.ok();
+    let created = cli
+        .run_with_stdin(
+            &[
+                "env",
+                "create",
+                "web/dev",
+                "--image",
+                crate::harness::BASE_IMAGE,
+                "--cpu",
+                "1",
+                "--memory",
+                "512M",
+                "--port",
+                "8000",
+                "--var",
+                "GREETING=hello",
+                "--secret",
+                "TOKEN",
+                "--json",
+            ],
+            "s3cret-value\n",
+        )
+        .await;
+    let env: serde_json::Value = serde_json::from_str(created.ok()).unwrap();
+    assert_eq!(env["status"], "stopped");
+    assert_eq!(env["memory_limit"], 512);
+
+    let started = cli.run(&["env", "start", "web/dev"]).await;
+    assert!(started.ok().contains("running"), "{started:?}");
+    let listed = cli.run(&["env", "list"]).await;
+    let row = listed
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("web/dev"))
+        .unwrap_or_else(|| panic!("no row for web/dev: {}", listed.stdout));
+    assert!(row.contains("running"), "{row}");
+
+    // The variables reached the container; the secret is masked in listings.
+    let echoed = cli
+        .run(&["exec", "web/dev", "--", "sh", "-c", "echo $GREETING-$TOKEN"])
+        .await;
+    assert_eq!(echoed.ok().trim(), "hello-s3cret-value");
+    let vars = cli.run(&["vars", "list", "web/dev"]).await;
+    assert!(vars.ok().contains("GREETING"), "{vars:?}");
+    assert!(!vars.stdout.contains("s3cret-value"), "{}", vars.stdout);
+    let ports = cli.run(&["ports", "list", "web/dev", "--json"]).await;
+    let ports: serde_json::Value = serde_json::from_str(ports.ok()).unwrap();
+    assert_eq!(ports[0]["container_port"], 8000);
+
+    let stopped = cli.run(&["env", "stop", "web/dev"]).await;
+    assert!(stopped.ok().contains("stopped"), "{stopped:?}");
+    cli.run(&["env", "rm", "web/dev"]).await.ok();
+    let gone = cli.run(&["env", "show", "web/dev"]).await;
+    assert_eq!(gone.code, 4, "{gone:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_start_exits_non_zero_with_the_servers_reason() {
+    let cli = Cli::signed_in("max").await;
+    cli.run(&["project", "create", "web"]).await.ok();
+    cli.run(&[
+        "env",
+        "create",
+        "web/bad",
+        "--image",
+        "vibebox/no-such-image:latest",
+    ])
+    .await
+    .ok();
+    let run = cli.run(&["env", "start", "web/bad"]).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("no-such-image"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_projects_are_shared_with_members_by_role() {
+    let owner = Cli::signed_in("nia").await;
+    owner.run(&["team", "create", "acme"]).await.ok();
+    owner.d.user("olly").await;
+    owner
+        .run(&[
+            "team",
+            "add-member",
+            "acme",
+            "olly@example.com",
+            "--role",
+            "viewer",
+        ])
+        .await
+        .ok();
+    owner
+        .run(&["project", "create", "shop", "--team", "acme"])
+        .await
+        .ok();
+    let members = owner.run(&["team", "members", "acme", "--json"]).await;
+    let members: serde_json::Value = serde_json::from_str(members.ok()).unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    let projects = owner.run(&["project", "list"]).await;
+    assert!(projects.ok().contains("shop"), "{projects:?}");
+    let teams = owner.run(&["team", "list", "--json"]).await;
+    let teams: serde_json::Value = serde_json::from_str(teams.ok()).unwrap();
+    assert_eq!(teams[0]["slug"], "acme");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_printed_for_each_shell() {
+    let cli = Cli::new("pat").await;
+    for shell in ["bash", "zsh", "fish"] {
+        let run = cli.run(&["completion", shell]).await;
+        assert!(run.ok().contains("port-forward"), "{shell}: {}", run.stderr);
+    }
+}

@@ -1,0 +1,436 @@
+//! Every operation of the served OpenAPI document is reachable from the client: a tour calls
+//! every client method once against a real server, and the server records what it received.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{PASSWORD, Server};
+use futures::StreamExt;
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibebox_client::types::{Role, Scope, SessionType, ShareLevel};
+use vibebox_client::{
+    Client, EnvironmentPatch, ExecRequest, ExecStart, LogQuery, NewApiKey, NewEnvironment,
+    NewExtension, NewPort, NewProject, NewSession, NewTeam, NewVariable, PageRequest, ProfilePatch,
+    ProjectPatch, StatusMessage, TeamPatch, TerminalOptions, UserAdminPatch, collect_all,
+};
+
+/// A local TCP echo server (the "app" a tunnel reaches through the published port).
+async fn echo_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = socket.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    port
+}
+
+/// The (method, path template) pairs of the served document.
+fn operations(spec: &serde_json::Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The template a concrete path matches: same segment count, literals equal; the most
+/// literal template wins (`/users/me` over `/users/{id}`).
+fn template_of<'a>(
+    method: &str,
+    path: &str,
+    ops: &'a BTreeSet<(String, String)>,
+) -> Option<&'a (String, String)> {
+    let segs: Vec<&str> = path.split('/').collect();
+    ops.iter()
+        .filter(|(m, _)| m == method)
+        .filter_map(|op| {
+            let t: Vec<&str> = op.1.split('/').collect();
+            if t.len() != segs.len() {
+                return None;
+            }
+            let mut literals = 0;
+            for (a, b) in t.iter().zip(&segs) {
+                if a.starts_with('{') {
+                    continue;
+                }
+                if a != b {
+                    return None;
+                }
+                literals += 1;
+            }
+            Some((literals, op))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, op)| op)
+}
+
+/// Waits for the first status message.
+async fn first_status(client: &Client, env: vibebox_client::types::EnvironmentId) {
+    let mut status = client.status_socket(env).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), status.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, StatusMessage::Status { .. }), "{first:?}");
+    status.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_openapi_operation_is_reachable_from_the_client() {
+    let server = Server::start().await;
+    let anon = server.anonymous();
+    let app_port = echo_server().await;
+
+    // Health and the document.
+    assert_eq!(anon.healthz().await.unwrap().status, "ok");
+    assert_eq!(anon.readyz().await.unwrap().status, "ok");
+    let spec = anon.openapi().await.unwrap();
+
+    // Accounts: the first is the platform admin.
+    let alice = server.signed_in("alice").await;
+    server.register("bob").await;
+    let me = alice.me().await.unwrap();
+    assert!(me.is_platform_admin);
+    alice
+        .update_me(&ProfilePatch {
+            display_name: Some("Alice A.".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let users = collect_all(|p| alice.list_users(p)).await.unwrap();
+    let bob = users
+        .iter()
+        .find(|u| u.email == "bob@example.com")
+        .unwrap()
+        .id;
+    alice
+        .update_user(
+            bob,
+            &UserAdminPatch {
+                disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // API keys and devices.
+    let key = alice
+        .create_api_key(&NewApiKey {
+            name: "ci".into(),
+            scopes: vec![Scope::Read],
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        !alice
+            .list_api_keys(PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let second = Client::builder(&server.url)
+        .user_agent("second-device")
+        .build()
+        .unwrap();
+    second
+        .login("alice@example.com", &SecretString::from(PASSWORD))
+        .await
+        .unwrap();
+    let devices = alice.list_devices(PageRequest::default()).await.unwrap();
+    let other = devices
+        .items
+        .iter()
+        .find(|d| d.user_agent.as_deref() == Some("second-device"))
+        .unwrap();
+    alice.revoke_device(other.id).await.unwrap();
+    // The explicit refresh of a revoked sign-in is refused.
+    let revoked = second.tokens().unwrap().refresh;
+    assert_eq!(
+        anon.refresh(&revoked).await.unwrap_err().kind(),
+        vibebox_client::ErrorKind::Unauthenticated
+    );
+
+    // Teams.
+    let team = alice
+        .create_team(&NewTeam {
+            name: "Core".into(),
+            slug: "core".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        !alice
+            .list_teams(PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    alice.get_team(team.id).await.unwrap();
+    alice
+        .update_team(
+            team.id,
+            &TeamPatch {
+                name: Some("Core team".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    alice
+        .add_member(team.id, "bob@example.com", Role::Developer)
+        .await
+        .unwrap();
+    assert_eq!(
+        alice
+            .list_members(team.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    alice
+        .update_member(team.id, bob, Role::Viewer)
+        .await
+        .unwrap();
+    alice.remove_member(team.id, bob).await.unwrap();
+    alice
+        .list_team_audit(team.id, PageRequest::first(10))
+        .await
+        .unwrap();
+
+    // Projects and environments.
+    let project = alice
+        .create_project(&NewProject {
+            name: "Alpha".into(),
+            slug: "alpha".into(),
+            team_id: None,
+        })
+        .await
+        .unwrap();
+    alice.list_projects(PageRequest::default()).await.unwrap();
+    alice.get_project(project.id).await.unwrap();
+    alice
+        .update_project(
+            project.id,
+            &ProjectPatch {
+                name: Some("Alpha 2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let env = alice
+        .create_environment(&NewEnvironment::new(
+            project.id,
+            "Dev",
+            "dev",
+            "vibebox/base:bookworm",
+        ))
+        .await
+        .unwrap()
+        .id;
+    let listed = alice
+        .list_environments(Some(project.id), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    alice.get_environment(env).await.unwrap();
+    alice
+        .update_environment(
+            env,
+            &EnvironmentPatch {
+                memory_limit: Some(2048),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // Ports and variables.
+    let port = alice
+        .add_port(
+            env,
+            &NewPort {
+                container_port: 8080,
+                host_port: Some(i64::from(app_port)),
+                protocol: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        alice
+            .list_ports(env, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    alice
+        .update_port(env, port.id, ShareLevel::Public)
+        .await
+        .unwrap();
+    alice
+        .set_variable(
+            env,
+            &NewVariable {
+                key: "API_TOKEN".into(),
+                value: SecretString::from("s3cr3t-value"),
+                is_encrypted: true,
+            },
+        )
+        .await
+        .unwrap();
+    let vars = alice
+        .list_variables(env, PageRequest::default())
+        .await
+        .unwrap();
+    assert!(vars.items.iter().all(|v| v.value != "s3cr3t-value"));
+
+    // Running.
+    alice.start_environment(env).await.unwrap();
+    first_status(&alice, env).await;
+    let session = alice
+        .create_session(
+            env,
+            &NewSession {
+                session_type: SessionType::Shell,
+                session_name: "work".into(),
+                idle_timeout_minutes: None,
+            },
+        )
+        .await;
+    let _ = alice
+        .list_sessions(env, false, PageRequest::default())
+        .await;
+    if let Ok(session) = session {
+        let _ = alice.terminate_session(session.id).await;
+    }
+    if let Ok(terminal) = alice.terminal(env, &TerminalOptions::default()).await {
+        terminal.close().await.unwrap();
+    }
+
+    // Extensions.
+    let ext = alice
+        .add_extension(&NewExtension {
+            extension_id: "acme.tool".into(),
+            name: "Tool".into(),
+            version: "1.0.0".into(),
+            is_custom: false,
+            download_url: None,
+        })
+        .await
+        .unwrap();
+    alice.list_extensions(PageRequest::default()).await.unwrap();
+    let _ = alice.install_extension(env, "acme.tool").await;
+    let _ = alice
+        .list_environment_extensions(env, PageRequest::default())
+        .await;
+    let _ = alice.uninstall_extension(env, ext.id).await;
+
+    // Commands, files, logs.
+    let out = alice
+        .exec(env, &ExecRequest::new(["echo", "hi"]))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_text(), "hi\n");
+    let mut exec = alice
+        .exec_socket(env, &ExecStart::new(["true"]))
+        .await
+        .unwrap();
+    while let Some(event) = exec.next().await {
+        event.unwrap();
+    }
+    let _ = alice
+        .upload_bytes(env, "notes.txt", Some(0o644), Bytes::from_static(b"hello"))
+        .await;
+    let _ = alice.list_files(env, ".").await;
+    let _ = alice.download_file(env, "notes.txt").await;
+    alice
+        .query_logs(env, &LogQuery::default(), PageRequest::default())
+        .await
+        .unwrap();
+    alice.logs_socket(env).await.unwrap().close().await.unwrap();
+
+    // Tunnel and preview.
+    let mut tunnel = alice.tunnel(env, 8080).await.unwrap();
+    tunnel.write_all(b"ping").await.unwrap();
+    let mut buf = [0u8; 4];
+    tunnel.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping");
+    tunnel.shutdown().await.unwrap();
+    let preview = alice.open_preview(env, 8080, Some("/")).await.unwrap();
+    assert!(
+        preview.origin.contains("8080--dev--alpha"),
+        "{}",
+        preview.origin
+    );
+    alice.create_ws_ticket().await.unwrap();
+
+    // OAuth: no provider is configured, so both are refused, but reached.
+    assert_eq!(
+        anon.oauth_start("github").await.unwrap_err().status(),
+        Some(404)
+    );
+    let _ = anon
+        .oauth_callback(
+            "github",
+            &SecretString::from("code"),
+            "state",
+            &SecretString::from("vibebox_oauth=x"),
+        )
+        .await;
+
+    // Lifecycle, audit, clean-up.
+    alice.restart_environment(env, true).await.unwrap();
+    alice.stop_environment(env).await.unwrap();
+    alice.list_audit(PageRequest::first(5)).await.unwrap();
+    alice.refresh_tokens().await.unwrap();
+    alice.remove_port(env, port.id).await.unwrap();
+    alice.delete_variable(env, "API_TOKEN").await.unwrap();
+    alice.delete_environment(env).await.unwrap();
+    alice.delete_project(project.id).await.unwrap();
+    alice.delete_team(team.id).await.unwrap();
+    alice.delete_api_key(key.key.id).await.unwrap();
+    alice.logout().await.unwrap();
+    assert!(alice.tokens().is_none());
+
+    // Every operation of the document was reached.
+    let ops = operations(&spec);
+    assert!(ops.len() > 50, "{} operations", ops.len());
+    let seen = server.seen.lock().unwrap().clone();
+    let mut reached = BTreeSet::new();
+    for (method, path) in &seen {
+        if let Some(op) = template_of(method, path, &ops) {
+            reached.insert(op.clone());
+        }
+    }
+    let missing: Vec<_> = ops.difference(&reached).collect();
+    assert!(
+        missing.is_empty(),
+        "operations no client call reached: {missing:#?}"
+    );
+}
