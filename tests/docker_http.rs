@@ -1,44 +1,40 @@
-//! The HTTP front on the real engine: each WebSocket driven by a real client against a real
+//! The HTTP front on the real engine: each WebSocket driven by the typed client against a real
 //! container (status follows start and stop, logs arrive, keystrokes echo, resize changes
-//! `stty size`).
+//! `stty size`, a tunnel carries a TCP connection). The wire protocol itself (frame formats,
+//! close codes) is checked raw in `vibebox-http/tests/websockets.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod docker;
 
-use std::net::SocketAddr;
-
 use docker::*;
-use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use vibebox::domain::SessionType;
-use vibebox::service::NewSession;
+use futures::{Stream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibebox::domain::{EnvironmentStatus, SessionType};
+use vibebox_client::{
+    Client, ClientError, ErrorKind, LogMessage, NewSession, StatusMessage, Terminal, TerminalEvent,
+    TerminalOptions,
+};
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> (SocketAddr, String, axum::Router) {
-    serve_http(d, actor).await
+/// The HTTP front on `d`, and a client of it with `actor`'s access token.
+async fn serve(d: &D, actor: &vibebox::rbac::Actor) -> Client {
+    let (addr, token, _) = serve_http(d, actor).await;
+    http_client(addr, &token)
 }
 
-async fn connect(addr: SocketAddr, path: &str, token: &str) -> Socket {
-    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        format!("vibebox.v1, bearer.{token}").parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-async fn until_json(ws: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
+/// The first message of `socket` that `pick` keeps, within [`WAIT`].
+async fn until<T: std::fmt::Debug, R>(
+    socket: &mut (impl Stream<Item = Result<T, ClientError>> + Unpin),
+    mut pick: impl FnMut(&T) -> Option<R>,
+) -> R {
     tokio::time::timeout(WAIT, async {
         loop {
-            if let Some(Ok(Message::Text(t))) = ws.next().await {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if pred(&v) {
-                    return v;
+            match socket.next().await {
+                Some(Ok(message)) => {
+                    if let Some(picked) = pick(&message) {
+                        return picked;
+                    }
                 }
+                other => panic!("the socket ended: {other:?}"),
             }
         }
     })
@@ -46,12 +42,24 @@ async fn until_json(ws: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
     .expect("the message in time")
 }
 
-async fn until_output(ws: &mut Socket, needle: &str) -> String {
+/// Waits for a `Status` message with `status`.
+async fn until_status(
+    socket: &mut (impl Stream<Item = Result<StatusMessage, ClientError>> + Unpin),
+    status: EnvironmentStatus,
+) {
+    until(socket, |m| {
+        matches!(m, StatusMessage::Status { status: s, .. } if *s == status).then_some(())
+    })
+    .await
+}
+
+/// Reads terminal output until it holds `needle`; what was read.
+async fn until_output(t: &mut Terminal, needle: &str) -> String {
     let mut seen = String::new();
     tokio::time::timeout(WAIT, async {
         while !seen.contains(needle) {
-            match ws.next().await {
-                Some(Ok(Message::Binary(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
+            match t.next().await {
+                Some(Ok(TerminalEvent::Output(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
                 Some(Ok(_)) => {}
                 other => panic!("the terminal ended: {other:?}; saw {seen:?}"),
             }
@@ -62,119 +70,79 @@ async fn until_output(ws: &mut Socket, needle: &str) -> String {
     seen
 }
 
-/// `POST path` through the router; returns the status.
-async fn post(app: &axum::Router, path: &str, token: &str) -> u16 {
-    use tower::ServiceExt;
-    let request = axum::http::Request::post(path)
-        .header("authorization", format!("Bearer {token}"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    app.clone()
-        .oneshot(request)
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_logs_sockets_follow_a_real_container() {
     let d = D::new().await;
     let alice = d.user("alice").await;
-    let (addr, token, app) = serve(&d, &alice).await;
+    let client = serve(&d, &alice).await;
     let project = d.project(&alice, "web").await;
     let env = d.env(&alice, &project, "dev").await;
-    let mut status = connect(
-        addr,
-        &format!("/api/v1/ws/environments/{}/status", env.id),
-        &token,
-    )
+    let mut status = client.status_socket(env.id).await.unwrap();
+    until_status(&mut status, EnvironmentStatus::Stopped).await;
+    client.start_environment(env.id).await.unwrap();
+    until_status(&mut status, EnvironmentStatus::Running).await;
+    let memory_limit = until(&mut status, |m| match m {
+        StatusMessage::Metrics {
+            memory_limit_bytes, ..
+        } => Some(*memory_limit_bytes),
+        _ => None,
+    })
     .await;
-    until_json(&mut status, |v| v["status"] == "stopped").await;
-    assert_eq!(
-        post(
-            &app,
-            &format!("/api/v1/environments/{}/start", env.id),
-            &token
-        )
-        .await,
-        200
-    );
-    until_json(&mut status, |v| v["status"] == "running").await;
-    let m = until_json(&mut status, |v| v["type"] == "metrics").await;
-    assert_eq!(m["memory_limit_bytes"], 256 * 1024 * 1024);
-    let mut logs = connect(
-        addr,
-        &format!("/api/v1/ws/environments/{}/logs", env.id),
-        &token,
-    )
+    assert_eq!(memory_limit, 256 * 1024 * 1024);
+    let mut logs = client.logs_socket(env.id).await.unwrap();
+    let first = until(&mut logs, |m| match m {
+        LogMessage::Log { message, .. } => Some(message.clone()),
+        _ => None,
+    })
     .await;
-    let first = until_json(&mut logs, |v| v["type"] == "log").await;
-    assert_eq!(first["message"], "vibebox: environment started");
-    assert_eq!(
-        post(
-            &app,
-            &format!("/api/v1/environments/{}/stop", env.id),
-            &token
-        )
-        .await,
-        200
-    );
-    until_json(&mut status, |v| v["status"] == "stopped").await;
+    assert_eq!(first, "vibebox: environment started");
+    client.stop_environment(env.id).await.unwrap();
+    until_status(&mut status, EnvironmentStatus::Stopped).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_socket_echoes_and_resizes_in_a_real_container() {
     let d = D::new().await;
     let alice = d.user("alice").await;
-    let (addr, token, _) = serve(&d, &alice).await;
+    let client = serve(&d, &alice).await;
     let project = d.project(&alice, "web").await;
     let env = d.env(&alice, &project, "dev").await;
-    d.vb.start_environment(&alice, env.id).await.unwrap();
-    d.vb.create_session(
-        &alice,
-        env.id,
-        NewSession {
-            session_type: SessionType::Shell,
-            session_name: "sh".into(),
-            idle_timeout_minutes: None,
-        },
-    )
-    .await
-    .unwrap();
-    let mut t = connect(
-        addr,
-        &format!("/api/v1/ws/environments/{}/terminal?session=sh", env.id),
-        &token,
-    )
-    .await;
-    t.send(Message::Binary(b"echo hi-$((40+2))\r".to_vec().into()))
+    client.start_environment(env.id).await.unwrap();
+    client
+        .create_session(
+            env.id,
+            &NewSession {
+                session_type: SessionType::Shell,
+                session_name: "sh".into(),
+                idle_timeout_minutes: None,
+            },
+        )
         .await
         .unwrap();
+    let options = TerminalOptions {
+        session: "sh".into(),
+        ..TerminalOptions::default()
+    };
+    let mut t = client.terminal(env.id, &options).await.unwrap();
+    t.write(&b"echo hi-$((40+2))\r"[..]).await.unwrap();
     until_output(&mut t, "hi-42").await;
-    t.send(Message::Text(
-        json!({"type": "resize", "cols": 132, "rows": 43})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    t.send(Message::Binary(b"stty size\r".to_vec().into()))
-        .await
-        .unwrap();
+    t.resize(132, 43).await.unwrap();
+    t.write(&b"stty size\r"[..]).await.unwrap();
     until_output(&mut t, "43 132").await;
-    t.send(Message::Binary(b"exit 7\r".to_vec().into()))
-        .await
-        .unwrap();
-    let exit = until_json(&mut t, |v| v["type"] == "exit").await;
-    assert_eq!(exit["code"], 7);
+    t.write(&b"exit 7\r"[..]).await.unwrap();
+    let code = until(&mut t, |e| match e {
+        TerminalEvent::Exit { code } => Some(*code),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, Some(7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tunnel_socket_carries_a_tcp_connection_and_refuses_a_closed_port() {
     let d = D::with(|c| c.default_sessions = vec![]).await;
     let alice = d.user("alice").await;
-    let (addr, token, _) = serve(&d, &alice).await;
+    let client = serve(&d, &alice).await;
     let project = d.project(&alice, "web").await;
     let env = d.env(&alice, &project, "dev").await;
     let env = d.vb.start_environment(&alice, env.id).await.unwrap();
@@ -186,40 +154,18 @@ async fn tunnel_socket_carries_a_tcp_connection_and_refuses_a_closed_port() {
         )
         .await;
     assert_eq!(code, 0, "{out}");
-    let path = format!("/api/v1/ws/environments/{}/ports/7000/tunnel", env.id);
-    let mut ws = connect(addr, &path, &token).await;
-    ws.send(Message::Binary(b"ping over a socket".to_vec().into()))
+    let mut tunnel = client.tunnel(env.id, 7000).await.unwrap();
+    tunnel.write_all(b"ping over a socket").await.unwrap();
+    let mut echoed = [0u8; 18];
+    tokio::time::timeout(WAIT, tunnel.read_exact(&mut echoed))
         .await
-        .unwrap();
-    let mut echoed = Vec::new();
-    tokio::time::timeout(WAIT, async {
-        while echoed.len() < 18 {
-            match ws.next().await {
-                Some(Ok(Message::Binary(b))) => echoed.extend_from_slice(&b),
-                other => panic!("the tunnel ended: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("the echo in time");
-    assert_eq!(echoed, b"ping over a socket");
-    ws.close(None).await.unwrap();
+        .expect("the echo in time")
+        .expect("the tunnel carries the echo");
+    assert_eq!(&echoed, b"ping over a socket");
+    tunnel.close().await.unwrap();
 
     // Nothing listens on 7999: the upgrade is refused with a problem.
-    let mut request = format!(
-        "ws://{addr}/api/v1/ws/environments/{}/ports/7999/tunnel",
-        env.id
-    )
-    .into_client_request()
-    .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        format!("vibebox.v1, bearer.{token}").parse().unwrap(),
-    );
-    match tokio_tungstenite::connect_async(request).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status().as_u16(), 409)
-        }
-        other => panic!("expected 409, got {other:?}"),
-    }
+    let e = client.tunnel(env.id, 7999).await.unwrap_err();
+    assert_eq!(e.status(), Some(409), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
 }

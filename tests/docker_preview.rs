@@ -1,13 +1,14 @@
 //! Preview URLs on the real engine: a Python HTTP server and a WebSocket echo inside an
 //! environment, reached through the proxy with curl (as a script, and as a browser does with
-//! the one-time URL and its cookie) and with a WebSocket client. The ports are not declared:
-//! the proxy reaches them through the engine.
+//! the one-time URL the typed client asks for, and its cookie) and with a WebSocket client.
+//! The ports are not declared: the proxy reaches them through the engine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod docker;
 
 use docker::*;
 use futures::{SinkExt, StreamExt};
+use secrecy::ExposeSecret;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vibebox::domain::Environment;
@@ -117,22 +118,14 @@ async fn curl_reaches_a_python_server_through_its_preview_url() {
     assert_eq!(status, "401");
 
     // A browser: the one-time URL from the API, then its cookie.
-    let opened = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        &format!(
-            "http://127.0.0.1:{}/api/v1/environments/{}/ports/8000/open",
-            front.port(),
-            env.id
-        ),
-    ]);
-    let opened: serde_json::Value = serde_json::from_str(&opened).unwrap();
-    assert_eq!(opened["origin"], origin);
+    let opened = http_client(front, &token)
+        .open_preview(env.id, 8000, None)
+        .await
+        .unwrap();
+    assert_eq!(opened.origin, origin);
     let jar = std::env::temp_dir().join(format!("vibebox-preview-jar-{}", d.run()));
     let jar = jar.to_str().unwrap();
-    let body = curl(&["-L", "-c", jar, "-b", jar, opened["url"].as_str().unwrap()]);
+    let body = curl(&["-L", "-c", jar, "-b", jar, opened.url.expose_secret()]);
     assert_eq!(body.trim(), "hello from python");
     let again = curl(&["-b", jar, &format!("{origin}/index.html")]);
     assert_eq!(again.trim(), "hello from python");

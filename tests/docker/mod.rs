@@ -655,3 +655,13 @@ pub async fn serve_http(d: &D, actor: &Actor) -> (std::net::SocketAddr, String, 
     });
     (addr, token, app)
 }
+
+/// A typed client of the HTTP front at `addr` (from [`serve_http`]) with the bearer `token`:
+/// an access token goes as is, as an API key would.
+pub fn http_client(addr: std::net::SocketAddr, token: &str) -> vibebox_client::Client {
+    vibebox_client::Client::new(
+        &format!("http://{addr}"),
+        vibebox_client::Credential::ApiKey(SecretString::from(token)),
+    )
+    .unwrap()
+}

@@ -126,7 +126,7 @@ fn main() {
 
         let project = d.project(&actor, "bench").await;
         for i in 0..20 {
-            d.env(&actor, &project, &format!("e{i}")).await;
+            d.env(&actor, &project, &format!("env-{i:02}")).await;
         }
         let env = d.env(&actor, &project, "dev").await;
         d.vb.start_environment(&actor, env.id).await.unwrap();

@@ -13,10 +13,26 @@ use secrecy::SecretString;
 
 use crate::error::CliError;
 
+/// What leaves a remote full-screen program's modes behind: the alternate screen, application
+/// cursor keys and keypad, a hidden cursor, bracketed paste and mouse reporting. A remote
+/// tmux turns them on; when the connection drops it cannot turn them off.
+const RESET_SCREEN_MODES: &str =
+    "\x1b[?1049l\x1b[?1l\x1b>\x1b[?25h\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l";
+
 /// Raw mode on the controlling terminal while this value lives.
-pub struct RawMode(());
+pub struct RawMode {
+    reset_screen: bool,
+}
 
 impl RawMode {
+    /// Raw mode for a remote screen (`shell`): when it ends, the screen modes the remote side
+    /// may have set are reset too.
+    pub fn enable_for_remote_screen() -> Result<Self, CliError> {
+        let mut raw = Self::enable()?;
+        raw.reset_screen = true;
+        Ok(raw)
+    }
+
     /// Turns raw mode on. Fails when stdin is not a terminal.
     pub fn enable() -> Result<Self, CliError> {
         if !std::io::stdin().is_terminal() {
@@ -28,7 +44,9 @@ impl RawMode {
         install_panic_hook();
         terminal::enable_raw_mode()
             .map_err(|e| CliError::failed(format!("cannot put the terminal in raw mode: {e}")))?;
-        Ok(Self(()))
+        Ok(Self {
+            reset_screen: false,
+        })
     }
 }
 
@@ -37,6 +55,18 @@ impl Drop for RawMode {
         if let Err(e) = terminal::disable_raw_mode() {
             tracing::debug!(error = %e, "could not restore the terminal");
         }
+        if self.reset_screen {
+            reset_screen_modes();
+        }
+    }
+}
+
+/// Writes [`RESET_SCREEN_MODES`] when stdout is a terminal.
+fn reset_screen_modes() {
+    let mut out = std::io::stdout();
+    if out.is_terminal() {
+        let _ = out.write_all(RESET_SCREEN_MODES.as_bytes());
+        let _ = out.flush();
     }
 }
 
@@ -47,6 +77,7 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let _ = terminal::disable_raw_mode();
+            reset_screen_modes();
             previous(info);
         }));
     });

@@ -33,6 +33,7 @@ pub use api::teams::{NewTeam, TeamPatch};
 pub use api::users::{ProfilePatch, UserAdminPatch};
 pub use api::variables::{NewVariable, Variable};
 pub use ws::exec::{ExecEvent, ExecReader, ExecSocket, ExecStart, ExecWriter};
+pub use ws::json::JsonSocket;
 pub use ws::logs::{LogFilter, LogMessage, LogsSocket};
 pub use ws::status::{StatusMessage, StatusSocket};
 pub use ws::terminal::{Terminal, TerminalEvent, TerminalOptions, TerminalReader, TerminalWriter};

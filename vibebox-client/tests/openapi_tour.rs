@@ -8,31 +8,16 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{PASSWORD, Server};
+use common::{PASSWORD, Server, alpha_dev, echo_server};
 use futures::StreamExt;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vibebox_client::types::{Role, Scope, SessionType, ShareLevel};
 use vibebox_client::{
-    Client, EnvironmentPatch, ExecRequest, ExecStart, LogQuery, NewApiKey, NewEnvironment,
-    NewExtension, NewPort, NewProject, NewSession, NewTeam, NewVariable, PageRequest, ProfilePatch,
-    ProjectPatch, StatusMessage, TeamPatch, TerminalOptions, UserAdminPatch, collect_all,
+    Client, EnvironmentPatch, ExecRequest, ExecStart, LogQuery, NewApiKey, NewExtension, NewPort,
+    NewSession, NewTeam, NewVariable, PageRequest, ProfilePatch, ProjectPatch, StatusMessage,
+    TeamPatch, TerminalOptions, UserAdminPatch, collect_all,
 };
-
-/// A local TCP echo server (the "app" a tunnel reaches through the published port).
-async fn echo_server() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = socket.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    port
-}
 
 /// The (method, path template) pairs of the served document.
 fn operations(spec: &serde_json::Value) -> BTreeSet<(String, String)> {
@@ -220,20 +205,13 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
         .await
         .unwrap();
 
-    // Projects and environments.
-    let project = alice
-        .create_project(&NewProject {
-            name: "Alpha".into(),
-            slug: "alpha".into(),
-            team_id: None,
-        })
-        .await
-        .unwrap();
+    // Projects and environments (create_project and create_environment in `alpha_dev`).
+    let (project, env) = alpha_dev(&alice).await;
     alice.list_projects(PageRequest::default()).await.unwrap();
-    alice.get_project(project.id).await.unwrap();
+    alice.get_project(project).await.unwrap();
     alice
         .update_project(
-            project.id,
+            project,
             &ProjectPatch {
                 name: Some("Alpha 2".into()),
                 ..Default::default()
@@ -241,18 +219,8 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
         )
         .await
         .unwrap();
-    let env = alice
-        .create_environment(&NewEnvironment::new(
-            project.id,
-            "Dev",
-            "dev",
-            "vibebox/base:bookworm",
-        ))
-        .await
-        .unwrap()
-        .id;
     let listed = alice
-        .list_environments(Some(project.id), PageRequest::default())
+        .list_environments(Some(project), PageRequest::default())
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
@@ -412,7 +380,7 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
     alice.remove_port(env, port.id).await.unwrap();
     alice.delete_variable(env, "API_TOKEN").await.unwrap();
     alice.delete_environment(env).await.unwrap();
-    alice.delete_project(project.id).await.unwrap();
+    alice.delete_project(project).await.unwrap();
     alice.delete_team(team.id).await.unwrap();
     alice.delete_api_key(key.key.id).await.unwrap();
     alice.logout().await.unwrap();

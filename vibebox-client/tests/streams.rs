@@ -7,28 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, alpha_dev, echo_server};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vibebox_client::types::{EnvironmentId, EnvironmentStatus};
-use vibebox_client::{
-    Client, ExecEvent, ExecStart, NewEnvironment, NewPort, NewProject, StatusMessage,
-};
-
-/// A local TCP echo server.
-async fn echo_server() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = socket.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    port
-}
+use vibebox_client::{Client, ExecEvent, ExecStart, NewPort, StatusMessage};
 
 /// Bytes the half-close test's app answers after the request's end of file: several frames.
 const ANSWER_TAIL: usize = 200_000;
@@ -62,24 +45,7 @@ async fn answer_after_eof_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver
 
 /// A running environment with port 8080 published on `host_port`.
 async fn running_env(client: &Client, host_port: Option<u16>) -> EnvironmentId {
-    let project = client
-        .create_project(&NewProject {
-            name: "Alpha".into(),
-            slug: "alpha".into(),
-            team_id: None,
-        })
-        .await
-        .unwrap();
-    let env = client
-        .create_environment(&NewEnvironment::new(
-            project.id,
-            "Dev",
-            "dev",
-            "vibebox/base:bookworm",
-        ))
-        .await
-        .unwrap()
-        .id;
+    let (_, env) = alpha_dev(client).await;
     if let Some(port) = host_port {
         client
             .add_port(

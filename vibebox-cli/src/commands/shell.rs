@@ -33,17 +33,18 @@ pub async fn run(ctx: &Context, args: ShellArgs) -> Result<u8, CliError> {
         rows: size.map(|s| s.1),
     };
     let terminal = ctx.client.terminal(env, &options).await?;
-    let raw = RawMode::enable()?;
+    let raw = RawMode::enable_for_remote_screen()?;
     let outcome = pump(terminal).await;
     drop(raw);
     match outcome {
         Ok(code) => Ok(code),
         Err(e) => {
+            tracing::debug!(error = %e, "the terminal's connection ended");
             // The remote screen left the cursor anywhere: the message starts a line of its own.
             eprintln!();
             Err(CliError::new(
                 Kind::Unreachable,
-                format!("the connection to {} was lost: {e}", args.env),
+                format!("the connection to {} was lost", args.env),
                 format!(
                     "`vibebox shell {} --session {session}` resumes the session",
                     args.env

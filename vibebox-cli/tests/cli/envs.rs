@@ -118,3 +118,103 @@ async fn completions_are_printed_for_each_shell() {
         assert!(run.ok().contains("port-forward"), "{shell}: {}", run.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_ports_sessions_extensions_and_audit_work_from_the_cli() {
+    let cli = Cli::signed_in("quy").await;
+    cli.run(&["project", "create", "web"]).await.ok();
+    cli.run(&[
+        "env",
+        "create",
+        "web/dev",
+        "--image",
+        crate::harness::BASE_IMAGE,
+    ])
+    .await
+    .ok();
+
+    cli.run(&["vars", "set", "web/dev", "A=1", "B=two"])
+        .await
+        .ok();
+    cli.run_with_stdin(
+        &["vars", "secret", "web/dev", "API_TOKEN"],
+        "hidden-value\n",
+    )
+    .await
+    .ok();
+    cli.run(&["vars", "rm", "web/dev", "A"]).await.ok();
+    let vars = cli.run(&["vars", "list", "web/dev", "--json"]).await;
+    let vars: serde_json::Value = serde_json::from_str(vars.ok()).unwrap();
+    let keys: Vec<&str> = vars
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2, "{vars}");
+    assert!(keys.contains(&"B") && keys.contains(&"API_TOKEN"), "{vars}");
+    assert!(!vars.to_string().contains("hidden-value"), "{vars}");
+
+    cli.run(&["ports", "add", "web/dev", "3000", "--share", "team"])
+        .await
+        .ok();
+    cli.run(&["ports", "share", "web/dev", "3000", "public"])
+        .await
+        .ok();
+    let ports = cli.run(&["ports", "list", "web/dev", "--json"]).await;
+    let ports: serde_json::Value = serde_json::from_str(ports.ok()).unwrap();
+    assert_eq!(ports[0]["share_level"], "public", "{ports}");
+    cli.run(&["ports", "rm", "web/dev", "3000"]).await.ok();
+    let ports = cli.run(&["ports", "list", "web/dev", "--json"]).await;
+    assert_eq!(ports.ok().trim(), "[]");
+
+    cli.run(&["env", "start", "web/dev"]).await.ok();
+    let created = cli
+        .run(&[
+            "sessions", "create", "web/dev", "--kind", "tmux", "--name", "build", "--json",
+        ])
+        .await;
+    let session: serde_json::Value = serde_json::from_str(created.ok()).unwrap();
+    let listed = cli.run(&["sessions", "list", "web/dev"]).await;
+    assert!(listed.ok().contains("build"), "{listed:?}");
+    cli.run(&["sessions", "rm", session["id"].as_str().unwrap()])
+        .await
+        .ok();
+    let live = cli.run(&["sessions", "list", "web/dev", "--json"]).await;
+    let live: serde_json::Value = serde_json::from_str(live.ok()).unwrap();
+    assert!(
+        live.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["session_name"] != "build"),
+        "{live}"
+    );
+
+    let catalog = cli.run(&["extensions", "list", "--json"]).await;
+    assert!(
+        serde_json::from_str::<serde_json::Value>(catalog.ok())
+            .unwrap()
+            .is_array()
+    );
+    let installs = cli
+        .run(&["extensions", "list", "--env", "web/dev", "--json"])
+        .await;
+    assert!(
+        serde_json::from_str::<serde_json::Value>(installs.ok())
+            .unwrap()
+            .is_array()
+    );
+
+    let audit = cli.run(&["audit", "--json"]).await;
+    let audit: serde_json::Value = serde_json::from_str(audit.ok()).unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a.contains("start")),
+        "the start is in the audit log: {actions:?}"
+    );
+}

@@ -162,6 +162,11 @@ async fn dropped_connection_restores_the_terminal_and_says_how_to_resume() {
         before,
         "the terminal settings are restored"
     );
+    assert_eq!(
+        pane.screen_modes().await,
+        "00",
+        "the remote tmux's alternate screen and keypad mode are left:\n{screen}"
+    );
 }
 
 /// A TCP relay whose connections can all be cut at once, as a network failure does.

@@ -1,9 +1,9 @@
 //! A private tmux server on this machine, to drive `vibebox shell` the way a person at a
 //! terminal does: `send-keys` in, `capture-pane` out. Every wait polls with a deadline.
 //!
-//! Each [`Tmux`] has its own server socket (`tmux -L`) and configuration (no status line, so a
-//! pane is exactly the size it was given), and kills its server when dropped, also when the
-//! test failed.
+//! Each [`Tmux`] has its own server (its socket in the test's scratch directory, `tmux -S`)
+//! and configuration (no status line, so a pane is exactly the size it was given), and kills
+//! its server and removes the directory when dropped, also when the test failed.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,7 +19,6 @@ pub const EXITED: &str = "vibebox-exited-";
 
 /// A tmux server of the test's own.
 pub struct Tmux {
-    socket: String,
     dir: PathBuf,
 }
 
@@ -34,17 +33,14 @@ impl Tmux {
             "set -g status off\nset -g remain-on-exit on\nset -g history-limit 5000\n",
         )
         .unwrap();
-        Self {
-            socket: format!("vbx-cli-test-{id}"),
-            dir,
-        }
+        Self { dir }
     }
 
     fn command(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new("tmux");
         command
-            .arg("-L")
-            .arg(&self.socket)
+            .arg("-S")
+            .arg(self.dir.join("tmux.sock"))
             .arg("-f")
             .arg(self.dir.join("tmux.conf"))
             .args(args)
@@ -171,19 +167,49 @@ impl Pane<'_> {
         self.tmux.run(&["send-keys", "-t", &target, key]).await;
     }
 
-    /// The screen and some history, wrapped lines joined.
-    pub async fn capture(&self) -> String {
+    /// Whether the pane shows the alternate screen and has application keypad mode on, as
+    /// tmux sees it: `"00"` when a program left both off.
+    pub async fn screen_modes(&self) -> String {
         let target = self.target();
         self.tmux
-            .run(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &target])
+            .run(&[
+                "display-message",
+                "-p",
+                "-t",
+                &target,
+                "#{alternate_on}#{keypad_flag}",
+            ])
             .await
+            .trim()
+            .to_owned()
+    }
+
+    /// The screen and some history, wrapped lines joined.
+    pub async fn capture(&self) -> String {
+        self.capture_with(true).await
+    }
+
+    /// The screen and some history; `join`: wrapped lines as one. (tmux also counts as
+    /// wrapped a line that was filled to the last column and continued without a newline,
+    /// which is how the remote tmux may redraw a full line followed by output.)
+    async fn capture_with(&self, join: bool) -> String {
+        let target = self.target();
+        let mut args = vec!["capture-pane", "-p", "-S", "-200", "-t", &target];
+        if join {
+            args.push("-J");
+        }
+        self.tmux.run(&args).await
     }
 
     /// Polls the pane until `done` holds; panics with the screen after [`WAIT`].
     pub async fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.poll(what, true, done).await
+    }
+
+    async fn poll(&self, what: &str, join: bool, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
-            let screen = self.capture().await;
+            let screen = self.capture_with(join).await;
             if done(&screen) {
                 return screen;
             }
@@ -202,9 +228,9 @@ impl Pane<'_> {
             .await
     }
 
-    /// Waits until a line reads exactly `line` (trailing spaces aside).
+    /// Waits until a screen row reads exactly `line` (trailing spaces aside).
     pub async fn wait_for_line(&self, line: &str) -> String {
-        self.wait_until(&format!("the line {line:?}"), |s| {
+        self.poll(&format!("the line {line:?}"), false, |s| {
             s.lines().any(|l| l.trim_end() == line)
         })
         .await

@@ -54,15 +54,27 @@ impl ExecRequest {
 
 impl std::fmt::Debug for ExecRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecRequest")
-            .field("program", &self.command.first())
-            .field("args", &self.command.len().saturating_sub(1))
-            .field("env", &self.env.keys().collect::<Vec<_>>())
+        debug_command(f, "ExecRequest", &self.command, &self.env)
             .field("workdir", &self.workdir)
             .field("stdin", &self.stdin.as_ref().map(String::len))
             .field("timeout", &self.timeout)
             .finish()
     }
+}
+
+/// The start of a command's `Debug` (a request, or a socket's start): the program, how many
+/// arguments and the variables' names, never the arguments or values (they may hold secrets).
+pub(crate) fn debug_command<'a, 'b: 'a>(
+    f: &'a mut std::fmt::Formatter<'b>,
+    name: &str,
+    command: &[String],
+    env: &BTreeMap<String, String>,
+) -> std::fmt::DebugStruct<'a, 'b> {
+    let mut out = f.debug_struct(name);
+    out.field("program", &command.first())
+        .field("args", &command.len().saturating_sub(1))
+        .field("env", &env.keys().collect::<Vec<_>>());
+    out
 }
 
 fn seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -72,9 +84,11 @@ fn seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S:
     }
 }
 
-/// What a command did. It serializes to the JSON the server answers with its default
-/// `output_encoding` (`utf8`): `stdout` and `stderr` as text (invalid UTF-8 becomes U+FFFD)
-/// and `duration_ms`.
+/// What a command did, with stdout and stderr as exact bytes.
+///
+/// It serializes to the JSON the server answers when asked for `output_encoding: base64`
+/// (what this client asks for): `stdout` and `stderr` as standard base64 of the exact bytes,
+/// so binary output survives a round trip through JSON; and `duration_ms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecOutput {
     /// Its exit code; `None` if the engine reported none (killed on timeout).
@@ -107,21 +121,22 @@ impl ExecOutput {
 
 impl Serialize for ExecOutput {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct as _;
-        let mut out = s.serialize_struct("ExecOutput", 7)?;
-        out.serialize_field("exit_code", &self.exit_code)?;
-        out.serialize_field("stdout", &self.stdout_text())?;
-        out.serialize_field("stderr", &self.stderr_text())?;
-        out.serialize_field("stdout_truncated", &self.stdout_truncated)?;
-        out.serialize_field("stderr_truncated", &self.stderr_truncated)?;
-        out.serialize_field("timed_out", &self.timed_out)?;
-        let millis = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX);
-        out.serialize_field("duration_ms", &millis)?;
-        out.end()
+        let encode = |bytes: &Bytes| base64::engine::general_purpose::STANDARD.encode(bytes);
+        ExecBody {
+            exit_code: self.exit_code,
+            stdout: encode(&self.stdout),
+            stderr: encode(&self.stderr),
+            stdout_truncated: self.stdout_truncated,
+            stderr_truncated: self.stderr_truncated,
+            timed_out: self.timed_out,
+            duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+        }
+        .serialize(s)
     }
 }
 
-#[derive(Deserialize)]
+/// The server's answer with `output_encoding: base64`.
+#[derive(Serialize, Deserialize)]
 struct ExecBody {
     exit_code: Option<i64>,
     stdout: String,
@@ -158,5 +173,40 @@ impl Client {
             timed_out: answer.timed_out,
             duration: Duration::from_millis(answer.duration_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_output_serializes_binary_output_as_base64_without_loss() -> serde_json::Result<()> {
+        let out = ExecOutput {
+            exit_code: Some(0),
+            stdout: Bytes::from_static(&[0xff, 0x00, b'a']),
+            stderr: Bytes::from_static(b"warn\n"),
+            stdout_truncated: false,
+            stderr_truncated: true,
+            timed_out: false,
+            duration: Duration::from_millis(1234),
+        };
+        let json = serde_json::to_value(&out)?;
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "exit_code": 0,
+                "stdout": "/wBh",
+                "stderr": "d2Fybgo=",
+                "stdout_truncated": false,
+                "stderr_truncated": true,
+                "timed_out": false,
+                "duration_ms": 1234,
+            })
+        );
+        let read: ExecBody = serde_json::from_value(json)?;
+        let stdout = base64::engine::general_purpose::STANDARD.decode(read.stdout);
+        assert_eq!(stdout.ok().as_deref(), Some(&out.stdout[..]));
+        Ok(())
     }
 }

@@ -5,19 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{SplitSink, SplitStream};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::Deserialize;
-use tokio_tungstenite::tungstenite::Message;
 use vibebox_core::id::EnvironmentId;
 
-use super::connect::WsStream;
-use super::frames::{self, Frame};
+use super::frames::{self, Frame, FrameSink, FrameStream};
 use crate::Client;
+use crate::api::exec::debug_command;
 use crate::error::{ClientError, Result};
 
 /// The first byte of a binary frame of stdout.
@@ -73,10 +71,7 @@ impl ExecStart {
 
 impl std::fmt::Debug for ExecStart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecStart")
-            .field("program", &self.command.first())
-            .field("args", &self.command.len().saturating_sub(1))
-            .field("env", &self.env.keys().collect::<Vec<_>>())
+        debug_command(f, "ExecStart", &self.command, &self.env)
             .field("workdir", &self.workdir)
             .field("tty", &self.tty)
             .field("timeout", &self.timeout)
@@ -132,83 +127,80 @@ enum Control {
 }
 
 /// The sending half of an exec socket.
-pub struct ExecWriter {
-    what: String,
-    sink: SplitSink<WsStream, Message>,
-}
+#[derive(Debug)]
+pub struct ExecWriter(FrameSink);
 
 /// The receiving half of an exec socket: a `Stream` of [`ExecEvent`]s.
-pub struct ExecReader {
-    what: String,
-    stream: SplitStream<WsStream>,
-}
+#[derive(Debug)]
+pub struct ExecReader(FrameStream);
 
 /// A command running over a socket; [`split`](Self::split) it to feed stdin and read output
 /// from different tasks.
+#[derive(Debug)]
 pub struct ExecSocket {
     writer: ExecWriter,
     reader: ExecReader,
 }
 
-impl std::fmt::Debug for ExecSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecSocket")
-            .field("socket", &self.writer.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for ExecWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecWriter")
-            .field("socket", &self.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for ExecReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecReader")
-            .field("socket", &self.what)
-            .finish_non_exhaustive()
-    }
-}
-
 impl ExecWriter {
     /// Writes bytes to the command's stdin.
     pub async fn write_stdin(&mut self, data: impl Into<Bytes>) -> Result<()> {
-        frames::send(&mut self.sink, Message::Binary(data.into()), &self.what).await
+        self.0.binary(data.into()).await
     }
 
     /// Closes the command's stdin (end of file).
     pub async fn close_stdin(&mut self) -> Result<()> {
-        frames::send_json(
-            &mut self.sink,
-            &serde_json::json!({"type": "eof"}),
-            &self.what,
-        )
-        .await
+        self.0.json(&serde_json::json!({"type": "eof"})).await
     }
 
     /// Resizes the command's terminal (with a `tty` only).
     pub async fn resize(&mut self, cols: u16, rows: u16) -> Result<()> {
-        let msg = serde_json::json!({"type": "resize", "cols": cols, "rows": rows});
-        frames::send_json(&mut self.sink, &msg, &self.what).await
+        self.0.json(&frames::resize(cols, rows)).await
     }
 
     /// Kills the command (the exit follows).
     pub async fn kill(&mut self) -> Result<()> {
-        frames::send_json(
-            &mut self.sink,
-            &serde_json::json!({"type": "kill"}),
-            &self.what,
-        )
-        .await
+        self.0.json(&serde_json::json!({"type": "kill"})).await
     }
 
     /// Closes the socket: a command still running is killed.
     pub async fn close(&mut self) -> Result<()> {
-        frames::close(&mut self.sink, &self.what).await
+        self.0.close().await
+    }
+}
+
+/// An output frame as stdout or stderr by its tag, or a control frame as the exit or an
+/// error; a control frame of an unknown type is skipped.
+fn read_event(frame: Frame, what: &str) -> Option<Result<ExecEvent>> {
+    match frame {
+        Frame::Binary(bytes) => Some(match bytes.first() {
+            Some(&STDOUT_TAG) => Ok(ExecEvent::Stdout(bytes.slice(1..))),
+            Some(&STDERR_TAG) => Ok(ExecEvent::Stderr(bytes.slice(1..))),
+            _ => Err(ClientError::websocket(
+                what,
+                "an output frame without a stream tag",
+            )),
+        }),
+        Frame::Text(text) => match frames::decode::<Control>(&text, what) {
+            Ok(Control::Exit {
+                exit_code,
+                timed_out,
+            }) => Some(Ok(ExecEvent::Exit {
+                exit_code,
+                timed_out,
+            })),
+            Ok(Control::Error {
+                code,
+                message,
+                field,
+            }) => Some(Ok(ExecEvent::Error {
+                code,
+                message,
+                field,
+            })),
+            Ok(Control::Unknown) => None,
+            Err(e) => Some(Err(e)),
+        },
     }
 }
 
@@ -216,45 +208,7 @@ impl Stream for ExecReader {
     type Item = Result<ExecEvent>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            return Poll::Ready(
-                match ready!(frames::poll_frame(&mut this.stream, cx, &this.what)) {
-                    None => None,
-                    Some(Err(e)) => Some(Err(e)),
-                    Some(Ok(Frame::Binary(bytes))) => match bytes.first() {
-                        Some(&STDOUT_TAG) => Some(Ok(ExecEvent::Stdout(bytes.slice(1..)))),
-                        Some(&STDERR_TAG) => Some(Ok(ExecEvent::Stderr(bytes.slice(1..)))),
-                        _ => Some(Err(ClientError::websocket(
-                            &this.what,
-                            "an output frame without a stream tag",
-                        ))),
-                    },
-                    Some(Ok(Frame::Text(text))) => {
-                        match frames::decode::<Control>(&text, &this.what) {
-                            Ok(Control::Exit {
-                                exit_code,
-                                timed_out,
-                            }) => Some(Ok(ExecEvent::Exit {
-                                exit_code,
-                                timed_out,
-                            })),
-                            Ok(Control::Error {
-                                code,
-                                message,
-                                field,
-                            }) => Some(Ok(ExecEvent::Error {
-                                code,
-                                message,
-                                field,
-                            })),
-                            Ok(Control::Unknown) => continue,
-                            Err(e) => Some(Err(e)),
-                        }
-                    }
-                },
-            );
-        }
+        self.get_mut().0.poll_event(cx, read_event)
     }
 }
 
@@ -300,14 +254,11 @@ impl Client {
     pub async fn exec_socket(&self, env: EnvironmentId, start: &ExecStart) -> Result<ExecSocket> {
         let path = format!("/ws/environments/{env}/exec");
         let ws = self.connect_ws(&path, &[]).await?;
-        let (mut sink, stream) = ws.split();
-        frames::send_json(&mut sink, &start.frame(), &path).await?;
+        let (mut sink, stream) = frames::split(ws, path);
+        sink.json(&start.frame()).await?;
         Ok(ExecSocket {
-            writer: ExecWriter {
-                what: path.clone(),
-                sink,
-            },
-            reader: ExecReader { what: path, stream },
+            writer: ExecWriter(sink),
+            reader: ExecReader(stream),
         })
     }
 }

@@ -1,19 +1,12 @@
 //! `/ws/environments/{id}/logs`: the last 100 stored lines, then live lines; the client may
 //! filter by stream, pause and resume.
 
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
-use futures::stream::{SplitSink, SplitStream};
-use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio_tungstenite::tungstenite::Message;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::LogStream;
 use vibebox_core::id::EnvironmentId;
 
-use super::connect::WsStream;
-use super::frames::{self, Frame};
+use super::json::JsonSocket;
 use crate::Client;
 use crate::error::Result;
 
@@ -70,19 +63,7 @@ pub enum LogFilter {
 }
 
 /// The logs socket: a `Stream` of [`LogMessage`]s, ending when the server closes it.
-pub struct LogsSocket {
-    what: String,
-    sink: SplitSink<WsStream, Message>,
-    stream: SplitStream<WsStream>,
-}
-
-impl std::fmt::Debug for LogsSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogsSocket")
-            .field("socket", &self.what)
-            .finish_non_exhaustive()
-    }
-}
+pub type LogsSocket = JsonSocket<LogMessage>;
 
 impl LogsSocket {
     /// Sends only the lines of one stream from now on (`All` for both).
@@ -92,43 +73,18 @@ impl LogsSocket {
             LogFilter::Stdout => "stdout",
             LogFilter::Stderr => "stderr",
         };
-        let msg = serde_json::json!({"type": "filter", "stream": stream});
-        frames::send_json(&mut self.sink, &msg, &self.what).await
+        self.send(&serde_json::json!({"type": "filter", "stream": stream}))
+            .await
     }
 
     /// Stops live lines; those missed are counted ([`LogMessage::Dropped`] on resume).
     pub async fn pause(&mut self) -> Result<()> {
-        let msg = serde_json::json!({"type": "pause"});
-        frames::send_json(&mut self.sink, &msg, &self.what).await
+        self.send(&serde_json::json!({"type": "pause"})).await
     }
 
     /// Resumes live lines.
     pub async fn resume(&mut self) -> Result<()> {
-        let msg = serde_json::json!({"type": "resume"});
-        frames::send_json(&mut self.sink, &msg, &self.what).await
-    }
-
-    /// Closes the socket.
-    pub async fn close(mut self) -> Result<()> {
-        frames::close(&mut self.sink, &self.what).await
-    }
-}
-
-impl Stream for LogsSocket {
-    type Item = Result<LogMessage>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            return Poll::Ready(
-                match ready!(frames::poll_frame(&mut this.stream, cx, &this.what)) {
-                    None => None,
-                    Some(Err(e)) => Some(Err(e)),
-                    Some(Ok(Frame::Text(text))) => Some(frames::decode(&text, &this.what)),
-                    Some(Ok(Frame::Binary(_))) => continue,
-                },
-            );
-        }
+        self.send(&serde_json::json!({"type": "resume"})).await
     }
 }
 
@@ -137,11 +93,6 @@ impl Client {
     pub async fn logs_socket(&self, env: EnvironmentId) -> Result<LogsSocket> {
         let path = format!("/ws/environments/{env}/logs");
         let ws = self.connect_ws(&path, &[]).await?;
-        let (sink, stream) = ws.split();
-        Ok(LogsSocket {
-            what: path,
-            sink,
-            stream,
-        })
+        Ok(LogsSocket::new(ws, path))
     }
 }

@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod exec;
 pub(crate) mod frames;
+pub mod json;
 pub mod logs;
 pub mod status;
 pub mod terminal;

@@ -4,17 +4,14 @@
 //! resumes it.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::stream::{SplitSink, SplitStream};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::Deserialize;
-use tokio_tungstenite::tungstenite::Message;
 use vibebox_core::id::EnvironmentId;
 
-use super::connect::WsStream;
-use super::frames::{self, Frame};
+use super::frames::{self, Frame, FrameSink, FrameStream};
 use crate::Client;
 use crate::error::Result;
 
@@ -72,63 +69,49 @@ enum Control {
 }
 
 /// The sending half of a terminal: input and resizes.
-pub struct TerminalWriter {
-    what: String,
-    sink: SplitSink<WsStream, Message>,
-}
+#[derive(Debug)]
+pub struct TerminalWriter(FrameSink);
 
 /// The receiving half of a terminal: a `Stream` of [`TerminalEvent`]s.
-pub struct TerminalReader {
-    what: String,
-    stream: SplitStream<WsStream>,
-}
+#[derive(Debug)]
+pub struct TerminalReader(FrameStream);
 
 /// A terminal: write input, resize, and read its events as a `Stream`; [`split`](Self::split)
 /// it to do both at once from different tasks.
+#[derive(Debug)]
 pub struct Terminal {
     writer: TerminalWriter,
     reader: TerminalReader,
 }
 
-impl std::fmt::Debug for Terminal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Terminal")
-            .field("socket", &self.writer.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for TerminalWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TerminalWriter")
-            .field("socket", &self.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for TerminalReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TerminalReader")
-            .field("socket", &self.what)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TerminalWriter {
     /// Sends input bytes (keystrokes).
     pub async fn write(&mut self, input: impl Into<Bytes>) -> Result<()> {
-        frames::send(&mut self.sink, Message::Binary(input.into()), &self.what).await
+        self.0.binary(input.into()).await
     }
 
     /// Resizes the terminal.
     pub async fn resize(&mut self, cols: u16, rows: u16) -> Result<()> {
-        let msg = serde_json::json!({"type": "resize", "cols": cols, "rows": rows});
-        frames::send_json(&mut self.sink, &msg, &self.what).await
+        self.0.json(&frames::resize(cols, rows)).await
     }
 
     /// Closes the socket: the terminal's process is killed (a tmux session stays).
     pub async fn close(&mut self) -> Result<()> {
-        frames::close(&mut self.sink, &self.what).await
+        self.0.close().await
+    }
+}
+
+/// A binary frame as output, a control frame as the exit or an error; a control frame of an
+/// unknown type is skipped.
+fn read_event(frame: Frame, what: &str) -> Option<Result<TerminalEvent>> {
+    match frame {
+        Frame::Binary(bytes) => Some(Ok(TerminalEvent::Output(bytes))),
+        Frame::Text(text) => match frames::decode::<Control>(&text, what) {
+            Ok(Control::Exit { code }) => Some(Ok(TerminalEvent::Exit { code })),
+            Ok(Control::Error { message }) => Some(Ok(TerminalEvent::Error { message })),
+            Ok(Control::Unknown) => None,
+            Err(e) => Some(Err(e)),
+        },
     }
 }
 
@@ -136,26 +119,7 @@ impl Stream for TerminalReader {
     type Item = Result<TerminalEvent>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            return Poll::Ready(
-                match ready!(frames::poll_frame(&mut this.stream, cx, &this.what)) {
-                    None => None,
-                    Some(Err(e)) => Some(Err(e)),
-                    Some(Ok(Frame::Binary(bytes))) => Some(Ok(TerminalEvent::Output(bytes))),
-                    Some(Ok(Frame::Text(text))) => {
-                        match frames::decode::<Control>(&text, &this.what) {
-                            Ok(Control::Exit { code }) => Some(Ok(TerminalEvent::Exit { code })),
-                            Ok(Control::Error { message }) => {
-                                Some(Ok(TerminalEvent::Error { message }))
-                            }
-                            Ok(Control::Unknown) => continue,
-                            Err(e) => Some(Err(e)),
-                        }
-                    }
-                },
-            );
-        }
+        self.get_mut().0.poll_event(cx, read_event)
     }
 }
 
@@ -207,13 +171,10 @@ impl Client {
             query.push(("rows", rows.to_string()));
         }
         let ws = self.connect_ws(&path, &query).await?;
-        let (sink, stream) = ws.split();
+        let (sink, stream) = frames::split(ws, path);
         Ok(Terminal {
-            writer: TerminalWriter {
-                what: path.clone(),
-                sink,
-            },
-            reader: TerminalReader { what: path, stream },
+            writer: TerminalWriter(sink),
+            reader: TerminalReader(stream),
         })
     }
 }

@@ -10,7 +10,8 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use secrecy::{SecretBox, SecretString};
-use vibebox_client::{Client, Credential, Registration};
+use vibebox_client::types::{EnvironmentId, ProjectId};
+use vibebox_client::{Client, Credential, NewEnvironment, NewProject, Registration};
 use vibebox_core::Vibebox;
 use vibebox_core::runtime::Capabilities;
 use vibebox_core::secrets::{AesGcmSecrets, KeyId, Keyring};
@@ -25,6 +26,22 @@ pub const SIGNING_KEY: [u8; 32] = [5u8; 32];
 pub fn access_tokens() -> AccessTokens {
     let key = SigningKey::new("k1", SecretBox::new(Box::new(SIGNING_KEY.to_vec()))).unwrap();
     AccessTokens::new("vibebox", "vibebox-api", key)
+}
+
+/// A local TCP echo server (the "app" a tunnel reaches through the published port); its
+/// port.
+pub async fn echo_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = socket.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    port
 }
 
 /// Every request the server received: (method, path).
@@ -126,4 +143,26 @@ impl Server {
             .unwrap();
         client
     }
+}
+
+/// Creates the project `alpha` and its stopped environment `dev` on the base image.
+pub async fn alpha_dev(client: &Client) -> (ProjectId, EnvironmentId) {
+    let project = client
+        .create_project(&NewProject {
+            name: "Alpha".into(),
+            slug: "alpha".into(),
+            team_id: None,
+        })
+        .await
+        .unwrap();
+    let env = client
+        .create_environment(&NewEnvironment::new(
+            project.id,
+            "Dev",
+            "dev",
+            "vibebox/base:bookworm",
+        ))
+        .await
+        .unwrap();
+    (project.id, env.id)
 }
