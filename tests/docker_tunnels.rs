@@ -127,6 +127,36 @@ async fn the_app_closing_ends_the_stream_and_dropping_the_stream_ends_the_relay(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_stream_kills_its_relay_while_the_app_still_sends() {
+    let d = D::with(|c| c.default_sessions = vec![]).await;
+    let (alice, env) = running(&d).await;
+    // An app that never stops sending. Without a kill, the relay would go on copying it (into
+    // an attach nobody reads) until socat's own 5 s timeout after its input ends: killed, it
+    // is gone well before that.
+    listen(&d, &env, 7005, "", "SYSTEM:'cat /dev/zero'").await;
+    let mut tunnel = d.vb.connect_port(&alice, env.id, 7005).await.unwrap();
+    let mut first = [1u8; 4096];
+    tokio::io::AsyncReadExt::read_exact(&mut tunnel, &mut first)
+        .await
+        .unwrap();
+    assert!(first.iter().all(|b| *b == 0));
+    let dropped = std::time::Instant::now();
+    drop(tunnel);
+    wait_until("the dropped stream's relay to be gone", || async {
+        let (_, out) = d
+            .exec(&env, "pgrep -fc 'TCP:127.0.0.1:700[5]' || true")
+            .await;
+        out.trim() == "0"
+    })
+    .await;
+    assert!(
+        dropped.elapsed() < std::time::Duration::from_millis(4_500),
+        "the relay was killed, not left to socat's 5 s timeout ({:?})",
+        dropped.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_declared_port_takes_the_direct_path() {
     let d = D::with(|c| c.default_sessions = vec![]).await;
     let (alice, _, env) = d.owner_with_env("alice").await;

@@ -11,7 +11,7 @@ pub(crate) const API_PREFIX: &str = "/api/v1";
 /// under a sub-path). Never holds credentials: URLs with a user or password are refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
-    https: bool,
+    pub(crate) https: bool,
     authority: String,
     prefix: String,
 }

@@ -7,9 +7,11 @@
 //! when the runtime says published ports are reachable here
 //! ([`Capabilities::local_ports`](crate::runtime::Capabilities::local_ports)).
 //!
-//! Closing the stream closes the connection inside: the relay's stdin ends, it shuts down the
-//! connection's write side and exits once the other side ends (within a few seconds at most).
-//! When the app closes the connection, the relay exits and the stream reads end-of-file.
+//! Shutting down the stream's write side half-closes the connection inside: the relay's stdin
+//! ends, it shuts down the connection's write side and goes on relaying what the app sends
+//! until the app closes (for 5 s at most). Dropping the stream kills the relay, which closes the
+//! connection inside at once. When the app closes the connection, the relay exits and the
+//! stream reads end-of-file.
 //! Open tunnels are capped ([`Config::max_open_tunnels`](crate::config::Config::max_open_tunnels));
 //! each holds at most one engine chunk (a few KiB) of buffered output.
 
@@ -34,7 +36,7 @@ use crate::domain::{Environment, LogStream, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::EnvironmentId;
 use crate::rbac::{Action, Actor};
-use crate::runtime::{ExecId, ExecOutput, ExecSpec};
+use crate::runtime::{ContainerRuntime, ExecId, ExecOutput, ExecSpec};
 
 /// The relay run inside the container: socat when the image has it (it reports the moment the
 /// connection is made, and half-closes properly), else `nc`. Exit 127 names what is missing.
@@ -77,6 +79,10 @@ struct EngineRelay {
     output: BoxStream<'static, Result<ExecOutput>>,
     pending: Bytes,
     input: Option<Pin<Box<dyn AsyncWrite + Send>>>,
+    /// To kill the relay when the stream is dropped before it ended.
+    runtime: Arc<dyn ContainerRuntime>,
+    /// The relay's output ended: it has exited, nothing to kill.
+    ended: bool,
 }
 
 impl std::fmt::Debug for PortStream {
@@ -102,15 +108,28 @@ impl PortStream {
 
 impl Drop for EngineRelay {
     fn drop(&mut self) {
-        // Ending the relay's stdin is what closes the connection inside; it needs an async
-        // shutdown, so it runs on its own when a runtime is there.
-        if let Some(mut input) = self.input.take()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            handle.spawn(async move {
-                let _ = input.shutdown().await;
-            });
+        // A stream dropped before the relay ended: nobody reads or writes any more, so the
+        // relay is killed (its connection inside closes with it). Otherwise it would go on
+        // copying what the app sends into an attach nobody reads until socat's own timeout,
+        // which costs a busy app's whole bandwidth for seconds. Both need async calls, so
+        // they run on their own when a runtime is there.
+        if self.ended {
+            return;
         }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let input = self.input.take();
+        let runtime = self.runtime.clone();
+        let exec = self.exec.clone();
+        handle.spawn(async move {
+            if let Some(mut input) = input {
+                let _ = input.shutdown().await;
+            }
+            if let Err(e) = runtime.kill_exec(&exec).await {
+                tracing::debug!(%exec, error = %e, "could not kill a dropped tunnel's relay");
+            }
+        });
     }
 }
 
@@ -134,7 +153,10 @@ impl AsyncRead for PortStream {
                 }
                 match relay.output.poll_next_unpin(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(None) => return Poll::Ready(Ok(())),
+                    Poll::Ready(None) => {
+                        relay.ended = true;
+                        return Poll::Ready(Ok(()));
+                    }
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io_error(e))),
                     Poll::Ready(Some(Ok(chunk))) => match chunk.stream {
                         LogStream::Stdout => relay.pending = chunk.data,
@@ -253,6 +275,8 @@ impl Vibebox {
             output: session.output,
             pending: Bytes::new(),
             input: Some(session.input),
+            runtime: self.runtime().clone(),
+            ended: false,
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, self.await_connected(&mut relay, port)).await {
             Ok(Ok(())) => Ok(PortStream {
@@ -264,6 +288,7 @@ impl Vibebox {
                 if let Err(e) = self.runtime().kill_exec(&relay.exec).await {
                     tracing::debug!(error = %e, "could not kill a relay that did not connect");
                 }
+                relay.ended = true;
                 Err(Error::runtime(
                     ErrorKind::Timeout,
                     format!(
@@ -297,6 +322,7 @@ impl Vibebox {
                 }
             }
         }
+        relay.ended = true;
         let code = self.wait_for_exit(&relay.exec).await?.exit_code;
         let text = String::from_utf8_lossy(&stderr);
         if code == Some(127) || text.contains("vibebox-tunnel: missing relay") {
