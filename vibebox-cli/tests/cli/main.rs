@@ -15,5 +15,6 @@ mod errors;
 mod exec;
 mod files;
 mod forward;
+mod prompts;
 mod shell;
 mod tmux;
