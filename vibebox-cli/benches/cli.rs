@@ -185,7 +185,7 @@ fn main() {
         // does not land on one side only.
         let mut raws = Vec::new();
         let mut forwardeds = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..5 {
             let tunnel = client.tunnel(env.id, 7002).await.unwrap();
             raws.push(read_rate(tunnel, plan.bulk).await);
             let socket = tokio::net::TcpStream::connect(&local).await.unwrap();
@@ -195,7 +195,7 @@ fn main() {
         println!("raw tunnel MB/s: {raws:.0?}; port-forward MB/s: {forwardeds:.0?}");
         raws.sort_by(f64::total_cmp);
         forwardeds.sort_by(f64::total_cmp);
-        let (raw, forwarded) = (raws[1], forwardeds[1]);
+        let (raw, forwarded) = (raws[raws.len() / 2], forwardeds[forwardeds.len() / 2]);
         println!(
             "\ncold `env list` p50 {:.1} ms (target ≤ 50); exec ratio at p50 {:.2} (target ≤ 1.30); \
              port-forward {forwarded:.0} MB/s against the raw tunnel's {raw:.0} MB/s: {:.0} % (target ≥ 80 %)\n",
