@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use vibebox_client::{Client, Credential, TokenPair};
 
 use crate::config::{Hosts, StoredCredential};
@@ -90,12 +90,8 @@ fn save_rotated(server: &str, pair: &TokenPair) {
         hosts.replace_tokens(server, &pair.access, &pair.refresh);
         hosts.save()
     });
-    if let Err(e) = result {
-        eprintln!("warning: could not save the refreshed sign-in: {e}");
+    match result {
+        Ok(()) => tracing::debug!(server, "saved the rotated tokens"),
+        Err(e) => eprintln!("warning: could not save the refreshed sign-in: {e}"),
     }
-    tracing::debug!(
-        server,
-        refreshed = !pair.access.expose_secret().is_empty(),
-        "saved rotated tokens"
-    );
 }
