@@ -90,7 +90,14 @@ async fn an_oom_kill_inside_a_running_environment_is_counted_and_streamed() {
         EnvironmentStatus::Running,
         "the main process survived"
     );
-    assert_eq!(now.health.oom_kills, health.oom_kills);
+    // One exec can be several OOM kills (`head`, `tr`, the shell), reported one by one: the
+    // stored count is at least what the stream said when the test read it.
+    assert!(
+        now.health.oom_kills >= health.oom_kills,
+        "stored {} < streamed {}",
+        now.health.oom_kills,
+        health.oom_kills
+    );
     assert!(now.health.last_oom_kill_at.is_some());
     background.shutdown().await;
 }
