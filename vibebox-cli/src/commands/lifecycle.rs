@@ -132,6 +132,8 @@ async fn wait_for(
     target: EnvironmentStatus,
     bar: &ProgressBar,
 ) -> Result<Environment, CliError> {
+    // A new socket, not the one followed during the request: it starts with the current
+    // status, so a change the first one already delivered cannot be waited for in vain.
     let mut socket = ctx.client.status_socket(env.id).await?;
     while let Some(message) = socket.next().await {
         match message? {

@@ -2,9 +2,8 @@
 
 use hyper::Method;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
-use vibebox_core::clock::Timestamp;
-use vibebox_core::id::{EnvironmentId, VariableId};
+use serde::Serialize;
+use vibebox_core::id::EnvironmentId;
 
 use crate::Client;
 use crate::base_url::segment;
@@ -35,25 +34,9 @@ impl std::fmt::Debug for NewVariable {
     }
 }
 
-/// A variable as readers see it: encrypted values are masked by the server. It serializes to
-/// the JSON the server sends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Variable {
-    /// Identity.
-    pub id: VariableId,
-    /// The environment.
-    pub environment_id: EnvironmentId,
-    /// The key.
-    pub key: String,
-    /// The value, or a mask when encrypted.
-    pub value: String,
-    /// Whether the value is stored encrypted.
-    pub is_encrypted: bool,
-    /// Creation time.
-    pub created_at: Timestamp,
-    /// Last change.
-    pub updated_at: Timestamp,
-}
+/// A variable as readers see it: encrypted values are masked by the server (core's own
+/// type, which the server serializes).
+pub type Variable = vibebox_core::service::VariableView;
 
 impl Client {
     /// `GET /environments/{id}/variables?limit=&cursor=`: encrypted values masked.
@@ -89,6 +72,7 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use vibebox_core::id::VariableId;
     use vibebox_core::service::VariableView;
 
     use super::*;

@@ -41,9 +41,10 @@ pub struct NewVariable {
     pub is_encrypted: bool,
 }
 
-/// A variable as readers see it: encrypted values are masked.
+/// A variable as readers see it: encrypted values are masked. It reads back from its JSON
+/// (clients use it as it is).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariableView {
     /// Identity.
     pub id: VariableId,
