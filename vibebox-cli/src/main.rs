@@ -25,8 +25,10 @@ use crate::error::CliError;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a command is one conversation with the server, and a port-forward's copies
+    // on one thread keep pace with the raw tunnel, where a pool of two bounced between
+    // 150 and 380 MB/s as its wakeups crossed threads (BENCHMARKS.md, issue 15).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -31,6 +31,9 @@ pub struct Tunnel {
     pending: Bytes,
     /// The server closed, or the socket ended: reads return end of file.
     read_done: bool,
+    /// The socket failed (or closed abnormally) after bytes a read returned first: the next
+    /// read returns it.
+    failed: Option<io::Error>,
     /// How far the write side is.
     write: WriteSide,
 }
@@ -73,16 +76,34 @@ impl AsyncRead for Tunnel {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        // As many frames as are ready, while `buf` has room: a reader that offers a large
+        // buffer (a port-forward's copy) makes one write downstream for several frames.
+        let start = buf.filled().len();
         loop {
             if !this.pending.is_empty() {
                 let n = this.pending.len().min(buf.remaining());
                 buf.put_slice(&this.pending.split_to(n));
+            }
+            let read = buf.filled().len() > start;
+            if buf.remaining() == 0 {
                 return Poll::Ready(Ok(()));
+            }
+            if let Some(e) = this.failed.take() {
+                if read {
+                    this.failed = Some(e);
+                    return Poll::Ready(Ok(()));
+                }
+                return Poll::Ready(Err(e));
             }
             if this.read_done {
                 return Poll::Ready(Ok(()));
             }
-            match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
+            let next = match Pin::new(&mut this.ws).poll_next(cx) {
+                Poll::Pending if read => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(next) => next,
+            };
+            match next {
                 Some(Ok(Message::Binary(bytes))) => this.pending = bytes,
                 Some(Ok(Message::Close(frame))) => {
                     this.read_done = true;
@@ -91,10 +112,10 @@ impl AsyncRead for Tunnel {
                         && f.code != CloseCode::Away
                     {
                         tracing::debug!(socket = %this.what, code = u16::from(f.code), reason = %f.reason, "tunnel closed by the server");
-                        return Poll::Ready(Err(io::Error::new(
+                        this.failed = Some(io::Error::new(
                             io::ErrorKind::ConnectionReset,
                             format!("the tunnel closed: {}", f.reason),
-                        )));
+                        ));
                     }
                 }
                 Some(Ok(_)) => {}
@@ -103,7 +124,7 @@ impl AsyncRead for Tunnel {
                 }
                 Some(Err(e)) => {
                     this.read_done = true;
-                    return Poll::Ready(Err(io_error(e)));
+                    this.failed = Some(io_error(e));
                 }
             }
         }
@@ -196,6 +217,7 @@ impl Client {
             ws,
             pending: Bytes::new(),
             read_done: false,
+            failed: None,
             write: WriteSide::Open,
         })
     }

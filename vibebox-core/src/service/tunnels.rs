@@ -13,7 +13,7 @@
 //! connection inside at once. When the app closes the connection, the relay exits and the
 //! stream reads end-of-file.
 //! Open tunnels are capped ([`Config::max_open_tunnels`](crate::config::Config::max_open_tunnels));
-//! each holds at most one engine chunk (a few KiB) of buffered output.
+//! each holds at most one engine chunk (32 KiB at most) of buffered output.
 
 use std::io;
 use std::pin::Pin;
@@ -78,6 +78,8 @@ struct EngineRelay {
     exec: ExecId,
     output: BoxStream<'static, Result<ExecOutput>>,
     pending: Bytes,
+    /// The output failed after bytes that were read first: the next read returns it.
+    failed: Option<io::Error>,
     input: Option<Pin<Box<dyn AsyncWrite + Send>>>,
     /// To kill the relay when the stream is dropped before it ended.
     runtime: Arc<dyn ContainerRuntime>,
@@ -122,12 +124,16 @@ impl Drop for EngineRelay {
         let input = self.input.take();
         let runtime = self.runtime.clone();
         let exec = self.exec.clone();
+        // Both at once: a shutdown stuck behind a busy engine must not hold up the kill.
         handle.spawn(async move {
-            if let Some(mut input) = input {
-                let _ = input.shutdown().await;
-            }
-            if let Err(e) = runtime.kill_exec(&exec).await {
-                tracing::debug!(%exec, error = %e, "could not kill a dropped tunnel's relay");
+            let end_input = async {
+                if let Some(mut input) = input {
+                    let _ = input.shutdown().await;
+                }
+            };
+            let (_, killed) = tokio::join!(end_input, runtime.kill_exec(&exec));
+            if let Err(e) = killed {
+                tracing::warn!(%exec, error = %e, "could not kill a dropped tunnel's relay");
             }
         });
     }
@@ -145,27 +151,49 @@ impl AsyncRead for PortStream {
     ) -> Poll<io::Result<()>> {
         match &mut self.get_mut().transport {
             Transport::Published(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Transport::Engine(relay) => loop {
-                if !relay.pending.is_empty() {
-                    let n = relay.pending.len().min(buf.remaining());
-                    buf.put_slice(&relay.pending.split_to(n));
+            Transport::Engine(relay) => relay.poll_read(cx, buf),
+        }
+    }
+}
+
+impl EngineRelay {
+    /// Fills `buf` with as many of the engine's chunks as are ready (one chunk is at most
+    /// 32 KiB, and a reader that offers 64 KiB gets them in one read, which halves the frames
+    /// and writes downstream). Pending only when nothing at all was read; an end or an error
+    /// after some bytes is kept for the next read, so no byte is lost to it.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let start = buf.filled().len();
+        loop {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(buf.remaining());
+                buf.put_slice(&self.pending.split_to(n));
+            }
+            let read = buf.filled().len() > start;
+            if buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(e) = self.failed.take() {
+                if read {
+                    self.failed = Some(e);
                     return Poll::Ready(Ok(()));
                 }
-                match relay.output.poll_next_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(None) => {
-                        relay.ended = true;
-                        return Poll::Ready(Ok(()));
+                return Poll::Ready(Err(e));
+            }
+            if self.ended {
+                return Poll::Ready(Ok(()));
+            }
+            match self.output.poll_next_unpin(cx) {
+                Poll::Pending if read => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => self.ended = true,
+                Poll::Ready(Some(Err(e))) => self.failed = Some(io_error(e)),
+                Poll::Ready(Some(Ok(chunk))) => match chunk.stream {
+                    LogStream::Stdout => self.pending = chunk.data,
+                    LogStream::Stderr => {
+                        tracing::trace!(exec = %self.exec, message = %String::from_utf8_lossy(&chunk.data), "tunnel relay");
                     }
-                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io_error(e))),
-                    Poll::Ready(Some(Ok(chunk))) => match chunk.stream {
-                        LogStream::Stdout => relay.pending = chunk.data,
-                        LogStream::Stderr => {
-                            tracing::trace!(exec = %relay.exec, message = %String::from_utf8_lossy(&chunk.data), "tunnel relay");
-                        }
-                    },
-                }
-            },
+                },
+            }
         }
     }
 }
@@ -274,6 +302,7 @@ impl Vibebox {
             exec: session.id,
             output: session.output,
             pending: Bytes::new(),
+            failed: None,
             input: Some(session.input),
             runtime: self.runtime().clone(),
             ended: false,
