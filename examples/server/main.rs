@@ -11,6 +11,12 @@
 //! skips it). Both `sqlite:` and `postgres://` database URLs work: the example always has the
 //! PostgreSQL store, while the `vibebox` facade leaves it to the `postgres` feature.
 //!
+//! The web console is served at `/`. Its terminal needs xterm.js, which the repository does not
+//! hold: on first start the server fetches it with `scripts/console-assets` into
+//! `target/console-vendor` (`--console-vendor-dir` to choose; `--no-build-images` skips it).
+//! `--secure-cookies` (the default when `--public-url` is https) marks the session cookie
+//! `Secure`.
+//!
 //! On first run it generates the encryption keyring and the token signing key into the key
 //! file (mode 0600) and warns about it; `VIBEBOX_ENCRYPTION_KEYS` and `VIBEBOX_SIGNING_KEY`
 //! bring your own instead. The first account registered (`POST /api/v1/auth/register`)
@@ -21,6 +27,7 @@
 //! cannot start says why in one line on stderr (`error: …`) and exits with status 1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod console;
 mod images;
 mod keys;
 mod options;
@@ -37,7 +44,7 @@ use vibebox::secrets::AesGcmSecrets;
 use vibebox::{Store, StoreBackend};
 use vibebox_docker::{DockerOptions, DockerRuntime, host_from_env};
 use vibebox_http::oauth::OAuthProvider;
-use vibebox_http::{AccessTokens, HttpConfig, PreviewConfig, RateLimit};
+use vibebox_http::{AccessTokens, ConsoleConfig, HttpConfig, PreviewConfig, RateLimit};
 
 use options::{BoxError, OAuthClient, Options};
 
@@ -121,6 +128,9 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             format!("Docker at {docker_host} (unavailable)")
         }
     };
+    if opts.build_images {
+        console::ensure_vendor(&opts.console_vendor_dir).await;
+    }
     let vibebox = Arc::new(
         Vibebox::builder()
             .store(store)
@@ -142,6 +152,10 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             auth_rate_limit: RateLimit::per_minute(opts.rate_limit_auth, 20),
             per_user_rate_limit: RateLimit::per_minute(opts.rate_limit_per_user, 300),
             oauth_providers,
+            secure_cookies: opts.secure_cookies,
+            console: Some(ConsoleConfig {
+                vendor_dir: Some(opts.console_vendor_dir.clone()),
+            }),
             preview: opts.preview_domain.clone().map(|domain| PreviewConfig {
                 domain,
                 secure: opts.preview_tls,
@@ -159,6 +173,7 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             format!("; sign-in with {}", signs_in_with.join(", "))
         }
     );
+    println!("console at {}/", opts.public_url);
     if let Some(domain) = &opts.preview_domain {
         println!(
             "preview URLs at {}://<port>--<env>--<project>.{domain}:{}",

@@ -32,7 +32,13 @@ usage: server [flags]
                                                        database's own threads get the rest)
   --base-image IMAGE        VIBEBOX_BASE_IMAGE         vibebox/base:bookworm (checked at startup)
   --no-build-images         VIBEBOX_BUILD_IMAGES       true (build a missing base image with
-                                                       scripts/base-image, about a minute)
+                                                       scripts/base-image, about a minute, and
+                                                       fetch missing console assets with
+                                                       scripts/console-assets)
+  --console-vendor-dir DIR  VIBEBOX_CONSOLE_VENDOR     <repository>/target/console-vendor (the
+                                                       console's xterm.js files)
+  --secure-cookies          VIBEBOX_SECURE_COOKIES     true when --public-url is https (the
+                                                       session cookie is sent over https only)
   --preview-domain DOMAIN   VIBEBOX_PREVIEW_DOMAIN     vibebox.localhost (preview URLs at
                                                        <port>--<env>--<project>.DOMAIN; off = none)
   --preview-tls             VIBEBOX_PREVIEW_TLS        false (previews are served over https by a
@@ -68,8 +74,13 @@ pub struct Options {
     /// The image checked for at startup.
     pub base_image: String,
     /// Whether a missing base image is built with `scripts/base-image` at startup (else the
-    /// image is not checked at all).
+    /// image is not checked at all), and missing console assets fetched with
+    /// `scripts/console-assets`.
     pub build_images: bool,
+    /// Where the console's third-party files (xterm.js) are.
+    pub console_vendor_dir: PathBuf,
+    /// Whether the session cookie is `Secure`.
+    pub secure_cookies: bool,
     /// The preview domain; `None` turns preview URLs off.
     pub preview_domain: Option<String>,
     /// Whether previews are served over TLS (by a proxy in front).
@@ -154,6 +165,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         Some(v) => boolean("VIBEBOX_BUILD_IMAGES", &v)?,
         None => true,
     };
+    let mut console_vendor_dir =
+        env("VIBEBOX_CONSOLE_VENDOR").unwrap_or_else(|| crate::console::DEFAULT_VENDOR_DIR.into());
+    let mut secure_cookies = match env("VIBEBOX_SECURE_COOKIES") {
+        Some(v) => Some(boolean("VIBEBOX_SECURE_COOKIES", &v)?),
+        None => None,
+    };
     let mut preview_domain =
         env("VIBEBOX_PREVIEW_DOMAIN").unwrap_or_else(|| "vibebox.localhost".into());
     let mut preview_tls = match env("VIBEBOX_PREVIEW_TLS") {
@@ -178,6 +195,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--worker-threads" => worker_threads = number(&flag, &value()?)?,
             "--base-image" => base_image = value()?,
             "--no-build-images" => build_images = false,
+            "--console-vendor-dir" => console_vendor_dir = value()?,
+            "--secure-cookies" => secure_cookies = Some(true),
             "--preview-domain" => preview_domain = value()?,
             "--preview-tls" => preview_tls = true,
             "-h" | "--help" => {
@@ -212,6 +231,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         .unwrap_or_else(|| format!("http://{listen}"))
         .trim_end_matches('/')
         .to_string();
+    let secure_cookies = secure_cookies.unwrap_or(public_url.starts_with("https://"));
     Ok(Options {
         database,
         listen,
@@ -228,6 +248,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         worker_threads: worker_threads as usize,
         base_image,
         build_images,
+        console_vendor_dir: PathBuf::from(console_vendor_dir),
+        secure_cookies,
         preview_domain,
         preview_tls,
         github: oauth_client("github")?,

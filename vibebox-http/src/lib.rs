@@ -1,7 +1,10 @@
 //! VibeBox's HTTP front (DESIGN.md §6) on axum: REST under `/api/v1`, errors as
 //! `application/problem+json`, JWT access tokens, API keys and OAuth sign-in (GitHub, Google),
 //! WebSockets for status, logs and terminals, rate limits, CORS and request ids. Handlers stay
-//! thin; every rule lives in `vibebox-core`.
+//! thin; every rule lives in `vibebox-core`. Browsers may keep their refresh token in an
+//! `HttpOnly` cookie through `/api/v1/auth/session` instead of handling it in script. With the
+//! `console` feature (and `HttpConfig::console` set) it also serves the web console at `/`
+//! (see the `console` module).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -30,16 +33,21 @@ mod access_token;
 mod auth;
 mod body_limit;
 mod client;
+#[cfg(feature = "console")]
+pub mod console;
+mod csrf;
 mod extract;
 mod health;
 mod json;
 pub mod oauth;
 mod openapi;
+mod origin;
 pub mod preview;
 mod problem;
 mod rate_limit;
 mod router;
 mod routes;
+mod session_cookie;
 mod state;
 mod ws;
 
@@ -49,6 +57,9 @@ pub use access_token::{
 };
 pub use auth::Caller;
 pub use client::Client;
+#[cfg(feature = "console")]
+pub use console::ConsoleConfig;
+pub use csrf::CSRF_HEADER;
 pub use extract::{ApiPath, ApiQuery, PageQuery};
 pub use json::ApiJson;
 pub use openapi::{BEARER_SCHEME, OPENAPI_PATH};
@@ -56,6 +67,7 @@ pub use preview::PreviewConfig;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use rate_limit::{Limiter, RateLimit, RateLimiters};
 pub use router::{REQUEST_ID, openapi, router};
+pub use session_cookie::{SESSION_COOKIE, SESSION_COOKIE_PATH};
 pub use state::AppState;
 pub use ws::{
     BEARER_PROTOCOL_PREFIX, PROTOCOL, SOCKET_RECHECK_INTERVAL, TICKET_TTL, Tickets, WsCaller,
@@ -81,10 +93,12 @@ pub struct HttpConfig {
     pub tokens: std::sync::Arc<AccessTokens>,
     /// The largest request body accepted, in bytes (default 1 MiB); larger is 413.
     pub max_body_bytes: usize,
-    /// Origins browsers may call the API and open WebSockets from (exact
-    /// `scheme://host[:port]`; default none: same-origin pages and clients that send no
-    /// `Origin` work, other sites' pages do not). Drives both CORS and the WebSocket Origin
-    /// check.
+    /// Origins besides the server's own that browsers may call the API and open WebSockets
+    /// from (exact `scheme://host[:port]`; default none). The server's own origin (an
+    /// `Origin` whose `host[:port]` equals the request's `Host`, as for the console it
+    /// serves) and clients that send no `Origin` always work; other sites' pages, and preview
+    /// hosts, do not. Drives CORS, the WebSocket Origin check and the Origin check of the
+    /// cookie session routes. Behind a proxy that rewrites `Host`, list the public origin here.
     pub allowed_origins: Vec<String>,
     /// Cancel it when the server shuts down: open sockets close with 1001 (going away).
     pub shutdown: tokio_util::sync::CancellationToken,
@@ -102,6 +116,13 @@ pub struct HttpConfig {
     /// Preview URLs of apps inside environments (default: on, at `*.vibebox.localhost`);
     /// `None` turns them off.
     pub preview: Option<preview::PreviewConfig>,
+    /// Whether the session cookie (`/auth/session`, OAuth sign-ins that return to a page) is
+    /// `Secure`, sent over https only (default false; set it when browsers reach the server
+    /// over https, directly or through a proxy).
+    pub secure_cookies: bool,
+    /// The web console at `/` (default `None`: not served).
+    #[cfg(feature = "console")]
+    pub console: Option<ConsoleConfig>,
 }
 
 impl HttpConfig {
@@ -117,6 +138,9 @@ impl HttpConfig {
             auth_rate_limit: RateLimit::per_minute(60, 20),
             per_user_rate_limit: RateLimit::per_minute(3000, 300),
             preview: Some(preview::PreviewConfig::default()),
+            secure_cookies: false,
+            #[cfg(feature = "console")]
+            console: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The router: every route of DESIGN.md §6 under `/api/v1`, health checks at the root, the
-//! OpenAPI document, and the cross-cutting layers (request ids, tracing, rate limits, body
-//! limit, CORS, panics as 500 problems).
+//! OpenAPI document, the web console when it is on, and the cross-cutting layers (request ids,
+//! tracing, rate limits, body limit, CORS, `X-Content-Type-Options: nosniff`, panics as 500
+//! problems).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use vibebox_core::Vibebox;
 
@@ -21,8 +23,8 @@ use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes::{
-    auth, environments, exec, extensions, files, logs, oauth, preview, projects, sessions, teams,
-    users,
+    auth, environments, exec, extensions, files, logs, oauth, preview, projects, session, sessions,
+    teams, users,
 };
 use crate::state::AppState;
 use crate::{HttpConfig, health, ws};
@@ -36,6 +38,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// [`openapi`]).
 pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
     let max_body = config.max_body_bytes;
+    #[cfg(feature = "console")]
+    let console = config.console.clone();
     let cors = cors_layer(&config.allowed_origins);
     let state = AppState {
         vibebox,
@@ -53,8 +57,14 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
     let (routes, doc) = documented_routes().split_for_parts();
     let spec = SpecJson::render(&doc);
     let request_id = HeaderName::from_static(REQUEST_ID);
+    #[cfg(feature = "console")]
+    let routes = match &console {
+        Some(console) => crate::console::mount(routes, console),
+        None => routes.fallback(not_found),
+    };
+    #[cfg(not(feature = "console"))]
+    let routes = routes.fallback(not_found);
     routes
-        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::per_ip,
@@ -66,6 +76,10 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             crate::body_limit::limit,
         ))
         .layer(cors)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         // Preview hosts never reach the API (nor its body limit, CORS or rate limits): their
         // requests stream to the app.
         .layer(axum::middleware::from_fn_with_state(
@@ -93,6 +107,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::openapi::openapi_json))
         .routes(routes!(ws::tickets::create_ticket))
         .routes(routes!(ws::status::status))
+        .routes(routes!(ws::project_status::project_status))
         .routes(routes!(ws::logs::logs))
         .routes(routes!(ws::terminal::terminal))
         .routes(routes!(ws::exec::exec))
@@ -101,6 +116,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
+        .routes(routes!(session::create, session::delete))
+        .routes(routes!(session::refresh))
+        .routes(routes!(oauth::providers))
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::callback))
         .routes(routes!(users::list))
@@ -197,7 +215,13 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-async fn not_found() -> Response {
+/// The answer to a request no route takes: 404 "no such route".
+pub(crate) async fn not_found() -> Response {
+    not_found_response()
+}
+
+/// The 404 problem of [`not_found`].
+pub(crate) fn not_found_response() -> Response {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
 }
 

@@ -54,9 +54,12 @@ struct Started {
 }
 
 async fn start(app: &App, provider: &str) -> Started {
-    let r = app
-        .get(&format!("/api/v1/auth/oauth/{provider}"), None)
-        .await;
+    start_at(app, &format!("/api/v1/auth/oauth/{provider}")).await
+}
+
+/// A sign-in started at `uri` (a start route with its query).
+async fn start_at(app: &App, uri: &str) -> Started {
+    let r = app.get(uri, None).await;
     assert_eq!(r.status, StatusCode::FOUND, "{}", r.body);
     let location = r.headers[header::LOCATION].to_str().unwrap().to_string();
     let query = location.split_once('?').unwrap().1;
@@ -313,6 +316,23 @@ async fn an_unreachable_provider_is_503_without_details() {
 }
 
 #[tokio::test]
+async fn the_provider_list_names_each_configured_provider_for_its_button() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake.base());
+    let r = app.get("/api/v1/auth/providers", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        serde_json::json!({"items": [
+            {"name": "github", "display_name": "GitHub"},
+            {"name": "google", "display_name": "Google"},
+        ]})
+    );
+    let none = App::new().get("/api/v1/auth/providers", None).await;
+    assert_eq!(none.body, serde_json::json!({"items": []}));
+}
+
+#[tokio::test]
 async fn an_unconfigured_provider_is_404() {
     let app = App::new();
     let r = app.get("/api/v1/auth/oauth/github", None).await;
@@ -337,4 +357,98 @@ async fn a_disabled_account_cannot_sign_in_with_its_provider() {
         sign_in(&app, "github").await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn a_sign_in_started_with_return_to_comes_back_to_it_with_the_session_cookie() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake.base());
+    fake.sign_in_as(Person::new("808", "page@example.com"));
+    let started = start_at(
+        &app,
+        "/api/v1/auth/oauth/github?return_to=%2Fprojects%2Fx%3Ftab%3Denvs",
+    )
+    .await;
+    let back = visit_provider(&started).await;
+    let r = callback(&app, &back, Some(&started.cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers[header::LOCATION], "/projects/x?tab=envs");
+    assert!(r.body.is_null(), "no tokens in the body: {}", r.body);
+    let cookies: Vec<&str> = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("vibebox_refresh="))
+        .unwrap_or_else(|| panic!("no session cookie: {cookies:?}"));
+    assert!(
+        session.contains("; Path=/api/v1/auth/session; HttpOnly; SameSite=Strict; Max-Age="),
+        "{session}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("vibebox_oauth_github=;") && c.contains("Max-Age=0")),
+        "the flow cookie is cleared: {cookies:?}"
+    );
+    // The page trades the cookie for an access token.
+    let cookie = session.split(';').next().unwrap();
+    let refreshed = app
+        .send(
+            Request::post("/api/v1/auth/session/refresh")
+                .header(header::COOKIE, cookie)
+                .header("x-vibebox-csrf", "1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    assert_eq!(refreshed.body["user"]["email"], "page@example.com");
+}
+
+#[tokio::test]
+async fn a_sign_in_started_without_return_to_still_answers_json() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake.base());
+    fake.sign_in_as(Person::new("809", "json@example.com"));
+    let r = sign_in(&app, "github").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["refresh_token"].is_string());
+    assert!(r.headers.get(header::LOCATION).is_none());
+    let cookies: Vec<_> = r.headers.get_all(header::SET_COOKIE).iter().collect();
+    assert_eq!(
+        cookies.len(),
+        1,
+        "only the flow cookie, cleared: {cookies:?}"
+    );
+}
+
+#[tokio::test]
+async fn return_to_must_be_a_path_on_this_server() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake.base());
+    for bad in [
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%2F%09%2Fevil.example",
+        "projects",
+        "",
+        "%2Fa%20b",
+    ] {
+        let r = app
+            .get(&format!("/api/v1/auth/oauth/github?return_to={bad}"), None)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], "return_to", "{bad}");
+        assert!(r.headers.get(header::SET_COOKIE).is_none(), "{bad}");
+    }
 }

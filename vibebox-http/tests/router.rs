@@ -125,3 +125,17 @@ async fn an_embedder_mounts_the_api_under_its_own_router() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.headers()["content-type"], PROBLEM_JSON);
 }
+
+#[tokio::test]
+async fn api_responses_say_nosniff() {
+    let app = App::new();
+    for uri in [
+        "/healthz",
+        "/api/v1/users/me",
+        "/api/v1/nope",
+        "/api/v1/openapi.json",
+    ] {
+        let r = app.get(uri, None).await;
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
+    }
+}

@@ -175,6 +175,39 @@ async fn sockets_check_the_origin_and_hide_other_tenants_environments() {
 }
 
 #[tokio::test]
+async fn sockets_accept_the_servers_own_origin_and_refuse_foreign_and_preview_hosts() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    let addr = app.serve().await;
+    let path = format!("/api/v1/ws/environments/{env}/status");
+    let auth = format!("vibebox.v1, bearer.{alice}");
+    // The client sends `Host: 127.0.0.1:<port>`: the console this server serves.
+    for own in [format!("http://{addr}"), format!("HTTP://{addr}")] {
+        assert!(
+            connect(addr, &path, Some(&auth), Some(&own)).await.is_ok(),
+            "{own}"
+        );
+    }
+    let port = addr.port();
+    for foreign in [
+        format!("http://8080--dev--alpha.vibebox.localhost:{port}"),
+        format!("http://127.0.0.1:{}", port.wrapping_add(1)),
+        "http://127.0.0.1".to_string(),
+        "https://evil.example.net".to_string(),
+        "null".to_string(),
+    ] {
+        assert_eq!(
+            connect(addr, &path, Some(&auth), Some(&foreign))
+                .await
+                .err(),
+            Some(403),
+            "{foreign}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn logs_socket_replays_history_then_streams_and_marks_lines_missed_while_paused() {
     let app = App::new();
     let alice = app.signed_in("alice").await;

@@ -1,4 +1,5 @@
-//! OAuth sign-in: `GET /auth/oauth/{provider}` (where to send the browser) and
+//! OAuth sign-in: `GET /auth/providers` (what the server offers), `GET /auth/oauth/{provider}`
+//! (where to send the browser) and
 //! `GET /auth/oauth/{provider}/callback` (the tokens).
 
 use hyper::Method;
@@ -23,6 +24,20 @@ pub struct OAuthStart {
     pub flow_cookie: SecretString,
 }
 
+/// An OAuth provider the server offers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct OAuthProviderInfo {
+    /// The name in `/auth/oauth/{provider}`: `github`, `google`, …
+    pub name: String,
+    /// The name for people: `GitHub`, `Google`, …
+    pub display_name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ProviderList {
+    items: Vec<OAuthProviderInfo>,
+}
+
 impl std::fmt::Debug for OAuthStart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OAuthStart")
@@ -33,6 +48,13 @@ impl std::fmt::Debug for OAuthStart {
 }
 
 impl Client {
+    /// `GET /auth/providers`: the OAuth providers the server offers (none is an empty list).
+    pub async fn oauth_providers(&self) -> Result<Vec<OAuthProviderInfo>> {
+        let call = Call::api(Method::GET, "/auth/providers").public();
+        let list: ProviderList = self.transport.json(call).await?;
+        Ok(list.items)
+    }
+
     /// `GET /auth/oauth/{provider}`: the provider's sign-in page (the server answers 302) and
     /// the flow cookie. Errors: `NotFound` for a provider the server does not offer.
     pub async fn oauth_start(&self, provider: &str) -> Result<OAuthStart> {

@@ -1,5 +1,5 @@
-//! A socket of JSON messages (logs, status): each text frame the server sends is one `T`;
-//! what the client sends is a JSON text frame too.
+//! A socket of JSON messages (logs, status, project status): each text frame the server
+//! sends is one `T`; what the client sends is a JSON text frame too.
 
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -13,8 +13,9 @@ use super::frames::{self, Frame, FrameSink, FrameStream};
 use crate::error::Result;
 
 /// A socket whose server sends JSON messages: a `Stream` of `T`s, ending when the server
-/// closes it. [`LogsSocket`](super::logs::LogsSocket) and
-/// [`StatusSocket`](super::status::StatusSocket) are its two kinds.
+/// closes it. [`LogsSocket`](super::logs::LogsSocket),
+/// [`StatusSocket`](super::status::StatusSocket) and
+/// [`ProjectStatusSocket`](super::project_status::ProjectStatusSocket) are its kinds.
 pub struct JsonSocket<T> {
     sink: FrameSink,
     stream: FrameStream,

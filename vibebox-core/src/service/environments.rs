@@ -137,6 +137,7 @@ impl Vibebox {
             updated_at: now,
         };
         self.store().create_environment(&env).await?;
+        self.publish_in(project.id, env.id, EventKind::Created);
         self.audit(
             actor,
             AuditRecord::new("environment.create", "environment", env.id)
@@ -267,7 +268,7 @@ impl Vibebox {
         self.release_project_network(env.project_id).await;
         self.stop_collector(id);
         self.forget_health(id).await;
-        self.publish(id, EventKind::Deleted);
+        self.publish_in(env.project_id, id, EventKind::Deleted);
         self.audit(
             actor,
             AuditRecord::new("environment.delete", "environment", id).team(team),

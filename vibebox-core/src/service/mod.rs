@@ -18,6 +18,7 @@ mod networks;
 mod patch;
 mod ports;
 mod preview;
+mod project_watch;
 mod projects;
 mod reconcile;
 mod retention;
@@ -48,6 +49,10 @@ pub use logs::LogFilter;
 pub use patch::Patch;
 pub use ports::{NewPort, PortPatch};
 pub use preview::{PreviewGrant, PreviewTarget};
+pub use project_watch::{
+    PROJECT_WATCH_MAX_ENVIRONMENTS, PROJECT_WATCH_METRICS_INTERVAL, PROJECT_WATCH_RESYNC_INTERVAL,
+    ProjectFrame, ProjectWatch, WatchedEnvironment,
+};
 pub use projects::{NewProject, ProjectPatch};
 pub use reconcile::ReconcileReport;
 pub use sessions::NewSession;
@@ -67,7 +72,7 @@ use crate::config::Config;
 use crate::domain::AuditEvent;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, EventKind};
-use crate::id::{AuditEventId, EnvironmentId, SessionId, TeamId, UserId};
+use crate::id::{AuditEventId, EnvironmentId, ProjectId, SessionId, TeamId, UserId};
 use crate::password::PasswordHasher;
 use crate::rbac::Actor;
 use crate::runtime::ContainerRuntime;
@@ -182,6 +187,24 @@ impl Vibebox {
             at: self.now(),
             kind,
         });
+    }
+
+    /// Publishes an event about an environment of `project`, to the project's watchers too
+    /// (see [`EventBus::publish_in`]).
+    pub(crate) fn publish_in(
+        &self,
+        project: ProjectId,
+        environment_id: EnvironmentId,
+        kind: EventKind,
+    ) {
+        self.inner.events.publish_in(
+            project,
+            Event {
+                environment_id,
+                at: self.now(),
+                kind,
+            },
+        );
     }
 
     /// Records an audit event. The operation it describes has already happened, so a store

@@ -5,8 +5,9 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, Vibebox};
-use crate::domain::{Project, ProjectOwner};
+use crate::domain::{Environment, Project, ProjectOwner};
 use crate::error::{Error, Result};
+use crate::events::EventKind;
 use crate::id::{ProjectId, TeamId};
 use crate::rbac::{Action, Actor, Target, authorize};
 use crate::store::{EnvironmentFilter, Page, PageRequest};
@@ -153,9 +154,10 @@ impl Vibebox {
     #[instrument(skip_all, fields(project.id = %id))]
     pub async fn delete_project(&self, actor: &Actor, id: ProjectId) -> Result<()> {
         let project = self.project_for(actor, id, Action::DeleteProject).await?;
-        self.remove_project_containers(id).await?;
+        let removed = self.remove_project_containers(id).await?;
         self.store().delete_project(id).await?;
         self.release_project_network(id).await;
+        self.publish_deleted(&removed);
         self.audit(
             actor,
             AuditRecord::new("project.delete", "project", id).team(project.owner.team_id()),
@@ -165,8 +167,8 @@ impl Vibebox {
     }
 
     /// Before a project is deleted: refuses if an environment is active, then removes the
-    /// containers of the stopped ones.
-    async fn remove_project_containers(&self, project: ProjectId) -> Result<()> {
+    /// containers of the stopped ones. Returns the environments, to announce their deletion.
+    async fn remove_project_containers(&self, project: ProjectId) -> Result<Vec<Environment>> {
         let filter = EnvironmentFilter {
             project_id: Some(project),
             ..Default::default()
@@ -193,22 +195,34 @@ impl Vibebox {
         for env in &envs {
             self.remove_container_of(env).await?;
         }
-        Ok(())
+        Ok(envs)
     }
 
-    /// Before an owner's projects are deleted (team deletion).
-    pub(crate) async fn remove_owner_containers(&self, owner: ProjectOwner) -> Result<()> {
+    /// Before an owner's projects are deleted (team deletion). Returns their environments,
+    /// to announce their deletion.
+    pub(crate) async fn remove_owner_containers(
+        &self,
+        owner: ProjectOwner,
+    ) -> Result<Vec<Environment>> {
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut removed = Vec::new();
         loop {
             let projects = self.store().list_projects_by_owner(owner, &page).await?;
             for p in &projects.items {
-                self.remove_project_containers(p.id).await?;
+                removed.extend(self.remove_project_containers(p.id).await?);
             }
             match projects.next_cursor {
                 Some(c) => page.cursor = Some(c),
                 None => break,
             }
         }
-        Ok(())
+        Ok(removed)
+    }
+
+    /// Announces environments deleted with their project.
+    pub(crate) fn publish_deleted(&self, removed: &[Environment]) {
+        for env in removed {
+            self.publish_in(env.project_id, env.id, EventKind::Deleted);
+        }
     }
 }

@@ -136,7 +136,8 @@ impl Vibebox {
     }
 
     pub(crate) fn publish_status(&self, env: &Environment) {
-        self.publish(
+        self.publish_in(
+            env.project_id,
             env.id,
             EventKind::Status {
                 status: env.status,

@@ -143,8 +143,9 @@ impl Vibebox {
     #[instrument(skip_all, fields(team.id = %id))]
     pub async fn delete_team(&self, actor: &Actor, id: TeamId) -> Result<()> {
         self.team_for(actor, id, Action::ManageTeam).await?;
-        self.remove_owner_containers(ProjectOwner::Team(id)).await?;
+        let removed = self.remove_owner_containers(ProjectOwner::Team(id)).await?;
         self.store().delete_team(id).await?;
+        self.publish_deleted(&removed);
         self.audit(
             actor,
             AuditRecord::new("team.delete", "team", id).team(Some(id)),

@@ -5,6 +5,10 @@
 //! token (the same keys and checks as access tokens, with its own `typ`, so neither can stand
 //! for the other) in an `HttpOnly`, `SameSite=Lax` cookie scoped to the callback path. Any
 //! replica with the keys can finish the sign-in, and abandoned sign-ins cost nothing.
+//!
+//! A sign-in started by a page may carry where to return to (`return_to`, a path on this
+//! server, checked by [`check_return_to`]); it travels in the same signed token, so nobody
+//! can change it on the way.
 
 use std::time::Duration;
 
@@ -25,6 +29,8 @@ use crate::access_token::{AccessTokens, Claims};
 const FLOW_TYPE: &str = "oauth_flow";
 /// How long a sign-in may take between leaving for the provider and coming back.
 pub const FLOW_TTL: Duration = Duration::from_secs(10 * 60);
+/// The longest `return_to` accepted, in bytes (the flow cookie must stay under 4 KiB).
+pub const MAX_RETURN_TO: usize = 1024;
 
 /// The claims of a flow token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,6 +41,9 @@ struct FlowClaims {
     state: String,
     /// The PKCE code verifier.
     verifier: String,
+    /// Where the page wants the browser back, when it asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_to: Option<String>,
 }
 
 /// A sign-in just started.
@@ -53,10 +62,21 @@ pub struct StartedFlow {
 pub struct ReturnedFlow {
     /// The PKCE code verifier, sent with the code.
     pub verifier: SecretString,
+    /// The path on this server to send the browser to, when the sign-in started with one.
+    pub return_to: Option<String>,
 }
 
-/// Starts a sign-in with `provider`. Errors: `Internal` without randomness.
-pub fn start(tokens: &AccessTokens, provider: &OAuthProvider) -> Result<StartedFlow> {
+/// Starts a sign-in with `provider` that comes back to `return_to` (checked with
+/// [`check_return_to`]) when given. Errors: `InvalidInput` naming `return_to`; `Internal`
+/// without randomness.
+pub fn start(
+    tokens: &AccessTokens,
+    provider: &OAuthProvider,
+    return_to: Option<String>,
+) -> Result<StartedFlow> {
+    if let Some(path) = &return_to {
+        check_return_to(path)?;
+    }
     let state = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
     // 32 random bytes give a 43-character verifier, the shortest RFC 7636 allows.
     let verifier = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
@@ -65,6 +85,7 @@ pub fn start(tokens: &AccessTokens, provider: &OAuthProvider) -> Result<StartedF
         base: tokens.claims(provider.name.clone(), FLOW_TYPE, FLOW_TTL),
         state: state.clone(),
         verifier,
+        return_to,
     };
     Ok(StartedFlow {
         state,
@@ -101,7 +122,30 @@ pub fn returned(
     }
     Ok(ReturnedFlow {
         verifier: SecretString::from(claims.verifier),
+        return_to: claims.return_to,
     })
+}
+
+/// Checks a `return_to`: a path on this server (starting with `/`, but not `//` or `/\`,
+/// which browsers read as another host), in visible ASCII without spaces (browsers drop tabs
+/// and line breaks from URLs, which could turn `/<tab>/evil` into `//evil`), at most
+/// [`MAX_RETURN_TO`] bytes. Errors: `InvalidInput` naming `return_to`.
+pub fn check_return_to(path: &str) -> Result<()> {
+    let on_this_server =
+        path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\");
+    if !on_this_server {
+        return Err(Error::invalid(
+            "return_to",
+            "must be a path on this server: start with / but not // or /\\",
+        ));
+    }
+    if path.len() > MAX_RETURN_TO || !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "return_to",
+            "must be at most 1024 visible ASCII characters, without spaces (percent-encode the rest)",
+        ));
+    }
+    Ok(())
 }
 
 /// The name of the flow cookie for `provider`.
@@ -174,7 +218,7 @@ mod tests {
     fn a_started_flow_returns_with_its_state_and_verifier() -> TestResult {
         let t = tokens()?;
         let p = github()?;
-        let started = start(&t, &p)?;
+        let started = start(&t, &p, None)?;
         assert_eq!(started.state.len(), 43);
         let back = returned(
             &t,
@@ -190,10 +234,51 @@ mod tests {
     }
 
     #[test]
+    fn return_to_travels_in_the_signed_flow() -> TestResult {
+        let t = tokens()?;
+        let p = github()?;
+        let started = start(&t, &p, Some("/projects/x?tab=envs".into()))?;
+        let back = returned(
+            &t,
+            &p,
+            Some(started.cookie_value.expose_secret()),
+            Some(&started.state),
+        )?;
+        assert_eq!(back.return_to.as_deref(), Some("/projects/x?tab=envs"));
+        Ok(())
+    }
+
+    #[test]
+    fn return_to_must_be_a_path_on_this_server() {
+        for ok in ["/", "/projects/x", "/a/b?c=d#e", "/%2F%2Fevil"] {
+            assert!(check_return_to(ok).is_ok(), "{ok}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_RETURN_TO));
+        for bad in [
+            "",
+            "projects",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/a b",
+            "/\u{e9}",
+            long.as_str(),
+        ] {
+            let e = check_return_to(bad).err();
+            assert_eq!(
+                e.as_ref().and_then(|e| e.field()),
+                Some("return_to"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn another_state_another_provider_or_no_cookie_is_refused() -> TestResult {
         let t = tokens()?;
         let p = github()?;
-        let started = start(&t, &p)?;
+        let started = start(&t, &p, None)?;
         let cookie = started.cookie_value.expose_secret();
         assert!(returned(&t, &p, Some(cookie), Some("forged")).is_err());
         assert!(returned(&t, &p, None, Some(&started.state)).is_err());
@@ -209,7 +294,7 @@ mod tests {
     #[test]
     fn a_flow_token_is_never_an_access_token_and_back() -> TestResult {
         let t = tokens()?;
-        let started = start(&t, &github()?)?;
+        let started = start(&t, &github()?, None)?;
         assert!(t.verify(started.cookie_value.expose_secret()).is_err());
         let access = t.issue(vibebox_core::id::UserId::new())?;
         assert!(

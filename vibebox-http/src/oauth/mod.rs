@@ -8,7 +8,7 @@ mod flow;
 mod provider;
 
 pub use client::{PROVIDER_TIMEOUT, ProviderClient};
-pub use flow::FLOW_TTL;
+pub use flow::{FLOW_TTL, MAX_RETURN_TO, check_return_to};
 pub use provider::{OAuthProvider, ProfileFormat};
 
 pub(crate) use exchange::{exchange_code, printable, profile};

@@ -44,6 +44,15 @@ pub struct OAuthProvider {
 }
 
 impl OAuthProvider {
+    /// The name people see on the sign-in button: `GitHub`, `Google`, else the name itself.
+    pub fn display_name(&self) -> String {
+        match self.name.as_str() {
+            "github" => "GitHub".to_string(),
+            "google" => "Google".to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// GitHub (github.com), asking for `read:user` and `user:email`.
     ///
     /// Errors: `InvalidInput` naming the field.

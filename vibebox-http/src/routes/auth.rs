@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vibebox_core::domain::User;
-use vibebox_core::service::{IssuedRefreshToken, Registration};
+use vibebox_core::service::{ClientInfo, IssuedRefreshToken, Registration};
 
 use crate::client::Client;
 use crate::json::ApiJson;
@@ -60,6 +60,21 @@ pub(crate) fn tokens(
         token_type: "Bearer",
         expires_in: access.expires_in,
     }))
+}
+
+/// Checks the password and starts a sign-in (a new refresh token family): what
+/// `POST /auth/login` and `POST /auth/session` share.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    client: ClientInfo,
+    body: &LoginRequest,
+) -> Result<(User, IssuedRefreshToken), ApiError> {
+    let user = state
+        .vibebox
+        .login_from(&body.email, &body.password, &client)
+        .await?;
+    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
+    Ok((user, refresh))
 }
 
 /// The answer to every registration that passes validation.
@@ -120,11 +135,7 @@ pub async fn login(
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let user = state
-        .vibebox
-        .login_from(&body.email, &body.password, &client)
-        .await?;
-    let refresh = state.vibebox.issue_refresh_token(user.id, client).await?;
+    let (user, refresh) = sign_in(&state, client, &body).await?;
     tokens(&state, user, refresh)
 }
 

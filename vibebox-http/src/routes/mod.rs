@@ -9,6 +9,7 @@ pub mod logs;
 pub mod oauth;
 pub mod preview;
 pub mod projects;
+pub mod session;
 pub mod sessions;
 pub mod teams;
 pub mod users;

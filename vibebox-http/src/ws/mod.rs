@@ -1,14 +1,18 @@
 //! WebSockets (DESIGN.md §6): `/api/v1/ws/environments/{id}/status`, `/logs`, `/terminal`,
-//! `/exec` and `/ports/{port}/tunnel`.
+//! `/exec` and `/ports/{port}/tunnel`, and `/api/v1/ws/projects/{id}/status`.
 //!
 //! Browsers cannot set headers on a WebSocket, so the token travels as the subprotocol
 //! `bearer.<token>` beside `vibebox.v1`, or as a one-time ticket from `POST /ws-tickets`
 //! (valid 30 s) in `?ticket=`; a long-lived token never goes in the URL. Other clients may
-//! send `Authorization: Bearer <token>` as on every other route. The `Origin` header,
-//! when present, must be one of [`HttpConfig::allowed_origins`](crate::HttpConfig).
+//! send `Authorization: Bearer <token>` as on every other route. The `Origin` header, when
+//! present, must be the server's own (its `host[:port]` equals the request's `Host`, as for
+//! the console this server serves) or one of
+//! [`HttpConfig::allowed_origins`](crate::HttpConfig); any other origin, a preview host's
+//! included, is refused with 403 (cross-site WebSocket hijacking).
 
 pub(crate) mod exec;
 pub(crate) mod logs;
+pub(crate) mod project_status;
 mod revoked;
 pub(crate) mod status;
 pub(crate) mod terminal;
@@ -27,6 +31,7 @@ use vibebox_core::error::{ErrorKind, Result as CoreResult};
 use vibebox_core::rbac::Actor;
 
 use crate::auth::unauthenticated;
+use crate::origin;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -35,8 +40,8 @@ pub const PROTOCOL: &str = "vibebox.v1";
 /// The prefix of the subprotocol that carries a bearer token.
 pub const BEARER_PROTOCOL_PREFIX: &str = "bearer.";
 
-/// The caller of a WebSocket upgrade: authenticated by subprotocol or ticket, from an allowed
-/// origin.
+/// The caller of a WebSocket upgrade: authenticated by subprotocol or ticket, from the
+/// server's own origin or an allowed one.
 #[derive(Debug, Clone)]
 pub struct WsCaller(pub Actor);
 
@@ -44,22 +49,13 @@ impl FromRequestParts<AppState> for WsCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        if let Some(origin) = parts.headers.get(header::ORIGIN) {
-            let allowed = origin.to_str().is_ok_and(|o| {
-                state
-                    .config
-                    .allowed_origins
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(o))
-            });
-            if !allowed {
-                return Err(Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "origin_not_allowed",
-                    "this origin may not open sockets",
-                )
-                .into_response());
-            }
+        if origin::check(parts, &state.config.allowed_origins) == origin::Verdict::Refused {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "this origin may not open sockets",
+            )
+            .into_response());
         }
         let ticket = parts.uri.query().and_then(|q| {
             q.split('&')

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod pages;
+pub mod ws;
 
 use std::sync::Arc;
 
