@@ -167,7 +167,11 @@ export async function project(root, id) {
       } else if (t === 'status') r ? r.set({ status: m.status, error_message: m.error_message, version: m.version }) : poll();
       else if (t === 'health') r?.set({ health: healthOf(m) });
       else if (t === 'metrics') r?.metrics(m);
-      else if (t === 'created' && m.environment) add(m.environment);
+      else if (t === 'created' && m.environment) {
+        // The frame carries the status fields only: the row wants the whole environment.
+        const eid = m.environment.environment_id;
+        if (!rows.has(eid)) get('/environments/' + eid).then((e) => sc.alive && add(e), () => {});
+      }
       else if (t === 'deleted') remove(m.environment_id);
       else if (t === 'dropped') poll();
     },

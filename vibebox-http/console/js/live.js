@@ -259,6 +259,13 @@ export async function terminal(body, ctx) {
         });
       },
       clear() { ws?.send(enc.encode('\x15')); },
+      // The rows on screen as text: what the canvas shows, read from xterm's buffer.
+      screen() {
+        const b = term.buffer.active;
+        const rows = [];
+        for (let i = 0; i < term.rows; i++) rows.push(b.getLine(b.viewportY + i)?.translateToString(true) ?? '');
+        return rows.join('\n');
+      },
     };
     sc.add(() => { delete window.vibeboxTerminalProbe; });
   }

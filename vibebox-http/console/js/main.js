@@ -23,7 +23,7 @@
  *   logs: #log-lines (.log-line[data-stream], .log-gap) #log-filter #log-pause #log-search
  *     log-state log-latest
  *   terminal: #terminal terminal-state[data-state] terminal-missing terminal-reconnect;
- *     ?probe=1: window.vibeboxTerminalProbe.echo(ch) → Promise<ms>, .clear(), .connected
+ *     ?probe=1: window.vibeboxTerminalProbe.echo(ch) → Promise<ms>, .clear(), .screen(), .connected
  * /settings/keys: #key-form #key-name input[name=scopes] #key-expiry #key-secret key-copy
  *   key-row key-revoke; /settings/devices: device-row device-revoke;
  *   /settings/audit[?team=<id>]: #audit-source audit-row audit-more

@@ -207,7 +207,7 @@ async function keys(body) {
     const ks = await all('/users/me/api-keys');
     tbl.tbody.replaceChildren();
     for (const k of ks) {
-      const tr = tbl.row([k.name, h('code', null, `vbx_${k.prefix}_…`), k.scopes.join(', '), time(k.expires_at), k.last_used_at ? time(k.last_used_at) : 'never',
+      const tr = tbl.row([k.name, h('code', null, `${k.prefix}_…`), k.scopes.join(', '), time(k.expires_at), k.last_used_at ? time(k.last_used_at) : 'never',
         danger('Revoke', { 'data-test': 'key-revoke', 'aria-label': 'Revoke ' + k.name }, async () => {
           await del('/users/me/api-keys/' + k.id);
           tr.remove();
