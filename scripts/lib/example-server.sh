@@ -2,7 +2,8 @@
 # Starts and stops the example server (examples/server/) as a throwaway instance, for the
 # scripts that drive it live (scripts/schemathesis, scripts/browser-test). Source it, then:
 #
-#   example_server_start NAME [server flags…]   builds it, starts it on a free loopback port with
+#   example_server_start NAME [server flags…]   builds it (--release when
+#                                               EXAMPLE_SERVER_PROFILE=release), starts it on a free loopback port with
 #                                               a temporary SQLite database and key file; sets
 #                                               $server_base (http://127.0.0.1:PORT), $server_work
 #   example_server_stop STATUS                  stops it and removes its containers, volumes and
@@ -20,15 +21,17 @@ server_instance=""
 example_server_start() {
     local name=$1
     shift
-    echo "==> building the example server"
-    cargo build --quiet --example server --all-features
+    local profile=${EXAMPLE_SERVER_PROFILE:-debug} flags=()
+    [ "$profile" = release ] && flags=(--release)
+    echo "==> building the example server ($profile)"
+    cargo build --quiet "${flags[@]}" --example server --all-features
     server_work=$(mktemp -d "${TMPDIR:-/tmp}/vibebox-$name.XXXXXX")
     server_instance="$name-$$"
     local port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     server_base="http://127.0.0.1:$port"
     echo "==> starting the server on $server_base (containers named vibebox-$server_instance-*)"
-    RUST_LOG="${RUST_LOG:-warn}" target/debug/examples/server \
+    RUST_LOG="${RUST_LOG:-warn}" "target/$profile/examples/server" \
         --database "sqlite://$server_work/state.db" \
         --listen "127.0.0.1:$port" \
         --keys "$server_work/vibebox.keys" \

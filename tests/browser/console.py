@@ -34,6 +34,22 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
+# Every visible control's accessible name, the way assistive technology would find it.
+UNLABELLED = """
+const named = (el) => {
+  const by = el.getAttribute('aria-labelledby');
+  return (el.getAttribute('aria-label')
+    || (by && by.split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' '))
+    || (el.labels && [...el.labels].map((l) => l.textContent).join(' '))
+    || (['button', 'a'].includes(el.localName) && el.textContent)
+    || el.title || '').trim();
+};
+return [...document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea')]
+  .filter((el) => el.getClientRects().length > 0 && !named(el))
+  .map((el) => el.outerHTML.slice(0, 120));
+"""
+
+
 def unique(prefix):
     """A name no other run used."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -131,6 +147,10 @@ class Browser:
         entries = self.driver.get_log("browser")
         self.logs.extend(entries)
         return entries
+
+    def unlabelled_controls(self):
+        """Visible controls without an accessible name (aria-label, a label, text or title)."""
+        return self.driver.execute_script(UNLABELLED)
 
     def forget_errors(self, containing):
         """Drops console entries the test provoked on purpose (a 422 the browser logs as an

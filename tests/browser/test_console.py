@@ -35,6 +35,9 @@ class ConsoleTest(unittest.TestCase):
         self.browser = Browser()
         self.addCleanup(self.browser.close)
 
+    def assertLabelled(self):
+        self.assertEqual(self.browser.unlabelled_controls(), [], "controls without a name")
+
     def assertNoConsoleErrors(self):
         errors = self.browser.errors()
         self.assertEqual(errors, [], "the page's console has errors or CSP violations")
@@ -92,6 +95,7 @@ class ConsoleTest(unittest.TestCase):
         )
         b.wait("a memory sample", lambda d: "MiB" in d.find_element(By.CSS_SELECTOR, "[data-test=env-row]").text, timeout=30)
         b.screenshot("environments")
+        self.assertLabelled()
         self.assertNoConsoleErrors()
 
         # Its log: the container's first line arrives in the viewer.
@@ -127,6 +131,7 @@ class ConsoleTest(unittest.TestCase):
         submit(b, "port-form")
         b.find("[data-test=port-row][data-port='8000']")
         b.screenshot("ports")
+        self.assertLabelled()
         first = b.driver.current_window_handle
         b.find("[data-test=port-open]").click()
         b.wait("a preview tab", lambda d: len(d.window_handles) > 1)
@@ -145,12 +150,21 @@ class ConsoleTest(unittest.TestCase):
         token = (secret.get_attribute("value") or secret.text).strip()
         self.assertTrue(token.startswith("vbx_"), token)
         b.screenshot("api-keys")
+        self.assertLabelled()
         self.assertEqual(Api(token).call("GET", "/users/me")["email"], email)
         b.open("/settings/keys")
         revoke = b.find("[data-test=key-revoke]")
         revoke.click()
         b.find("[data-test=key-revoke][data-armed=true]").click()
         wait_for("the key to stop working", lambda: _refused(token))
+        # This browser is one of the user's signed-in devices; the team's audit log has the walk.
+        b.open("/settings/devices")
+        b.find("[data-test=device-row]")
+        self.assertLabelled()
+        b.open("/settings/audit")
+        b.find("[data-test=audit-row]")
+        b.screenshot("audit")
+        self.assertLabelled()
         self.assertNoConsoleErrors()
 
         # Sign out; a reload stays signed out; sign in; a reload stays signed in.
