@@ -7,6 +7,7 @@ import unittest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from console import PASSWORD, URL, Api, ApiError, Browser, unique, wait_for
 
@@ -100,7 +101,15 @@ class ConsoleTest(unittest.TestCase):
 
         # Its log: the container's first line arrives in the viewer.
         b.open(f"/environments/{env_id}/logs")
-        b.wait("the start log line", lambda d: "vibebox: environment started" in d.find_element(By.ID, "log-lines").text)
+        lines = lambda d: d.find_element(By.ID, "log-lines").text  # noqa: E731
+        b.wait("the start log line", lambda d: "vibebox: environment started" in lines(d))
+        # Filtered to stderr the stdout line goes; back to all it returns; a search marks it.
+        Select(b.find("#log-filter")).select_by_value("stderr")
+        b.wait("stdout filtered out", lambda d: "environment started" not in lines(d))
+        Select(b.find("#log-filter")).select_by_value("all")
+        b.wait("stdout back", lambda d: "environment started" in lines(d))
+        b.fill("#log-search", "environment")
+        b.wait("the match marked", lambda d: any(m.text == "environment" for m in d.find_elements(By.CSS_SELECTOR, "#log-lines mark")))
         b.screenshot("logs")
 
         # The terminal: type, read it back from the screen.
@@ -124,6 +133,26 @@ class ConsoleTest(unittest.TestCase):
         ).perform()
         b.wait("the app to listen", lambda d: "Serving HTTP" in terminal_screen(b), timeout=30)
         self.assertNoConsoleErrors()
+
+        # Variables: a plain value is masked until shown; a secret one is never shown again.
+        b.open(f"/environments/{env_id}/variables")
+        b.fill("#var-key", "GREETING")
+        b.fill("#var-value", "plain-value-1")
+        submit(b, "var-form")
+        b.find("[data-test=var-row][data-key=GREETING]")
+        b.fill("#var-key", "API_TOKEN")
+        b.fill("#var-value", "secret-value-2")
+        secret_box = b.find("#var-secret")
+        if not secret_box.is_selected():
+            secret_box.click()
+        submit(b, "var-form")
+        secret_row = b.find("[data-test=var-row][data-key=API_TOKEN]")
+        self.assertNotIn("plain-value-1", b.text())
+        b.find("[data-test=var-row][data-key=GREETING] [data-test=var-show]").click()
+        b.wait_text("plain-value-1")
+        self.assertEqual(secret_row.find_elements(By.CSS_SELECTOR, "[data-test=var-show]"), [])
+        self.assertNotIn("secret-value-2", b.driver.page_source)
+        self.assertLabelled()
 
         # Ports: declare 8000, open its preview URL in a new tab.
         b.open(f"/environments/{env_id}/ports")
