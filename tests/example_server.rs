@@ -99,6 +99,16 @@ impl Server {
         }
     }
 
+    /// The SSH host key fingerprint the server printed at start.
+    fn host_key_fingerprint(&self) -> String {
+        self.banner
+            .iter()
+            .find_map(|l| l.strip_prefix("SSH host key "))
+            .unwrap_or_else(|| panic!("no SSH host key line: {:?}", self.banner))
+            .trim()
+            .to_string()
+    }
+
     fn said(&self, needle: &str) -> bool {
         self.banner.iter().any(|l| l.contains(needle))
     }
@@ -182,6 +192,8 @@ fn the_server_makes_its_key_file_serves_without_docker_and_stops_gracefully() {
     let dir = scratch("first-run");
     let server = Server::start(&dir, &[], &[]);
     assert!(server.said("generated new keys"), "{:?}", server.banner);
+    let host_key = server.host_key_fingerprint();
+    assert!(host_key.starts_with("SHA256:"), "{:?}", server.banner);
     assert!(
         server.said("environments cannot start"),
         "the missing engine is named: {:?}",
@@ -218,9 +230,11 @@ fn the_server_makes_its_key_file_serves_without_docker_and_stops_gracefully() {
     assert!(status.success(), "{status:?}");
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 
-    // The keys and the database survive a restart: the token still verifies.
+    // The keys and the database survive a restart: the token still verifies, and the SSH host
+    // key (its fingerprint printed at start) is the same.
     let again = Server::start(&dir, &[], &[]);
     assert!(!again.said("generated new keys"), "{:?}", again.banner);
+    assert_eq!(again.host_key_fingerprint(), host_key);
     let (status, me) = request(again.addr, "GET", "/api/v1/users/me", Some(&token), None);
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["email"], "first@example.com");
@@ -354,6 +368,32 @@ fn a_server_that_cannot_start_says_why_in_one_line() {
             );
         }
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_key_file_without_an_ssh_host_key_gains_one_and_keeps_it() {
+    let dir = scratch("old-key-file");
+    drop(Server::start(&dir, &[], &[]));
+    let path = dir.join("vibebox.keys");
+    let old: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("ssh-host-key:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, old).unwrap();
+    let upgraded = Server::start(&dir, &[], &[]);
+    assert!(
+        upgraded.said("added an SSH host key"),
+        "{:?}",
+        upgraded.banner
+    );
+    let host_key = upgraded.host_key_fingerprint();
+    drop(upgraded);
+    let again = Server::start(&dir, &[], &[]);
+    assert!(!again.said("added an SSH host key"), "{:?}", again.banner);
+    assert_eq!(again.host_key_fingerprint(), host_key);
     std::fs::remove_dir_all(&dir).ok();
 }
 

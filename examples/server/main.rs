@@ -17,9 +17,10 @@
 //! `--secure-cookies` (the default when `--public-url` is https) marks the session cookie
 //! `Secure`.
 //!
-//! On first run it generates the encryption keyring and the token signing key into the key
-//! file (mode 0600) and warns about it; `VIBEBOX_ENCRYPTION_KEYS` and `VIBEBOX_SIGNING_KEY`
-//! bring your own instead. The first account registered (`POST /api/v1/auth/register`)
+//! On first run it generates the encryption keyring, the token signing key and the SSH host
+//! key (Ed25519; its fingerprint is printed at start) into the key file (mode 0600) and warns
+//! about it; `VIBEBOX_ENCRYPTION_KEYS`, `VIBEBOX_SIGNING_KEY` and `VIBEBOX_SSH_HOST_KEY` bring
+//! your own instead. The first account registered (`POST /api/v1/auth/register`)
 //! becomes platform admin unless `--no-first-user-admin`. GitHub and Google sign-in are on
 //! when their client id and secret are set. The server answers even when the Docker engine
 //! is down, and says that environments cannot start until it is back. Ctrl-C or SIGTERM
@@ -92,6 +93,7 @@ async fn connect_store(url: &str) -> vibebox::Result<Arc<dyn Store>> {
 
 async fn serve(opts: Options) -> Result<(), BoxError> {
     let (keyring, signing) = keys::load(&opts)?;
+    let ssh_host_key = keys::ssh_host_key(&opts)?;
     let database = redact(&opts.database);
     let store = connect_store(&opts.database).await.map_err(|e| {
         // PostgreSQL's errors name the (redacted) URL already.
@@ -164,6 +166,7 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
     );
+    println!("SSH host key {}", ssh_host_key.fingerprint());
     println!(
         "VibeBox listening on http://{} (database {database}, {engine}); API under /api/v1{}",
         listener.local_addr()?,

@@ -21,6 +21,8 @@ usage: server [flags]
   --keys PATH               VIBEBOX_KEY_FILE           ./vibebox.keys (created on first run, 0600)
   (secret)                  VIBEBOX_ENCRYPTION_KEYS    bring your own keyring instead of the file
   (secret)                  VIBEBOX_SIGNING_KEY        bring your own <kid>=<base64url key>
+  (secret)                  VIBEBOX_SSH_HOST_KEY       bring your own Ed25519 SSH host key (OpenSSH
+                                                       private key, or the key file's one-line form)
   --cors-origin URL         VIBEBOX_CORS_ORIGINS       none (repeat the flag, or comma-separate)
   --instance NAME           VIBEBOX_INSTANCE           default (label vibebox.instance on this
                                                        server's containers; it manages no others)
@@ -64,6 +66,7 @@ pub struct Options {
     pub keys: PathBuf,
     pub encryption_keys: Option<SecretString>,
     pub signing_key: Option<SecretString>,
+    pub ssh_host_key: Option<SecretString>,
     pub cors_origins: Vec<String>,
     pub instance: Option<String>,
     pub first_user_admin: bool,
@@ -239,6 +242,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         keys: PathBuf::from(keys),
         encryption_keys: env("VIBEBOX_ENCRYPTION_KEYS").map(SecretString::from),
         signing_key: env("VIBEBOX_SIGNING_KEY").map(SecretString::from),
+        ssh_host_key: env("VIBEBOX_SSH_HOST_KEY").map(SecretString::from),
         cors_origins,
         instance,
         first_user_admin,

@@ -268,3 +268,40 @@ async fn terminal_activity_keeps_a_session_active() {
     h.clock.advance(Duration::from_secs(2 * 60));
     assert_eq!(h.vb.reap_idle_sessions().await.unwrap().idled, 0);
 }
+
+#[tokio::test]
+async fn touching_a_session_records_activity_and_wakes_an_idle_one() {
+    let h = H::with_config(Config {
+        default_sessions: vec![],
+        ..Config::default()
+    })
+    .await;
+    let (alice, _, env) = h.owner_with_env("alice").await;
+    h.vb.start_environment(&alice, env.id).await.unwrap();
+    let s =
+        h.vb.create_session(&alice, env.id, shell("ssh"))
+            .await
+            .unwrap();
+    h.clock.advance(Duration::from_secs(5 * 60));
+    assert_eq!(h.vb.reap_idle_sessions().await.unwrap().idled, 1);
+    let touched = h.vb.touch_session(&alice, s.id).await.unwrap();
+    assert_eq!(touched.status, SessionStatus::Active);
+    assert!(touched.last_activity_at > s.last_activity_at);
+    h.clock.advance(Duration::from_secs(4 * 60));
+    assert_eq!(h.vb.reap_idle_sessions().await.unwrap().idled, 0);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_touch_a_session_and_a_stranger_cannot_see_it() {
+    let h = H::new().await;
+    let t = h.team_env().await;
+    let s =
+        h.vb.create_session(&t.dev, t.env.id, shell("ssh"))
+            .await
+            .unwrap();
+    let viewer = h.vb.touch_session(&t.viewer, s.id).await.unwrap_err();
+    assert_eq!(viewer.kind(), ErrorKind::PermissionDenied);
+    let stranger = h.vb.touch_session(&t.stranger, s.id).await.unwrap_err();
+    assert_eq!(stranger.kind(), ErrorKind::NotFound);
+    h.vb.touch_session(&t.dev, s.id).await.unwrap();
+}

@@ -18,9 +18,9 @@ async fn team_creator_becomes_its_admin_and_members_see_it() {
     let alice_m = members
         .items
         .iter()
-        .find(|m| Some(m.user_id) == alice.user_id())
+        .find(|m| Some(m.membership.user_id) == alice.user_id())
         .unwrap();
-    assert_eq!(alice_m.role, Role::Admin);
+    assert_eq!(alice_m.membership.role, Role::Admin);
     assert_eq!(
         h.vb.list_teams(&bob, &PageRequest::first(10))
             .await
@@ -29,6 +29,55 @@ async fn team_creator_becomes_its_admin_and_members_see_it() {
             .id,
         team.id
     );
+}
+
+#[tokio::test]
+async fn team_members_see_each_others_display_names_and_emails() {
+    let h = H::new().await;
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let team = h.team(&alice, "core", &[("bob", Role::Viewer)]).await;
+    let members =
+        h.vb.list_members(&bob, team.id, &PageRequest::first(10))
+            .await
+            .unwrap();
+    let mut seen: Vec<_> = members
+        .items
+        .iter()
+        .map(|m| {
+            (
+                m.membership.user_id,
+                m.membership.role,
+                m.display_name.as_deref(),
+                m.email.as_deref(),
+            )
+        })
+        .collect();
+    seen.sort_by_key(|(_, role, _, _)| *role);
+    assert_eq!(
+        seen,
+        [
+            (
+                bob.user_id().unwrap(),
+                Role::Viewer,
+                Some("bob"),
+                Some("bob@example.com")
+            ),
+            (
+                alice.user_id().unwrap(),
+                Role::Admin,
+                Some("alice"),
+                Some("alice@example.com")
+            ),
+        ]
+    );
+    // Strangers still cannot list the team.
+    let stranger = h.user("stranger").await;
+    let e =
+        h.vb.list_members(&stranger, team.id, &PageRequest::first(10))
+            .await
+            .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]

@@ -29,6 +29,7 @@ pub use api::ports::NewPort;
 pub use api::preview::PreviewUrl;
 pub use api::projects::{NewProject, ProjectPatch};
 pub use api::sessions::NewSession;
+pub use api::ssh_keys::{NewSshKey, SshKey};
 pub use api::teams::{NewTeam, TeamPatch};
 pub use api::users::{ProfilePatch, UserAdminPatch};
 pub use api::variables::{NewVariable, Variable};
@@ -44,14 +45,16 @@ pub use ws::tunnel::Tunnel;
 /// The wire types this client shares with the server, from `vibebox-core`.
 pub mod types {
     pub use vibebox_core::clock::Timestamp;
+    pub use vibebox_core::domain::SshKey;
     pub use vibebox_core::domain::{
         AuditEvent, Environment, EnvironmentExtension, EnvironmentHealth, EnvironmentPort,
         EnvironmentStatus, Extension, ExtensionStatus, LogEntry, LogStream, Membership, Project,
         Protocol, Role, Scope, Session, SessionStatus, SessionType, ShareLevel, Team, User,
     };
+    pub use vibebox_core::id::SshKeyId;
     pub use vibebox_core::id::{
         ApiKeyId, EnvironmentId, ExtensionId, PortId, ProjectId, RefreshSessionId, SessionId,
         TeamId, UserId, VariableId,
     };
-    pub use vibebox_core::service::{FileEntry, FileKind, FileListing, Patch};
+    pub use vibebox_core::service::{FileEntry, FileKind, FileListing, MemberView, Patch};
 }

@@ -186,6 +186,22 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
         vibebox_client::ErrorKind::Unauthenticated
     );
 
+    // SSH keys.
+    let ssh_key = alice
+        .add_ssh_key(&vibebox_client::NewSshKey {
+            name: "laptop".into(),
+            public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPTtA0C0H5qjMD7Vwo/BqPlwn0WzKHBO6P7YepGDR7TC me@laptop".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ssh_key.fingerprint,
+        "SHA256:8my0RNUEnKfqpswH6Td8D1zouTrmlLbVtGqPC0RDuPo"
+    );
+    let ssh_keys = alice.ssh_keys(PageRequest::default()).await.unwrap();
+    assert_eq!(ssh_keys.items, std::slice::from_ref(&ssh_key));
+    alice.remove_ssh_key(ssh_key.id).await.unwrap();
+
     // Teams.
     let team = alice
         .create_team(&NewTeam {
@@ -218,15 +234,15 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
         .add_member(team.id, "bob@example.com", Role::Developer)
         .await
         .unwrap();
-    assert_eq!(
-        alice
-            .list_members(team.id, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        2
-    );
+    let members = alice
+        .list_members(team.id, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(members.items.len(), 2);
+    // Members come with their account's email (and display name).
+    assert!(members.items.iter().any(|m| m.membership.user_id == bob
+        && m.email.as_deref() == Some("bob@example.com")
+        && m.display_name.is_some()));
     alice
         .update_member(team.id, bob, Role::Viewer)
         .await

@@ -99,6 +99,15 @@ pub struct Config {
     /// The largest file [`Vibebox::upload_file`](crate::Vibebox::upload_file) accepts, in
     /// bytes (default 1 GiB).
     pub max_upload_bytes: u64,
+    /// Most SSH public keys a user may register, the profile's key included (default 50); more
+    /// are refused with `QuotaExceeded`.
+    pub max_ssh_keys_per_user: u64,
+    /// How failed SSH sign-ins are throttled
+    /// ([`Vibebox::authorize_ssh`](crate::Vibebox::authorize_ssh)): the sign-in throttle's
+    /// rules with the key's fingerprint in place of the email. Default: 5 free failures per key
+    /// and address, then 1 s doubling up to 15 min; 100 failures an hour per key from
+    /// addresses it never signed in from; 1,000 an hour per address.
+    pub ssh_login_throttle: ThrottlePolicy,
 }
 
 impl Default for Config {
@@ -151,6 +160,8 @@ impl Default for Config {
             exec_default_timeout: Duration::from_secs(60),
             exec_max_timeout: Duration::from_secs(60 * 60),
             max_upload_bytes: 1024 * 1024 * 1024,
+            max_ssh_keys_per_user: 50,
+            ssh_login_throttle: ThrottlePolicy::default(),
         }
     }
 }

@@ -97,6 +97,8 @@ typed_id!(/// Identifies a refresh-token family (all rotations of one login).
     RefreshFamilyId, "family_id");
 typed_id!(/// Identifies an [`AuditEvent`](crate::domain::AuditEvent).
     AuditEventId, "audit_event_id");
+typed_id!(/// Identifies an [`SshKey`](crate::domain::SshKey).
+    SshKeyId, "ssh_key_id");
 
 #[cfg(test)]
 mod tests {

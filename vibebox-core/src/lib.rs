@@ -12,6 +12,7 @@ pub mod rbac;
 pub mod runtime;
 pub mod secrets;
 pub mod service;
+pub mod ssh;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

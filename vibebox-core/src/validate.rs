@@ -1,7 +1,6 @@
 //! Validation rules of DESIGN.md §2. Each function checks one kind of value and, on failure,
 //! returns `InvalidInput` naming the field. None of them panics, whatever the input.
 
-use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
@@ -271,113 +270,14 @@ pub fn password(value: &SecretString) -> Result<()> {
 
 /// Validates an OpenSSH public key (`ssh-ed25519`, `ssh-rsa` of at least 2048 bits,
 /// `ecdsa-sha2-nistp256/384/521`, or their `sk-` security-key forms) and returns it trimmed.
+/// The rules are [`PublicKeyLine::parse`](crate::ssh::PublicKeyLine::parse)'s; the error
+/// names `ssh_public_key`, the profile field.
 pub fn ssh_public_key(value: &str) -> Result<String> {
-    const FIELD: &str = "ssh_public_key";
-    let v = value.trim();
-    if v.len() > 16 * 1024 {
-        return Err(invalid(FIELD, "is too long"));
-    }
-    if v.contains(['\n', '\r']) {
-        return Err(invalid(FIELD, "must be a single line"));
-    }
-    let mut parts = v.split_whitespace();
-    let (Some(kind), Some(blob)) = (parts.next(), parts.next()) else {
-        return Err(invalid(FIELD, "must be '<type> <base64 key> [comment]'"));
-    };
-    const TYPES: &[&str] = &[
-        "ssh-ed25519",
-        "ssh-rsa",
-        "ecdsa-sha2-nistp256",
-        "ecdsa-sha2-nistp384",
-        "ecdsa-sha2-nistp521",
-        "sk-ssh-ed25519@openssh.com",
-        "sk-ecdsa-sha2-nistp256@openssh.com",
-    ];
-    if !TYPES.contains(&kind) {
-        return Err(invalid(
-            FIELD,
-            "key type must be ssh-ed25519, ssh-rsa or ecdsa-sha2-*",
-        ));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(blob)
-        .map_err(|_| invalid(FIELD, "key data is not valid base64"))?;
-    let mut reader = SshReader(&bytes);
-    let embedded = reader
-        .string()
-        .ok_or_else(|| invalid(FIELD, "key data is truncated"))?;
-    if embedded != kind.as_bytes() {
-        return Err(invalid(FIELD, "key data does not match the key type"));
-    }
-    let well_formed = match kind {
-        "ssh-ed25519" => reader.string().is_some_and(|k| k.len() == 32) && reader.0.is_empty(),
-        "sk-ssh-ed25519@openssh.com" => {
-            reader.string().is_some_and(|k| k.len() == 32)
-                && reader.string().is_some()
-                && reader.0.is_empty()
-        }
-        "ssh-rsa" => {
-            let e = reader.string();
-            let n = reader.string();
-            match (e, n) {
-                (Some(e), Some(n)) if !e.is_empty() && reader.0.is_empty() => {
-                    if mpint_bits(n) < 2048 {
-                        return Err(invalid(FIELD, "RSA keys must have at least 2048 bits"));
-                    }
-                    true
-                }
-                _ => false,
-            }
-        }
-        _ => {
-            // ecdsa: curve name, then the point (uncompressed: 0x04, x, y), then for security
-            // keys the application string.
-            let curve = reader.string();
-            let point = reader.string();
-            let expected = kind
-                .trim_start_matches("sk-")
-                .trim_end_matches("@openssh.com")
-                .trim_start_matches("ecdsa-sha2-");
-            let coordinate_len = match expected {
-                "nistp256" => 32,
-                "nistp384" => 48,
-                _ => 66,
-            };
-            let application_ok = if kind.starts_with("sk-") {
-                reader.string().is_some()
-            } else {
-                true
-            };
-            curve.is_some_and(|c| c == expected.as_bytes())
-                && point.is_some_and(|p| p.len() == 1 + 2 * coordinate_len && p.first() == Some(&4))
-                && application_ok
-                && reader.0.is_empty()
-        }
-    };
-    if !well_formed {
-        return Err(invalid(FIELD, "key data is malformed"));
-    }
-    Ok(v.to_string())
-}
-
-/// The number of significant bits of an SSH mpint (big-endian, possibly with leading zeros).
-fn mpint_bits(n: &[u8]) -> usize {
-    match n.iter().position(|&b| b != 0) {
-        Some(i) => (n.len() - i - 1) * 8 + (8 - n[i].leading_zeros() as usize),
-        None => 0,
-    }
-}
-
-struct SshReader<'a>(&'a [u8]);
-
-impl<'a> SshReader<'a> {
-    fn string(&mut self) -> Option<&'a [u8]> {
-        let len_bytes: [u8; 4] = self.0.get(..4)?.try_into().ok()?;
-        let len = u32::from_be_bytes(len_bytes) as usize;
-        let s = self.0.get(4..4usize.checked_add(len)?)?;
-        self.0 = &self.0[4 + len..];
-        Some(s)
-    }
+    crate::ssh::PublicKeyLine::parse(value).map_err(|e| match e {
+        Error::InvalidInput { reason, .. } => Error::invalid("ssh_public_key", reason),
+        other => other,
+    })?;
+    Ok(value.trim().to_string())
 }
 
 /// Validates an environment variable key: `^[A-Z_][A-Z0-9_]*$`, at most 128 characters.

@@ -163,6 +163,77 @@ async fn a_team_admin_manages_members_and_the_last_admin_stays() {
 }
 
 #[tokio::test]
+async fn team_members_are_listed_with_their_display_names_and_emails() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    let team = app
+        .call(
+            "POST",
+            "/api/v1/teams",
+            &alice,
+            Some(json!({"name": "Core", "slug": "core"})),
+        )
+        .await;
+    let id = team.body["id"].as_str().unwrap().to_string();
+    let added = app
+        .call(
+            "POST",
+            &format!("/api/v1/teams/{id}/members"),
+            &alice,
+            Some(json!({"email": "bob@example.com", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let members = app
+        .call("GET", &format!("/api/v1/teams/{id}/members"), &bob, None)
+        .await;
+    assert_eq!(members.status, StatusCode::OK, "{}", members.body);
+    let bob_row = members.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "viewer")
+        .unwrap()
+        .clone();
+    // The membership's fields as before, plus the member's name and email.
+    let mut expected = added.body.clone();
+    expected["display_name"] = json!("bob");
+    expected["email"] = json!("bob@example.com");
+    assert_eq!(bob_row, expected);
+    let alice_row = members.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "admin")
+        .unwrap();
+    assert_eq!(alice_row["display_name"], "alice");
+    assert_eq!(alice_row["email"], "alice@example.com");
+    let keys: Vec<&str> = alice_row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys.iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [
+            "display_name",
+            "email",
+            "joined_at",
+            "role",
+            "team_id",
+            "updated_at",
+            "user_id"
+        ]
+        .into_iter()
+        .collect()
+    );
+}
+
+#[tokio::test]
 async fn sessions_extensions_and_logs_of_a_running_environment() {
     let app = App::new();
     let alice = app.signed_in("alice").await;

@@ -24,6 +24,10 @@ const DESIGN_ROUTES: &[&str] = &[
     "GET /api/v1/users/me/api-keys",
     "POST /api/v1/users/me/api-keys",
     "DELETE /api/v1/users/me/api-keys/{id}",
+    // Issue 17: SSH keys.
+    "GET /api/v1/users/me/ssh-keys",
+    "POST /api/v1/users/me/ssh-keys",
+    "DELETE /api/v1/users/me/ssh-keys/{id}",
     "GET /api/v1/users/me/sessions",
     "DELETE /api/v1/users/me/sessions/{id}",
     "GET /api/v1/users",
@@ -286,7 +290,14 @@ async fn json_bodies_document_400_413_415_and_422() {
 async fn typed_ids_are_uuid_strings_and_secrets_write_only() {
     let spec = spec(&App::new()).await;
     let schemas = &spec["components"]["schemas"];
-    for id in ["UserId", "TeamId", "EnvironmentId", "ApiKeyId", "SessionId"] {
+    for id in [
+        "UserId",
+        "TeamId",
+        "EnvironmentId",
+        "ApiKeyId",
+        "SessionId",
+        "SshKeyId",
+    ] {
         assert_eq!(schemas[id]["type"], "string", "{id}");
         assert_eq!(schemas[id]["format"], "uuid", "{id}");
     }
@@ -321,6 +332,7 @@ async fn environment_and_account_lists_answer_the_page_schema_and_take_limit_and
         ),
         ("/api/v1/users/me/api-keys", "ApiKey"),
         ("/api/v1/users/me/sessions", "RefreshSession"),
+        ("/api/v1/users/me/ssh-keys", "SshKey"),
     ] {
         let op = &spec["paths"][path]["get"];
         let page = format!("Page_{item}");

@@ -138,6 +138,8 @@ fn unique_field(constraint: &str) -> (&'static str, &'static str) {
         "refresh_sessions_pkey" => ("refresh_session", "id"),
         "refresh_sessions_token_hash_key" => ("refresh_session", "token"),
         "audit_events_pkey" => ("audit_event", "id"),
+        "ssh_keys_pkey" => ("ssh_key", "id"),
+        "ssh_keys_fingerprint_key" => ("ssh_key", "public_key"),
         _ => ("row", "id"),
     }
 }
@@ -150,7 +152,8 @@ fn parent_of(constraint: &str) -> &'static str {
         | "projects_owner_user_id_fkey"
         | "environments_creator_id_fkey"
         | "api_keys_user_id_fkey"
-        | "refresh_sessions_user_id_fkey" => "user",
+        | "refresh_sessions_user_id_fkey"
+        | "ssh_keys_user_id_fkey" => "user",
         "memberships_team_id_fkey" | "projects_owner_team_id_fkey" => "team",
         "environments_project_id_fkey" => "project",
         "environment_ports_environment_id_fkey"
@@ -176,6 +179,7 @@ fn checked_field(constraint: &str) -> String {
         "memberships",
         "extensions",
         "api_keys",
+        "ssh_keys",
         "projects",
         "sessions",
         "users",

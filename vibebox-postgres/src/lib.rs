@@ -11,6 +11,7 @@ mod migrate;
 mod projects;
 mod rows;
 mod sessions;
+mod ssh_keys;
 mod teams;
 #[cfg(feature = "testing")]
 pub mod testing;

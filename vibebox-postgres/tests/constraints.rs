@@ -636,3 +636,57 @@ async fn password_hash_must_be_argon2id_and_ssh_key_a_known_type() {
         .await;
     assert_violates(bad_key, CHECK, "users_ssh_public_key_check");
 }
+
+#[tokio::test]
+async fn ssh_key_fingerprints_are_unique_and_keys_go_with_their_user_in_the_schema() {
+    let f = fresh().await;
+    let owner = create_user(&f.store).await;
+    let key = ssh_key(owner.id, "laptop");
+    f.store.create_ssh_key(&key).await.unwrap();
+    let other = insert_user(&f.raw, &unique_email()).await.unwrap();
+    let insert = |algorithm: &'static str, fingerprint: String| {
+        let raw = f.raw.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO ssh_keys (id, user_id, name, algorithm, key_data, fingerprint, \
+                 created_at, updated_at) VALUES ($1, $2, 'k', $3, 'AAAA', $4, now(), now())",
+            )
+            .bind(Uuid::now_v7())
+            .bind(other)
+            .bind(algorithm)
+            .bind(fingerprint)
+            .execute(&raw)
+            .await
+        }
+    };
+    assert_violates(
+        insert("ssh-ed25519", key.fingerprint.clone()).await,
+        UNIQUE,
+        "ssh_keys_fingerprint_key",
+    );
+    let fresh_fingerprint = ssh_key(owner.id, "x").fingerprint;
+    assert_violates(
+        insert("ssh-dss", fresh_fingerprint).await,
+        CHECK,
+        "ssh_keys_algorithm_check",
+    );
+    assert_violates(
+        insert("ssh-ed25519", "MD5:00".into()).await,
+        CHECK,
+        "ssh_keys_fingerprint_check",
+    );
+    // Through the store, the duplicate names the field.
+    let mut dup = ssh_key(vibebox_core::id::UserId(other), "copy");
+    dup.fingerprint = key.fingerprint.clone();
+    assert_already_exists(f.store.create_ssh_key(&dup).await, "public_key");
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(owner.id.0)
+        .execute(&f.raw)
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM ssh_keys")
+        .fetch_one(&f.raw)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}

@@ -67,6 +67,7 @@ const UNIQUE: &[(&str, &str, &str)] = &[
     ("api_keys.prefix", "api_key", "prefix"),
     ("api_keys.secret_hash", "api_key", "secret_hash"),
     ("refresh_sessions.token_hash", "refresh_session", "token"),
+    ("ssh_keys.fingerprint", "ssh_key", "public_key"),
 ];
 
 /// The resource each table holds, for primary-key violations.
@@ -85,6 +86,7 @@ const TABLES: &[(&str, &str)] = &[
     ("api_keys", "api_key"),
     ("refresh_sessions", "refresh_session"),
     ("audit_events", "audit_event"),
+    ("ssh_keys", "ssh_key"),
 ];
 
 /// SQLite's extended result code for a `RAISE(ABORT, …)` in a trigger.

@@ -11,6 +11,7 @@ mod ports;
 mod projects;
 mod retention;
 mod sessions;
+mod ssh_keys;
 mod store;
 mod teams;
 mod users;

@@ -757,3 +757,54 @@ async fn failed_log_batch_with_one_bad_environment_writes_nothing() {
     assert_not_found(store.append_logs(&lines).await, "environment");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM logs").await, 0);
 }
+
+#[tokio::test]
+async fn ssh_key_fingerprints_are_unique_and_keys_go_with_their_user_even_in_raw_sql() {
+    use vibebox_core::store::SshKeysStore;
+
+    let store = common::disk_store().await;
+    let u = create_user(&store).await;
+    let key = ssh_key(u.id, "laptop");
+    store.create_ssh_key(&key).await.unwrap();
+    let other = create_user(&store).await;
+    const INSERT: &str = "INSERT INTO ssh_keys (id, user_id, name, algorithm, key_data, \
+         fingerprint, created_at, updated_at) VALUES (?, ?, 'k', ?, 'AAAA', ?, 1, 1)";
+    assert_fails(
+        exec(
+            &store,
+            INSERT,
+            vec![
+                id(Uuid::now_v7()),
+                id(other.id.0),
+                text("ssh-ed25519"),
+                text(&key.fingerprint),
+            ],
+        )
+        .await,
+        "ssh_keys.fingerprint",
+    );
+    let fresh = ssh_key(other.id, "x").fingerprint;
+    for (algorithm, fingerprint, rule) in [
+        ("ssh-dss", fresh.as_str(), "algorithm"),
+        ("ssh-ed25519", "MD5:00", "fingerprint"),
+    ] {
+        assert_fails(
+            exec(
+                &store,
+                INSERT,
+                vec![
+                    id(Uuid::now_v7()),
+                    id(other.id.0),
+                    text(algorithm),
+                    text(fingerprint),
+                ],
+            )
+            .await,
+            rule,
+        );
+    }
+    exec(&store, "DELETE FROM users WHERE id = ?", vec![id(u.id.0)])
+        .await
+        .unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM ssh_keys").await, 0);
+}

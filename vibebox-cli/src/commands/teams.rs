@@ -50,13 +50,15 @@ pub async fn run(ctx: &Context, command: TeamCommand) -> Result<u8, CliError> {
                     .iter()
                     .map(|m| {
                         vec![
-                            m.user_id.to_string(),
-                            m.role.to_string(),
-                            when(Some(m.joined_at)),
+                            m.membership.user_id.to_string(),
+                            m.display_name.clone().unwrap_or_default(),
+                            m.email.clone().unwrap_or_default(),
+                            m.membership.role.to_string(),
+                            when(Some(m.membership.joined_at)),
                         ]
                     })
                     .collect::<Vec<_>>();
-                out.table(&["user", "role", "joined"], &rows)
+                out.table(&["user", "name", "email", "role", "joined"], &rows)
             })?;
         }
         TeamCommand::AddMember { team, email, role } => {

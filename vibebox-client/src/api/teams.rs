@@ -4,7 +4,7 @@ use hyper::Method;
 use serde::Serialize;
 use vibebox_core::domain::{Membership, Role, Team};
 use vibebox_core::id::{TeamId, UserId};
-use vibebox_core::service::Patch;
+use vibebox_core::service::{MemberView, Patch};
 
 use crate::Client;
 use crate::error::Result;
@@ -71,8 +71,9 @@ impl Client {
             .await
     }
 
-    /// `GET /teams/{id}/members`.
-    pub async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<Membership>> {
+    /// `GET /teams/{id}/members`: the members with their display names and emails (`None`
+    /// for an account deleted while the page was read).
+    pub async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<MemberView>> {
         let call = page.apply(Call::api(Method::GET, format!("/teams/{team}/members")));
         self.transport.json(call).await
     }

@@ -9,6 +9,7 @@ mod health;
 mod log;
 mod project;
 mod session;
+mod ssh_key;
 mod team;
 mod user;
 
@@ -22,6 +23,7 @@ pub use health::{EnvironmentHealth, HealthWarning, WarningCode};
 pub use log::{LogEntry, LogStream, NewLogEntry};
 pub use project::{Project, ProjectOwner};
 pub use session::{Session, SessionStatus, SessionType};
+pub use ssh_key::{PROFILE_SSH_KEY_NAME, SshKey};
 pub use team::{Membership, Role, Team};
 pub use user::{OAuthIdentity, PasswordHash, User};
 

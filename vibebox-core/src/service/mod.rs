@@ -24,6 +24,8 @@ mod reconcile;
 mod retention;
 mod sessions;
 mod share;
+mod ssh_access;
+mod ssh_keys;
 mod start_stop;
 mod teams;
 mod terminal;
@@ -57,8 +59,10 @@ pub use projects::{NewProject, ProjectPatch};
 pub use reconcile::ReconcileReport;
 pub use sessions::NewSession;
 pub use sessions::ReapReport;
+pub use ssh_access::{SshGrant, SshLogin};
+pub use ssh_keys::NewSshKey;
 pub use start_stop::StopMode;
-pub use teams::{NewTeam, TeamPatch};
+pub use teams::{MemberView, NewTeam, TeamPatch};
 pub use terminal::{Terminal, TerminalControl, TerminalInput};
 pub use tunnels::{PortStream, TunnelPath};
 pub use users::{OAuthProfile, ProfilePatch, Registration, UserAdminPatch};
@@ -98,6 +102,8 @@ struct Inner {
     hasher: PasswordHasher,
     /// Sign-in throttling.
     login_throttle: LoginThrottle,
+    /// SSH sign-in throttling (keyed by key fingerprint and address).
+    ssh_throttle: LoginThrottle,
     /// Live terminal execs per session, killed when the session or environment ends.
     terminals: Mutex<HashMap<SessionId, Vec<ExecId>>>,
     /// Running log collectors per environment.
@@ -328,6 +334,7 @@ impl VibeboxBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 hasher: self.hasher.unwrap_or_default(),
                 login_throttle: LoginThrottle::new(config.login_throttle.clone()),
+                ssh_throttle: LoginThrottle::new(config.ssh_login_throttle.clone()),
                 config,
                 terminals: Mutex::new(HashMap::new()),
                 collectors: Mutex::new(HashMap::new()),

@@ -395,6 +395,25 @@ impl Vibebox {
         Ok(())
     }
 
+    /// Records activity now on a session, for a front end that carries an environment's
+    /// traffic without one of core's terminals (an SSH exec, sftp or tunnel): the session
+    /// does not go idle while it is used, and an idle one becomes active again. Returns the
+    /// session as stored (a terminated one stays terminated: the caller opens another).
+    ///
+    /// Errors: `PermissionDenied` unless the actor may run commands in the environment;
+    /// `NotFound` (`session`).
+    #[instrument(skip_all, fields(session.id = %id))]
+    pub async fn touch_session(&self, actor: &Actor, id: SessionId) -> Result<Session> {
+        let session = self.store().get_session(id).await?;
+        self.environment_for(actor, session.environment_id, Action::ExecEnvironment)
+            .await
+            .map_err(hide_as_session)?;
+        if session.status != SessionStatus::Terminated {
+            self.record_activity(id, self.now()).await?;
+        }
+        self.store().get_session(id).await
+    }
+
     /// One pass of the idle-session reaper: active sessions without activity for their idle
     /// timeout become idle; sessions that were already idle are terminated.
     #[instrument(skip_all)]

@@ -1,12 +1,13 @@
 //! Teams and their members. A team always keeps at least one admin.
 
-use serde::Deserialize;
+use futures::{StreamExt, TryStreamExt, stream};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, Patch, Vibebox};
-use crate::domain::{Membership, ProjectOwner, Role, Team};
-use crate::error::{Error, Result};
+use crate::domain::{Membership, ProjectOwner, Role, Team, User};
+use crate::error::{Error, ErrorKind, Result};
 use crate::id::{TeamId, UserId};
 use crate::rbac::{Action, Actor, Relation, Target, authorize};
 use crate::store::{Page, PageRequest};
@@ -28,6 +29,40 @@ pub struct NewTeam {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// How many member accounts [`Vibebox::list_members`] reads from the store at once.
+const MEMBER_READS_IN_FLIGHT: usize = 8;
+
+/// A team member as the team's members see each other: the membership's fields, flattened,
+/// plus the member's display name and email.
+///
+/// When the member's account cannot be read because it was deleted while the page was being
+/// read, `display_name` and `email` are `null` and the membership is still listed: the row
+/// exists, and a team admin must be able to see and remove it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The membership (`team_id`, `user_id`, `role`, `joined_at`, `updated_at`).
+    #[serde(flatten)]
+    pub membership: Membership,
+    /// The member's display name; `null` if the account is gone.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub display_name: Option<String>,
+    /// The member's email; `null` if the account is gone.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub email: Option<String>,
+}
+
+impl MemberView {
+    /// The view of a membership and its member's account (`None` if the account is gone).
+    pub fn new(membership: Membership, user: Option<&User>) -> Self {
+        Self {
+            membership,
+            display_name: user.map(|u| u.display_name.clone()),
+            email: user.map(|u| u.email.clone()),
+        }
+    }
 }
 
 /// Changes to a team.
@@ -154,15 +189,35 @@ impl Vibebox {
         Ok(())
     }
 
-    /// The team's members (any member may read).
+    /// The team's members with their display names and emails (any member may read).
+    ///
+    /// A member whose account is gone (deleted concurrently) is listed with a `null` name and
+    /// email, see [`MemberView`]. Errors: `NotFound` (`team`) for non-members.
+    #[instrument(skip_all, fields(team.id = %team))]
     pub async fn list_members(
         &self,
         actor: &Actor,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Page<Membership>> {
+    ) -> Result<Page<MemberView>> {
         self.team_for(actor, team, Action::ReadTeam).await?;
-        self.store().list_members(team, page).await
+        let memberships = self.store().list_members(team, page).await?;
+        let items = stream::iter(memberships.items)
+            .map(|m| async move {
+                let user = match self.store().get_user(m.user_id).await {
+                    Ok(user) => Some(user),
+                    Err(e) if e.kind() == ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                Ok(MemberView::new(m, user.as_ref()))
+            })
+            .buffered(MEMBER_READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(Page {
+            items,
+            next_cursor: memberships.next_cursor,
+        })
     }
 
     /// Adds the user with this email to the team (team admins).
@@ -248,5 +303,47 @@ impl Vibebox {
         )
         .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn membership() -> Membership {
+        let now = Utc::now();
+        Membership {
+            team_id: TeamId::new(),
+            user_id: UserId::new(),
+            role: Role::Developer,
+            joined_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_member_view_flattens_the_membership_beside_name_and_email() {
+        let m = membership();
+        let view = MemberView {
+            membership: m.clone(),
+            display_name: Some("Bob".into()),
+            email: Some("bob@example.com".into()),
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        let mut expected = serde_json::to_value(&m).unwrap();
+        expected["display_name"] = json!("Bob");
+        expected["email"] = json!("bob@example.com");
+        assert_eq!(json, expected);
+        assert_eq!(serde_json::from_value::<MemberView>(json).unwrap(), view);
+    }
+
+    #[test]
+    fn a_member_whose_account_is_gone_is_listed_with_null_name_and_email() {
+        let view = MemberView::new(membership(), None);
+        let json = serde_json::to_value(&view).unwrap();
+        assert!(json["display_name"].is_null() && json["email"].is_null());
+        assert_eq!(json["user_id"], json!(view.membership.user_id));
     }
 }

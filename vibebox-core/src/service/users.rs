@@ -297,9 +297,11 @@ impl Vibebox {
         self.store().get_user(Self::require_user(actor)?).await
     }
 
-    /// Updates the actor's own profile.
+    /// Updates the actor's own profile. Setting `ssh_public_key` also registers it as the SSH
+    /// key named `profile` (replacing the previous one); clearing it removes that key.
     ///
-    /// Errors: `InvalidInput` naming the field.
+    /// Errors: `InvalidInput` naming the field; `AlreadyExists` (`ssh_public_key`) when another
+    /// user has registered the key; `QuotaExceeded` when the user has the most SSH keys.
     #[instrument(skip_all)]
     pub async fn update_profile(&self, actor: &Actor, patch: ProfilePatch) -> Result<User> {
         self.authorize_platform(actor, Action::ManageOwnAccount)?;
@@ -307,16 +309,33 @@ impl Vibebox {
         if let Some(name) = patch.display_name {
             user.display_name = validate::display_name(&name)?;
         }
-        match patch.ssh_public_key {
-            Patch::Set(key) => user.ssh_public_key = Some(validate::ssh_public_key(&key)?),
-            other => other.apply_to(&mut user.ssh_public_key),
-        }
+        // The profile's key is also the SSH key named `profile` (see `ssh_keys`).
+        let profile_key = match patch.ssh_public_key {
+            Patch::Set(key) => {
+                let key = validate::ssh_public_key(&key)?;
+                let line = crate::ssh::PublicKeyLine::parse(&key)?;
+                user.ssh_public_key = Some(key);
+                Some(Some(line))
+            }
+            Patch::Clear => {
+                user.ssh_public_key = None;
+                Some(None)
+            }
+            Patch::Keep => None,
+        };
         if let Some(settings) = patch.notification_settings {
             validate::notification_settings(&settings)?;
             user.notification_settings = settings;
         }
+        if let Some(Some(line)) = &profile_key {
+            self.check_profile_ssh_key(user.id, line).await?;
+        }
         user.updated_at = self.now();
         self.store().update_user(&user).await?;
+        if let Some(line) = &profile_key {
+            self.sync_profile_ssh_key(actor, user.id, line.as_ref())
+                .await?;
+        }
         self.audit(actor, AuditRecord::new("user.update", "user", user.id))
             .await;
         Ok(user)

@@ -23,6 +23,7 @@ mod extensions;
 mod logs;
 mod projects;
 mod sessions;
+mod ssh_keys;
 mod teams;
 mod users;
 
@@ -33,6 +34,7 @@ pub use extensions::ExtensionsStore;
 pub use logs::{LogOrder, LogQuery, LogsStore, RetentionPolicy, RetentionReport};
 pub use projects::ProjectsStore;
 pub use sessions::SessionsStore;
+pub use ssh_keys::SshKeysStore;
 pub use teams::TeamsStore;
 pub use users::UsersStore;
 
@@ -50,6 +52,8 @@ pub use logs::MockLogsStore;
 pub use projects::MockProjectsStore;
 #[cfg(feature = "mock")]
 pub use sessions::MockSessionsStore;
+#[cfg(feature = "mock")]
+pub use ssh_keys::MockSshKeysStore;
 #[cfg(feature = "mock")]
 pub use teams::MockTeamsStore;
 #[cfg(feature = "mock")]
@@ -84,6 +88,7 @@ pub trait Store:
     + LogsStore
     + AuthStore
     + AuditStore
+    + SshKeysStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -102,6 +107,7 @@ impl<T> Store for T where
         + LogsStore
         + AuthStore
         + AuditStore
+        + SshKeysStore
         + Send
         + Sync
         + std::fmt::Debug

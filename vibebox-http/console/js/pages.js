@@ -11,10 +11,15 @@ export const head = (text, ...kids) => h('div', { class: 'page-head' }, h('h1', 
 export const card = (label, ...kids) => h('section', { class: 'card', 'aria-label': label }, h('h2', null, label), kids);
 export const submit = (t, test) => h('button', { type: 'submit', class: 'btn primary', 'data-test': test }, t);
 const ownerName = (p, teams) => p.owner.type === 'team' ? teams.get(p.owner.id)?.name || 'Team ' + short(p.owner.id) : 'Personal';
+/** A member's name for labels: display name, else email, else the short id. */
 function memberName(m) {
   const me = user();
-  return m.user_id === me?.id ? `${me.display_name} (you)` : m.display_name || m.email || 'User ' + short(m.user_id);
+  const name = m.display_name || m.email || (m.user_id === me?.id && me.display_name) || 'User ' + short(m.user_id);
+  return m.user_id === me?.id ? `${name} (you)` : name;
 }
+/** A member's table cell: the name with the email as secondary text (text nodes only). */
+const memberCell = (m) => h('div', null, memberName(m),
+  m.display_name && m.email && h('div', { class: 'muted' }, m.email));
 
 /** Fills a slug from a name until the user types their own. */
 export function autoSlug(name, slug) {
@@ -128,7 +133,7 @@ export async function team(root, id) {
       });
     }
     const label = self ? 'Leave team' : 'Remove';
-    const tr = tbl.row([who, roleCell, time(m.joined_at), (admin || self) && danger(label, { 'data-test': 'member-remove', 'aria-label': self ? label : 'Remove ' + who }, async () => {
+    const tr = tbl.row([memberCell(m), roleCell, time(m.joined_at), (admin || self) && danger(label, { 'data-test': 'member-remove', 'aria-label': self ? label : 'Remove ' + who }, async () => {
       await del(`/teams/${id}/members/${m.user_id}`);
       forgetRoles();
       if (self) return go('/teams');

@@ -11,5 +11,6 @@ pub mod preview;
 pub mod projects;
 pub mod session;
 pub mod sessions;
+pub mod ssh_keys;
 pub mod teams;
 pub mod users;

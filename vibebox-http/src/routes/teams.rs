@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use vibebox_core::domain::{AuditEvent, Membership, Role, Team};
 use vibebox_core::id::{TeamId, UserId};
-use vibebox_core::service::{NewTeam, TeamPatch};
+use vibebox_core::service::{MemberView, NewTeam, TeamPatch};
 use vibebox_core::store::Page;
 
 use crate::auth::Caller;
@@ -144,7 +144,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The team's members.
+/// The team's members, each with their display name and email (`null` if the account is
+/// gone).
 #[utoipa::path(
     get,
     path = "/teams/{id}/members",
@@ -154,7 +155,7 @@ pub async fn delete(
         PageQuery,
     ),
     responses(
-        (status = 200, description = "The members", body = Page<Membership>),
+        (status = 200, description = "The members with their names and emails", body = Page<MemberView>),
         Forbidden, NotFound, Invalid, Authenticated,
     ),
     security(("bearer" = []))
@@ -164,7 +165,7 @@ pub async fn members(
     Caller(actor): Caller,
     ApiPath(id): ApiPath<TeamId>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<Page<Membership>>, ApiError> {
+) -> Result<Json<Page<MemberView>>, ApiError> {
     Ok(Json(s.vibebox.list_members(&actor, id, &q.page()?).await?))
 }
 

@@ -11,6 +11,7 @@ mod extensions;
 mod logs;
 mod projects;
 mod sessions;
+mod ssh_keys;
 mod teams;
 mod users;
 
@@ -109,6 +110,7 @@ struct State {
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     refresh_sessions: BTreeMap<RefreshSessionId, RefreshSession>,
     audit: BTreeMap<AuditEventId, AuditEvent>,
+    ssh_keys: BTreeMap<crate::id::SshKeyId, crate::domain::SshKey>,
 }
 
 impl State {

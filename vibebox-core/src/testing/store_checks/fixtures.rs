@@ -404,3 +404,37 @@ pub fn assert_invalid<T: Debug>(result: Result<T>, field: &str) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert_eq!(err.field(), Some(field), "{err}");
 }
+
+/// An Ed25519 public key line with a random key, so its fingerprint is unique.
+pub fn random_ssh_public_key() -> crate::ssh::PublicKeyLine {
+    use base64::Engine as _;
+    let mut blob = Vec::with_capacity(51);
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(&Uuid::now_v7().as_u128().to_le_bytes());
+    blob.extend_from_slice(&Uuid::now_v7().as_u128().to_be_bytes());
+    let line = format!(
+        "ssh-ed25519 {} test@example.com",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    );
+    crate::ssh::PublicKeyLine::parse(&line).expect("a well-formed ed25519 line")
+}
+
+/// An SSH key of `user` with a random key and the given name.
+pub fn ssh_key(user: UserId, name: &str) -> crate::domain::SshKey {
+    let key = random_ssh_public_key();
+    let at = now();
+    crate::domain::SshKey {
+        id: SshKeyId::new(),
+        user_id: user,
+        name: name.into(),
+        algorithm: key.algorithm().name().into(),
+        blob: key.blob_base64(),
+        comment: key.comment().map(str::to_string),
+        fingerprint: key.fingerprint(),
+        last_used_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}

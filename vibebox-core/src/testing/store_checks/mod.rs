@@ -26,6 +26,7 @@ mod logs;
 mod ports_variables;
 mod projects;
 mod sessions;
+mod ssh_keys;
 mod teams;
 mod users;
 
@@ -38,6 +39,7 @@ pub use logs::*;
 pub use ports_variables::*;
 pub use projects::*;
 pub use sessions::*;
+pub use ssh_keys::*;
 pub use teams::*;
 pub use users::*;
 
@@ -148,6 +150,12 @@ macro_rules! __vibebox_store_checks {
             list_refresh_sessions_hides_used_revoked_and_expired,
             audit_lists_newest_first,
             audit_filters_by_team_and_actor,
+            ssh_key_fingerprint_is_unique_across_users,
+            ssh_key_round_trips_every_field,
+            ssh_key_requires_existing_user,
+            ssh_keys_are_listed_per_user_and_paged_by_id,
+            ssh_key_is_read_and_deleted_only_by_its_user,
+            touching_an_ssh_key_records_its_last_use,
         }
     };
 }
