@@ -312,6 +312,8 @@ mod tests {
 
     use super::*;
 
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
     fn membership() -> Membership {
         let now = Utc::now();
         Membership {
@@ -324,26 +326,28 @@ mod tests {
     }
 
     #[test]
-    fn a_member_view_flattens_the_membership_beside_name_and_email() {
+    fn a_member_view_flattens_the_membership_beside_name_and_email() -> TestResult {
         let m = membership();
         let view = MemberView {
             membership: m.clone(),
             display_name: Some("Bob".into()),
             email: Some("bob@example.com".into()),
         };
-        let json = serde_json::to_value(&view).unwrap();
-        let mut expected = serde_json::to_value(&m).unwrap();
+        let json = serde_json::to_value(&view)?;
+        let mut expected = serde_json::to_value(&m)?;
         expected["display_name"] = json!("Bob");
         expected["email"] = json!("bob@example.com");
         assert_eq!(json, expected);
-        assert_eq!(serde_json::from_value::<MemberView>(json).unwrap(), view);
+        assert_eq!(serde_json::from_value::<MemberView>(json)?, view);
+        Ok(())
     }
 
     #[test]
-    fn a_member_whose_account_is_gone_is_listed_with_null_name_and_email() {
+    fn a_member_whose_account_is_gone_is_listed_with_null_name_and_email() -> TestResult {
         let view = MemberView::new(membership(), None);
-        let json = serde_json::to_value(&view).unwrap();
+        let json = serde_json::to_value(&view)?;
         assert!(json["display_name"].is_null() && json["email"].is_null());
         assert_eq!(json["user_id"], json!(view.membership.user_id));
+        Ok(())
     }
 }

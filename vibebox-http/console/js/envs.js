@@ -341,6 +341,7 @@ function variables(body, ctx) {
   const key = input('key', { id: 'var-key', required: true, pattern: '[A-Z_][A-Z0-9_]*', autocomplete: 'off', spellcheck: 'false', class: 'mono' });
   const val = input('value', { id: 'var-value', type: 'password', autocomplete: 'new-password', class: 'mono' });
   const enc = h('input', { type: 'checkbox', name: 'is_encrypted', id: 'var-secret' });
+  // Mirrors core's rule (validate::SECRET_KEY_MARKERS), which the server enforces anyway.
   key.addEventListener('input', () => {
     key.value = key.value.toUpperCase();
     enc.disabled = /API_KEY|SECRET|PASSWORD|TOKEN|PRIVATE_KEY/.test(key.value);

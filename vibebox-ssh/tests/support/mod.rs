@@ -182,7 +182,7 @@ async fn build() -> Fixture {
         env,
         username,
         port,
-        host_key: host_key.public_openssh(),
+        host_key: host_key.public_openssh().expect("the host key encodes"),
         gate,
         shutdown,
         server: Mutex::new(Some(server)),
