@@ -14,6 +14,8 @@
 //! The web console is served at `/`. Its terminal needs xterm.js, which the repository does not
 //! hold: on first start the server fetches it with `scripts/console-assets` into
 //! `target/console-vendor` (`--console-vendor-dir` to choose; `--no-build-images` skips it).
+//! The SSH gateway listens on `--ssh-listen` (127.0.0.1:2222; `off` runs none): users connect
+//! as `<project>.<environment>` with a key registered at `/api/v1/users/me/ssh-keys`.
 //! `--secure-cookies` (the default when `--public-url` is https) marks the session cookie
 //! `Secure`.
 //!
@@ -45,7 +47,10 @@ use vibebox::secrets::AesGcmSecrets;
 use vibebox::{Store, StoreBackend};
 use vibebox_docker::{DockerOptions, DockerRuntime, host_from_env};
 use vibebox_http::oauth::OAuthProvider;
-use vibebox_http::{AccessTokens, ConsoleConfig, HttpConfig, PreviewConfig, RateLimit};
+use vibebox_http::{
+    AccessTokens, ConsoleConfig, HttpConfig, PreviewConfig, RateLimit, SshGateway, SshHostKey,
+};
+use vibebox_ssh::{SshConfig, SshServer};
 
 use options::{BoxError, OAuthClient, Options};
 
@@ -108,6 +113,12 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+    let ssh_listener = match opts.ssh_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            format!("cannot listen for SSH on {addr}: {e} (--ssh-listen off runs no gateway)")
+        })?),
+        None => None,
+    };
     let docker_host = host_from_env();
     let runtime = Arc::new(
         DockerRuntime::lazy_with(
@@ -145,6 +156,17 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
     let background = vibebox.spawn_background(shutdown.clone());
     let oauth_providers = oauth_providers(&opts)?;
     let signs_in_with: Vec<String> = oauth_providers.iter().map(|p| p.name.clone()).collect();
+    let ssh_gateway = match &ssh_listener {
+        Some(l) => Some(SshGateway {
+            host: opts.ssh_public_host.clone(),
+            port: l.local_addr()?.port(),
+            host_keys: vec![SshHostKey {
+                public_key: ssh_host_key.public_openssh()?,
+                fingerprint: ssh_host_key.fingerprint(),
+            }],
+        }),
+        None => None,
+    };
     let app = vibebox_http::router(
         vibebox.clone(),
         HttpConfig {
@@ -155,6 +177,7 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             per_user_rate_limit: RateLimit::per_minute(opts.rate_limit_per_user, 300),
             oauth_providers,
             secure_cookies: opts.secure_cookies,
+            ssh: ssh_gateway,
             console: Some(ConsoleConfig {
                 vendor_dir: Some(opts.console_vendor_dir.clone()),
             }),
@@ -166,7 +189,6 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
     );
-    println!("SSH host key {}", ssh_host_key.fingerprint());
     println!(
         "VibeBox listening on http://{} (database {database}, {engine}); API under /api/v1{}",
         listener.local_addr()?,
@@ -184,6 +206,21 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             listener.local_addr()?.port()
         );
     }
+    let ssh = match ssh_listener {
+        Some(l) => {
+            println!(
+                "SSH gateway on {} (host key {}); connect as <project>.<environment>",
+                l.local_addr()?,
+                ssh_host_key.fingerprint()
+            );
+            let server = SshServer::for_vibebox(
+                vibebox.clone(),
+                SshConfig::new(l.local_addr()?, ssh_host_key),
+            );
+            Some(tokio::spawn(server.run_on(l, shutdown.clone())))
+        }
+        None => None,
+    };
     let stop = shutdown.clone();
     // No Nagle delay: a response's head and body often go out as two writes (a streamed
     // preview response always does), and the client's delayed ACK would hold the second.
@@ -201,6 +238,13 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
         stop.cancel();
     })
     .await?;
+    if let Some(ssh) = ssh {
+        match ssh.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => println!("warning: the SSH gateway failed: {e}"),
+            Err(e) => println!("warning: the SSH gateway failed: {e}"),
+        }
+    }
     background.shutdown().await;
     Ok(())
 }

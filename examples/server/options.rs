@@ -41,6 +41,9 @@ usage: server [flags]
                                                        console's xterm.js files)
   --secure-cookies          VIBEBOX_SECURE_COOKIES     true when --public-url is https (the
                                                        session cookie is sent over https only)
+  --ssh-listen ADDR         VIBEBOX_SSH_LISTEN         127.0.0.1:2222 (the SSH gateway; off = none)
+  --ssh-public-host HOST    VIBEBOX_SSH_PUBLIC_HOST    the API's host (where clients reach the
+                                                       gateway, as GET /api/v1/ssh tells them)
   --preview-domain DOMAIN   VIBEBOX_PREVIEW_DOMAIN     vibebox.localhost (preview URLs at
                                                        <port>--<env>--<project>.DOMAIN; off = none)
   --preview-tls             VIBEBOX_PREVIEW_TLS        false (previews are served over https by a
@@ -84,6 +87,10 @@ pub struct Options {
     pub console_vendor_dir: PathBuf,
     /// Whether the session cookie is `Secure`.
     pub secure_cookies: bool,
+    /// Where the SSH gateway listens; `None` runs none.
+    pub ssh_listen: Option<SocketAddr>,
+    /// The host clients reach the gateway at, when not the API's.
+    pub ssh_public_host: Option<String>,
     /// The preview domain; `None` turns preview URLs off.
     pub preview_domain: Option<String>,
     /// Whether previews are served over TLS (by a proxy in front).
@@ -174,6 +181,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         Some(v) => Some(boolean("VIBEBOX_SECURE_COOKIES", &v)?),
         None => None,
     };
+    let mut ssh_listen = env("VIBEBOX_SSH_LISTEN").unwrap_or_else(|| "127.0.0.1:2222".into());
+    let mut ssh_public_host = env("VIBEBOX_SSH_PUBLIC_HOST");
     let mut preview_domain =
         env("VIBEBOX_PREVIEW_DOMAIN").unwrap_or_else(|| "vibebox.localhost".into());
     let mut preview_tls = match env("VIBEBOX_PREVIEW_TLS") {
@@ -200,6 +209,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--no-build-images" => build_images = false,
             "--console-vendor-dir" => console_vendor_dir = value()?,
             "--secure-cookies" => secure_cookies = Some(true),
+            "--ssh-listen" => ssh_listen = value()?,
+            "--ssh-public-host" => ssh_public_host = Some(value()?),
             "--preview-domain" => preview_domain = value()?,
             "--preview-tls" => preview_tls = true,
             "-h" | "--help" => {
@@ -230,6 +241,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
     let listen: SocketAddr = listen
         .parse()
         .map_err(|e| format!("--listen {listen}: {e}"))?;
+    let ssh_listen = match ssh_listen.trim() {
+        "off" | "none" => None,
+        addr => Some(addr.parse::<SocketAddr>().map_err(|e| {
+            format!("--ssh-listen (VIBEBOX_SSH_LISTEN) {addr:?}: {e} (an address:port, or `off`)")
+        })?),
+    };
     let public_url = public_url
         .unwrap_or_else(|| format!("http://{listen}"))
         .trim_end_matches('/')
@@ -254,6 +271,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         build_images,
         console_vendor_dir: PathBuf::from(console_vendor_dir),
         secure_cookies,
+        ssh_listen,
+        ssh_public_host,
         preview_domain,
         preview_tls,
         github: oauth_client("github")?,

@@ -67,6 +67,7 @@ pub use preview::PreviewConfig;
 pub use problem::{ApiError, PROBLEM_JSON, Problem, status_of};
 pub use rate_limit::{Limiter, RateLimit, RateLimiters};
 pub use router::{REQUEST_ID, openapi, router};
+pub use routes::ssh_gateway::{SshGateway, SshHostKey};
 pub use session_cookie::{SESSION_COOKIE, SESSION_COOKIE_PATH};
 pub use state::AppState;
 pub use ws::{
@@ -120,6 +121,9 @@ pub struct HttpConfig {
     /// `Secure`, sent over https only (default false; set it when browsers reach the server
     /// over https, directly or through a proxy).
     pub secure_cookies: bool,
+    /// The SSH gateway run beside the router (`vibebox-ssh`), as `GET /api/v1/ssh` shows it
+    /// to clients (default `None`: 404, no gateway).
+    pub ssh: Option<routes::ssh_gateway::SshGateway>,
     /// The web console at `/` (default `None`: not served).
     #[cfg(feature = "console")]
     pub console: Option<ConsoleConfig>,
@@ -139,6 +143,7 @@ impl HttpConfig {
             per_user_rate_limit: RateLimit::per_minute(3000, 300),
             preview: Some(preview::PreviewConfig::default()),
             secure_cookies: false,
+            ssh: None,
             #[cfg(feature = "console")]
             console: None,
         }

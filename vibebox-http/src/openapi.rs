@@ -46,6 +46,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "extensions", description = "The extension catalog and installed extensions"),
         (name = "logs", description = "Stored container logs and the audit log"),
         (name = "websockets", description = "Live status, logs, terminals and commands over WebSocket"),
+        (name = "ssh", description = "The SSH gateway: address and host keys"),
         (name = "meta", description = "This document"),
     )
 )]

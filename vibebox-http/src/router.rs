@@ -22,11 +22,11 @@ use utoipa_axum::routes;
 use crate::openapi::{ApiDoc, SpecJson};
 use crate::problem::Problem;
 use crate::rate_limit::{self, RateLimiters};
-use crate::routes::ssh_keys;
 use crate::routes::{
     auth, environments, exec, extensions, files, logs, oauth, preview, projects, session, sessions,
     teams, users,
 };
+use crate::routes::{ssh_gateway, ssh_keys};
 use crate::state::AppState;
 use crate::{HttpConfig, health, ws};
 
@@ -131,6 +131,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::revoke_device))
         .routes(routes!(ssh_keys::list, ssh_keys::add))
         .routes(routes!(ssh_keys::remove))
+        .routes(routes!(ssh_gateway::gateway))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::get, teams::update, teams::delete))
         .routes(routes!(teams::members, teams::add_member))

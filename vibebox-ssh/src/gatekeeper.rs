@@ -3,7 +3,8 @@
 //! lasts whether that grant still holds.
 //!
 //! The gateway knows no keys and no rules of its own: the embedder implements the trait on
-//! its key store and login rule (VibeBox's server does it on `vibebox-core`).
+//! its key store and login rule; [`ServiceGatekeeper`](crate::ServiceGatekeeper) does it on
+//! VibeBox's own keys and rule.
 
 use std::net::IpAddr;
 
@@ -51,6 +52,8 @@ pub struct Grant {
     pub environment_id: EnvironmentId,
     /// The key's id in the embedder's key store (for audit and revocation checks).
     pub key_id: String,
+    /// The key's fingerprint (`SHA256:…`), for logs and revocation checks.
+    pub fingerprint: String,
 }
 
 /// Why a login was refused. The client never sees it (every refusal looks the same to the

@@ -10,6 +10,7 @@ mod handler;
 mod host_key;
 mod readiness;
 mod server;
+mod service_gatekeeper;
 
 pub use activity::SSH_SESSION;
 pub use config::SshConfig;
@@ -17,3 +18,4 @@ pub use error::{Error, Result};
 pub use gatekeeper::{Gatekeeper, Grant, PublicKeyInfo, Refusal};
 pub use host_key::HostKey;
 pub use server::SshServer;
+pub use service_gatekeeper::ServiceGatekeeper;

@@ -48,6 +48,13 @@ impl SshServer {
         }
     }
 
+    /// A gateway whose logins follow VibeBox's own rule: users' registered keys, through a
+    /// [`ServiceGatekeeper`](crate::ServiceGatekeeper).
+    pub fn for_vibebox(vibebox: Arc<Vibebox>, config: SshConfig) -> Self {
+        let gatekeeper = Arc::new(crate::ServiceGatekeeper::new(vibebox.clone()));
+        Self::new(vibebox, gatekeeper, config)
+    }
+
     /// The host key's fingerprint (`SHA256:…`), for clients to pin.
     pub fn fingerprint(&self) -> String {
         self.shared.config.host_key.fingerprint()

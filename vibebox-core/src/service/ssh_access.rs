@@ -31,7 +31,7 @@ use tracing::instrument;
 use super::Vibebox;
 use crate::domain::{AuditEvent, Environment};
 use crate::error::{Error, ErrorKind, Result};
-use crate::id::{AuditEventId, SshKeyId, TeamId, UserId};
+use crate::id::{AuditEventId, EnvironmentId, SshKeyId, TeamId, UserId};
 use crate::rbac::{Action, Actor};
 use crate::ssh::{PublicKeyLine, SshTarget};
 
@@ -196,23 +196,41 @@ impl Vibebox {
     ///
     /// Errors: only store failures (`Unavailable`, `Internal`); the caller decides whether a
     /// connection survives a store outage.
-    #[instrument(skip_all, fields(environment.id = %grant.environment.id))]
     pub async fn ssh_grant_valid(&self, grant: &SshGrant) -> Result<bool> {
-        let key = match self.store().get_ssh_key(grant.user_id, grant.key_id).await {
+        self.ssh_access_holds(
+            grant.user_id,
+            grant.key_id,
+            &grant.fingerprint,
+            grant.environment.id,
+        )
+        .await
+    }
+
+    /// [`ssh_grant_valid`](Self::ssh_grant_valid) from the parts of a grant a gateway keeps:
+    /// the key's user, the key's id and fingerprint, and the environment.
+    #[instrument(skip(self, fingerprint))]
+    pub async fn ssh_access_holds(
+        &self,
+        user_id: UserId,
+        key_id: SshKeyId,
+        fingerprint: &str,
+        environment_id: EnvironmentId,
+    ) -> Result<bool> {
+        let key = match self.store().get_ssh_key(user_id, key_id).await {
             Ok(key) => key,
             Err(e) if is_refusal(&e) => return Ok(false),
             Err(e) => return Err(e),
         };
-        if key.fingerprint != grant.fingerprint {
+        if key.fingerprint != fingerprint {
             return Ok(false);
         }
-        let actor = match self.actor_for_user(grant.user_id).await {
+        let actor = match self.actor_for_user(user_id).await {
             Ok(actor) => actor,
             Err(e) if e.kind() == ErrorKind::Unauthenticated => return Ok(false),
             Err(e) => return Err(e),
         };
         match self
-            .environment_for(&actor, grant.environment.id, Action::ExecEnvironment)
+            .environment_for(&actor, environment_id, Action::ExecEnvironment)
             .await
         {
             Ok(_) => Ok(true),

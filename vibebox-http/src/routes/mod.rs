@@ -11,6 +11,7 @@ pub mod preview;
 pub mod projects;
 pub mod session;
 pub mod sessions;
+pub mod ssh_gateway;
 pub mod ssh_keys;
 pub mod teams;
 pub mod users;

@@ -201,6 +201,7 @@ impl Fixture {
                 actor: self.actor.clone(),
                 environment_id: env.id,
                 key_id: client.fingerprint.clone(),
+                fingerprint: client.fingerprint.clone(),
             },
         );
         client.with_user(username)
