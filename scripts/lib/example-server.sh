@@ -5,7 +5,8 @@
 #   example_server_start NAME [server flags…]   builds it (--release when
 #                                               EXAMPLE_SERVER_PROFILE=release), starts it on a free loopback port with
 #                                               a temporary SQLite database and key file; sets
-#                                               $server_base (http://127.0.0.1:PORT), $server_work
+#                                               $server_base (http://127.0.0.1:PORT), $server_work,
+#                                               $server_ssh_port (its SSH gateway, on loopback)
 #   example_server_stop STATUS                  stops it and removes its containers, volumes and
 #                                               networks; keeps $server_work and prints the log's
 #                                               tail when STATUS is not 0
@@ -17,6 +18,11 @@ server_pid=""
 server_work=""
 server_base=""
 server_instance=""
+server_ssh_port=""
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 
 example_server_start() {
     local name=$1
@@ -28,7 +34,8 @@ example_server_start() {
     server_work=$(mktemp -d "${TMPDIR:-/tmp}/vibebox-$name.XXXXXX")
     server_instance="$name-$$"
     local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    port=$(free_port)
+    server_ssh_port=$(free_port)
     server_base="http://127.0.0.1:$port"
     echo "==> starting the server on $server_base (containers named vibebox-$server_instance-*)"
     RUST_LOG="${RUST_LOG:-warn}" "target/$profile/examples/server" \
@@ -36,6 +43,7 @@ example_server_start() {
         --listen "127.0.0.1:$port" \
         --keys "$server_work/vibebox.keys" \
         --instance "$server_instance" \
+        --ssh-listen "127.0.0.1:$server_ssh_port" \
         "$@" \
         >"$server_work/server.log" 2>&1 &
     server_pid=$!
