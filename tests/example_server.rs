@@ -54,7 +54,7 @@ impl Server {
         let mut command = Command::new(server_binary());
         command
             .current_dir(dir)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0"])
             .args(args)
             // No engine at this address: the server must still serve.
             .env(
@@ -97,6 +97,14 @@ impl Server {
             banner,
             lines,
         }
+    }
+
+    /// Where the SSH gateway listens, as the server printed it at start.
+    fn ssh_addr(&self) -> Option<SocketAddr> {
+        self.banner.iter().find_map(|l| {
+            let rest = l.strip_prefix("SSH gateway on ")?;
+            rest.split(';').next()?.trim().parse().ok()
+        })
     }
 
     /// The SSH host key fingerprint the server printed at start.
@@ -262,7 +270,7 @@ fn a_worker_thread_count_that_is_not_a_positive_number_is_refused_by_name() {
         let mut command = Command::new(server_binary());
         command
             .current_dir(&dir)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -291,7 +299,7 @@ fn fails_to_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = Command::new(server_binary());
     command
         .current_dir(dir)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0"])
         .args(args)
         .env(
             "DOCKER_HOST",
@@ -319,7 +327,10 @@ fn a_server_that_cannot_start_says_why_in_one_line() {
     let dir = scratch("startup-errors");
     // The flags, the environment, and what the error must name.
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 6] = [
+    // An address another socket holds.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap();
+    let cases: [Case; 8] = [
         (&["--bogus"], &[], "unknown flag --bogus"),
         (
             &["--database", "postgres://nobody:hunter2@127.0.0.1:1/x"],
@@ -348,6 +359,12 @@ fn a_server_that_cannot_start_says_why_in_one_line() {
             &[],
             &[("DOCKER_HOST", "ftp://docker")],
             "DOCKER_HOST ftp://docker",
+        ),
+        (&["--ssh-listen", "port 22"], &[], "--ssh-listen"),
+        (
+            &["--ssh-listen", &taken.to_string()],
+            &[],
+            "cannot listen for SSH on",
         ),
     ];
     for (args, env, named) in cases {
@@ -425,7 +442,7 @@ fn keys_from_the_environment_replace_the_key_file() {
 
     let bad = Command::new(server_binary())
         .current_dir(&dir)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0"])
         .env("VIBEBOX_SIGNING_KEY", "short=AAEC")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -437,5 +454,47 @@ fn keys_from_the_environment_replace_the_key_file() {
         stderr.contains("VIBEBOX_SIGNING_KEY"),
         "the error names the setting: {stderr}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_ssh_gateway_serves_where_told_and_the_api_shows_its_host_key() {
+    let dir = scratch("ssh-gateway");
+    let server = Server::start(&dir, &[], &[]);
+    let ssh = server
+        .ssh_addr()
+        .unwrap_or_else(|| panic!("no SSH gateway line: {:?}", server.banner));
+    let fingerprint = server.host_key_fingerprint();
+    let (status, body) = request(server.addr, "GET", "/api/v1/ssh", None, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["port"], ssh.port());
+    assert!(body.get("host").is_none(), "{body}");
+    assert_eq!(body["host_keys"][0]["fingerprint"], fingerprint.as_str());
+    // OpenSSH sees the same key on the port.
+    let scan = Command::new("ssh-keyscan")
+        .args([
+            "-T",
+            "20",
+            "-t",
+            "ed25519",
+            "-p",
+            &ssh.port().to_string(),
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("ssh-keyscan runs (apt-get install openssh-client)");
+    let scanned = String::from_utf8_lossy(&scan.stdout).into_owned();
+    let published = body["host_keys"][0]["public_key"].as_str().unwrap();
+    assert!(
+        scanned.contains(published),
+        "ssh-keyscan found {scanned:?}, the API says {published:?}"
+    );
+    drop(server);
+
+    let off = Server::start(&dir, &["--ssh-listen", "off"], &[]);
+    assert_eq!(off.ssh_addr(), None, "{:?}", off.banner);
+    let (status, body) = request(off.addr, "GET", "/api/v1/ssh", None, None);
+    assert_eq!(status, 404, "{body}");
+    drop(off);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -189,6 +189,17 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             ..HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", signing))
         },
     );
+    println!("SSH host key {}", ssh_host_key.fingerprint());
+    let ssh = match ssh_listener {
+        Some(l) => {
+            let addr = l.local_addr()?;
+            println!("SSH gateway on {addr}; connect as <project>.<environment>");
+            let server =
+                SshServer::for_vibebox(vibebox.clone(), SshConfig::new(addr, ssh_host_key));
+            Some(tokio::spawn(server.run_on(l, shutdown.clone())))
+        }
+        None => None,
+    };
     println!(
         "VibeBox listening on http://{} (database {database}, {engine}); API under /api/v1{}",
         listener.local_addr()?,
@@ -206,21 +217,6 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
             listener.local_addr()?.port()
         );
     }
-    let ssh = match ssh_listener {
-        Some(l) => {
-            println!(
-                "SSH gateway on {} (host key {}); connect as <project>.<environment>",
-                l.local_addr()?,
-                ssh_host_key.fingerprint()
-            );
-            let server = SshServer::for_vibebox(
-                vibebox.clone(),
-                SshConfig::new(l.local_addr()?, ssh_host_key),
-            );
-            Some(tokio::spawn(server.run_on(l, shutdown.clone())))
-        }
-        None => None,
-    };
     let stop = shutdown.clone();
     // No Nagle delay: a response's head and body often go out as two writes (a streamed
     // preview response always does), and the client's delayed ACK would hold the second.

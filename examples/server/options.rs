@@ -244,7 +244,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
     let ssh_listen = match ssh_listen.trim() {
         "off" | "none" => None,
         addr => Some(addr.parse::<SocketAddr>().map_err(|e| {
-            format!("--ssh-listen (VIBEBOX_SSH_LISTEN) {addr:?}: {e} (an address:port, or `off`)")
+            format!("--ssh-listen (VIBEBOX_SSH_LISTEN) {addr}: {e} (an address:port, or `off`)")
         })?),
     };
     let public_url = public_url

@@ -3,25 +3,16 @@
 //! Needs the Docker engine and `scripts/base-image`; fails, never skips, without them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "openssh/logins.rs"]
+mod logins;
 mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Client, noise, sha256, show, with_fixture};
+use support::{PROMPTLY, hold_open, noise, sha256, show, stderr, stdout, verbose, with_fixture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vibebox::domain::EnvironmentStatus;
-
-/// How long something that should happen promptly may take.
-const PROMPTLY: Duration = Duration::from_secs(20);
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn exec_returns_the_commands_exit_code() {
@@ -338,11 +329,6 @@ fn remote_forwarding_is_refused() {
     });
 }
 
-/// `ssh` with this client's options, logging what it is told (refusals, disconnects).
-fn verbose(client: &Client, args: &[&str]) -> tokio::process::Command {
-    client.ssh_with(&["-o", "LogLevel=INFO"], args)
-}
-
 #[test]
 fn a_wrong_key_is_refused() {
     with_fixture(|f| async move {
@@ -450,29 +436,6 @@ fn a_connection_to_a_stopped_environment_starts_it() {
         );
         assert_eq!(f.d.reload(&env).await.status, EnvironmentStatus::Running);
     });
-}
-
-/// Spawns `ssh -- sleep <secs>` and returns once the sleep runs inside.
-async fn hold_open(
-    f: &support::Fixture,
-    client: &Client,
-    env: &vibebox::domain::Environment,
-    secs: u32,
-) -> tokio::process::Child {
-    let child = verbose(client, &["--", &format!("sleep {secs}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let env = f.d.reload(env).await;
-    // `slee[p]`: the probe's own command line does not match.
-    let probe = format!("pgrep -f 'slee[p] {secs}' >/dev/null");
-    let deadline = Instant::now() + PROMPTLY;
-    while f.d.exec(&env, &probe).await.0 != 0 {
-        assert!(Instant::now() < deadline, "the held session never started");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    child
 }
 
 #[test]

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use vibebox::domain::{Environment, Project};
 use vibebox::rbac::Actor;
+use vibebox::service::NewSshKey;
 use vibebox_ssh::{Gatekeeper, Grant, HostKey, PublicKeyInfo, Refusal, SshConfig, SshServer};
 
 #[path = "../../../tests/docker/mod.rs"]
@@ -26,6 +27,51 @@ pub mod harness;
 
 /// A generous bound for one ssh command.
 pub const COMMAND_WAIT: Duration = Duration::from_secs(60);
+
+/// The first backoff of a key that keeps failing, in the service's configuration.
+pub const THROTTLE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long something that should happen promptly may take.
+pub const PROMPTLY: Duration = Duration::from_secs(20);
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `ssh` with this client's options, logging what it is told (refusals, disconnects).
+pub fn verbose(client: &Client, args: &[&str]) -> tokio::process::Command {
+    client.ssh_with(&["-o", "LogLevel=INFO"], args)
+}
+
+/// Spawns `ssh -- sleep <secs>` and returns once the sleep runs inside.
+pub async fn hold_open(
+    f: &Fixture,
+    client: &Client,
+    env: &vibebox::domain::Environment,
+    secs: u32,
+) -> tokio::process::Child {
+    let child = verbose(client, &["--", &format!("sleep {secs}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let env = f.d.reload(env).await;
+    // `slee[p]`: the probe's own command line does not match.
+    let probe = format!("pgrep -f 'slee[p] {secs}' >/dev/null");
+    let deadline = std::time::Instant::now() + PROMPTLY;
+    while f.d.exec(&env, &probe).await.0 != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held session never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
 
 /// Keys the gateway accepts: (username, fingerprint) → grant; and revoked key ids.
 #[derive(Default)]
@@ -81,11 +127,14 @@ pub struct Fixture {
     /// The username that names `env`.
     pub username: String,
     pub port: u16,
-    /// The gateway's public host key (`ssh-ed25519 AAAA…`).
+    /// A second gateway on the same service, whose logins follow core's rule
+    /// ([`ServiceGatekeeper`]: keys registered with the service).
+    pub service_port: u16,
+    /// The gateways' public host key (`ssh-ed25519 AAAA…`).
     pub host_key: String,
     pub gate: Arc<TestGatekeeper>,
     shutdown: CancellationToken,
-    server: Mutex<Option<tokio::task::JoinHandle<vibebox_ssh::Result<()>>>>,
+    servers: Mutex<Vec<tokio::task::JoinHandle<vibebox_ssh::Result<()>>>>,
     clients: AtomicUsize,
 }
 
@@ -148,8 +197,8 @@ impl Drop for Release {
         }
         if let Some((rt, fixture)) = slot.fixture.take() {
             fixture.shutdown.cancel();
-            let server = fixture.server.lock().unwrap().take();
-            if let Some(server) = server {
+            let servers = std::mem::take(&mut *fixture.servers.lock().unwrap());
+            for server in servers {
                 let _ = rt.block_on(async {
                     tokio::time::timeout(Duration::from_secs(10), server).await
                 });
@@ -162,7 +211,8 @@ impl Drop for Release {
 }
 
 async fn build() -> Fixture {
-    let d = harness::D::new().await;
+    // A backoff long enough to observe through a 1 s rejection time (the logins tests).
+    let d = harness::D::with(|c| c.ssh_login_throttle.base_delay = THROTTLE_BACKOFF).await;
     let (actor, project, env) = d.owner_with_env("sshowner").await;
     let env = d.vb.start_environment(&actor, env.id).await.unwrap();
     let username = format!("{}.{}", project.slug, env.slug);
@@ -170,11 +220,16 @@ async fn build() -> Fixture {
     let host_key = HostKey::generate().unwrap();
     let mut config = SshConfig::new("127.0.0.1:0".parse().unwrap(), host_key.clone());
     config.auth_timeout = Duration::from_secs(5);
-    let server = SshServer::new(Arc::new(d.vb.clone()), gate.clone(), config);
+    let vibebox = Arc::new(d.vb.clone());
+    let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(server.run_on(listener, shutdown.clone()));
+    let server = SshServer::new(vibebox.clone(), gate.clone(), config.clone());
+    let stand_in = tokio::spawn(server.run_on(listener, shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_port = listener.local_addr().unwrap().port();
+    let server = SshServer::for_vibebox(vibebox, config);
+    let service = tokio::spawn(server.run_on(listener, shutdown.clone()));
     Fixture {
         d,
         actor,
@@ -182,10 +237,11 @@ async fn build() -> Fixture {
         env,
         username,
         port,
+        service_port,
         host_key: host_key.public_openssh().expect("the host key encodes"),
         gate,
         shutdown,
-        server: Mutex::new(Some(server)),
+        servers: Mutex::new(vec![stand_in, service]),
         clients: AtomicUsize::new(0),
     }
 }
@@ -242,7 +298,12 @@ impl Fixture {
         let known_hosts = dir.join("known_hosts");
         std::fs::write(
             &known_hosts,
-            format!("[127.0.0.1]:{} {}\n", self.port, self.host_key),
+            format!(
+                "[127.0.0.1]:{} {key}\n[127.0.0.1]:{} {key}\n",
+                self.port,
+                self.service_port,
+                key = self.host_key
+            ),
         )
         .unwrap();
         Client {
@@ -253,6 +314,26 @@ impl Fixture {
             port: self.port,
             user: self.username.clone(),
         }
+    }
+
+    /// A client of the gateway that follows core's rule, as `username`, whose new key is
+    /// registered to `actor` with the service.
+    pub async fn registered(&self, actor: &Actor, username: &str) -> Client {
+        let mut client = self.stranger().await.with_user(username);
+        client.port = self.service_port;
+        let line = std::fs::read_to_string(client.key.with_extension("pub")).unwrap();
+        self.d
+            .vb
+            .add_ssh_key(
+                actor,
+                NewSshKey {
+                    name: "laptop".into(),
+                    public_key: line.trim().to_string(),
+                },
+            )
+            .await
+            .unwrap();
+        client
     }
 
     /// Another environment of the owner's project, stopped.
@@ -279,7 +360,7 @@ impl Drop for Client {
 }
 
 impl Client {
-    fn with_user(mut self, user: &str) -> Self {
+    pub fn with_user(mut self, user: &str) -> Self {
         self.user = user.to_string();
         self
     }
