@@ -101,7 +101,7 @@ fn exec_runs_in_the_users_home_under_their_shell() {
 }
 
 #[test]
-fn a_shell_under_tmux_echoes_and_follows_resizes() {
+fn a_shell_under_tmux_starts_at_home_echoes_and_follows_resizes() {
     with_fixture(|f| async move {
         let client = f.client().await;
         let socket = format!("vibebox-ssh-{}", f.d.run());
@@ -143,8 +143,9 @@ fn a_shell_under_tmux_echoes_and_follows_resizes() {
                 }
             }
         };
-        tmux(&["send-keys", "-t", "t", "echo hi-$((6*7))", "Enter"]);
-        screen_shows("hi-42").await;
+        tmux(&["send-keys", "-t", "t", "echo hi-$((6*7)) in-$PWD", "Enter"]);
+        // The shell starts in the user's home, as sshd's does.
+        screen_shows("hi-42 in-/home/vibebox").await;
         tmux(&["send-keys", "-t", "t", "stty size", "Enter"]);
         screen_shows("40 120").await;
         tmux(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);

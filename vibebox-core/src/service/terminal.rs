@@ -230,7 +230,9 @@ impl Vibebox {
                     cmd,
                     env: vec![("TERM".into(), "xterm-256color".into())],
                     user: self.config().container_user.clone(),
-                    working_dir: None,
+                    // The user's home, as sshd and the tmux of a login start in (the volume's
+                    // mount point always exists); without one, the image's working directory.
+                    working_dir: self.config().home_volume.clone(),
                     tty: Some(size),
                     stdin: true,
                 },
