@@ -128,6 +128,14 @@ impl ContainerRuntime for Hooked {
         self.inner.kill(id).await
     }
 
+    async fn pause(&self, id: &ContainerId) -> Result<()> {
+        self.inner.pause(id).await
+    }
+
+    async fn resume(&self, id: &ContainerId) -> Result<()> {
+        self.inner.resume(id).await
+    }
+
     async fn remove(&self, id: &ContainerId) -> Result<()> {
         self.inner.remove(id).await
     }

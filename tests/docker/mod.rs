@@ -656,6 +656,41 @@ pub async fn serve_http(d: &D, actor: &Actor) -> (std::net::SocketAddr, String, 
     (addr, token, app)
 }
 
+/// [`serve_http`] with an `HttpConfig` that `tweak` adjusts first (the SSH gateway it
+/// reports, say).
+pub async fn serve_http_with(
+    d: &D,
+    actor: &Actor,
+    tweak: impl FnOnce(&mut vibebox_http::HttpConfig),
+) -> (std::net::SocketAddr, String, axum::Router) {
+    use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
+    let tokens = AccessTokens::new(
+        "vibebox",
+        "vibebox-api",
+        SigningKey::new("k1", secrecy::SecretBox::new(Box::new(vec![5u8; 32]))).unwrap(),
+    );
+    let issued = tokens.issue(actor.user_id().unwrap()).unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
+    let mut config = HttpConfig::new(tokens);
+    tweak(&mut config);
+    let app = vibebox_http::router(Arc::new(d.vb.clone()), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let served = app.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            served.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, token, app)
+}
+
 /// A typed client of the HTTP front at `addr` (from [`serve_http`]) with the bearer `token`:
 /// an access token goes as is, as an API key would.
 pub fn http_client(addr: std::net::SocketAddr, token: &str) -> vibebox_client::Client {

@@ -42,7 +42,13 @@ impl H {
     /// A service on a fresh store of the backend under test (`crate::backend`) and a fake
     /// runtime.
     pub async fn with_config(config: Config) -> Self {
-        let rt = Arc::new(FakeRuntime::new().with_stats_interval(Duration::from_millis(20)));
+        Self::with_runtime(FakeRuntime::new(), config).await
+    }
+
+    /// [`with_config`](Self::with_config) on a fake runtime the caller set up (capabilities,
+    /// say).
+    pub async fn with_runtime(rt: FakeRuntime, config: Config) -> Self {
+        let rt = Arc::new(rt.with_stats_interval(Duration::from_millis(20)));
         let store = crate::backend::fresh_store().await;
         let clock = Arc::new(ManualClock::new());
         let vb = Vibebox::builder()

@@ -20,6 +20,7 @@ mod properties;
 mod reconcile;
 mod sessions;
 mod share_levels;
+mod suspend;
 mod teams_projects;
 mod tunnels;
 mod users;

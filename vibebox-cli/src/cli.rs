@@ -10,7 +10,8 @@ Environments are named PROJECT/ENV (slugs) or by id.
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 not signed in (run `vibebox login`), 4 not found,
 5 permission denied, 6 conflict (wrong state, name taken), 7 server unreachable,
-130 interrupted. `vibebox exec` exits with the remote command's code (255 when VibeBox failed).";
+130 interrupted. `vibebox exec` and `vibebox ssh` exit with the remote command's code (255 when
+VibeBox or ssh failed).";
 
 /// vibebox: development environments on a VibeBox server.
 #[derive(Debug, Parser)]
@@ -54,6 +55,13 @@ pub enum Command {
     Shell(ShellArgs),
     /// Runs a command in an environment and exits with its code.
     Exec(ExecArgs),
+    /// OpenSSH's `ssh` into an environment through the server's SSH gateway.
+    Ssh(SshArgs),
+    /// Prints an OpenSSH config with a `Host PROJECT.ENV` block per environment.
+    SshConfig(SshConfigArgs),
+    /// Your SSH public keys, which the SSH gateway signs you in with.
+    #[command(subcommand)]
+    SshKey(SshKeyCommand),
     /// Copies files and directories: `cp LOCAL ENV:PATH` or `cp ENV:PATH LOCAL`.
     Cp(CpArgs),
     /// Forwards local ports to ports inside an environment.
@@ -229,6 +237,11 @@ pub enum EnvCommand {
     Stop(LifecycleArgs),
     /// Restarts an environment.
     Restart(LifecycleArgs),
+    /// Suspends a running environment: its processes are frozen, their memory kept; any
+    /// use (shell, exec, ssh, a tunnel, a preview) resumes it.
+    Suspend(LifecycleArgs),
+    /// Resumes a suspended environment ahead of use.
+    Resume(LifecycleArgs),
 }
 
 /// `vibebox env create`.
@@ -333,6 +346,69 @@ pub struct ExecArgs {
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,
+}
+
+/// `vibebox ssh`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The gateway's host keys are written to `known_hosts` in the config directory and pinned
+(StrictHostKeyChecking yes); then `ssh` replaces vibebox, so the terminal, signals and exit
+code are OpenSSH's: the remote command's code, 255 when ssh or VibeBox failed (no key
+registered, no gateway, no ssh installed). You sign in with a key from `vibebox ssh-key add`.
+
+Examples:
+  vibebox ssh web/dev                              a login shell
+  vibebox ssh web/dev -- make test                 exits with make's code
+  vibebox ssh web/dev -- 'cd app && ls | wc -l'    one word: a command line for the shell
+  vibebox ssh web/dev -i ~/.ssh/work -o ConnectTimeout=5")]
+pub struct SshArgs {
+    /// PROJECT/ENV or id.
+    pub env: String,
+    /// The private key to sign in with (ssh -i); only it is offered (IdentitiesOnly).
+    #[arg(short = 'i', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub identity: Option<PathBuf>,
+    /// An OpenSSH option, KEY=VALUE (ssh -o; repeatable); given before VibeBox's, so it wins.
+    #[arg(short = 'o', long = "ssh-option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+    /// A command to run instead of a login shell (after `--`). Several words arrive as they
+    /// are, as with `vibebox exec`; one word is a command line for the remote shell.
+    #[arg(last = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// `vibebox ssh-config`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Use it with `vibebox ssh-config >> ~/.ssh/config`, or keep it in a file of its own that
+~/.ssh/config includes (`Include vibebox.conf` at the top) and run it again after creating
+environments. Then `ssh web.dev`, `scp`, `sftp` and `rsync` work as with any host.")]
+pub struct SshConfigArgs {
+    /// Only this project's environments (slug or id).
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
+/// `vibebox ssh-key …`.
+#[derive(Debug, Subcommand)]
+pub enum SshKeyCommand {
+    /// Your SSH keys and their fingerprints.
+    #[command(alias = "ls")]
+    List,
+    /// Registers a public key: a .pub file, or `-` to read it from stdin.
+    Add {
+        /// The public key file (e.g. ~/.ssh/id_ed25519.pub), or `-` for stdin.
+        #[arg(value_name = "PATH_OR_-", value_hint = clap::ValueHint::FilePath)]
+        path: String,
+        /// A name to recognise it by (default: the key's comment, else the file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Removes a key; the gateway stops taking it at once.
+    #[command(alias = "delete")]
+    Rm {
+        /// The key's id, fingerprint (SHA256:…) or name.
+        key: String,
+    },
 }
 
 /// `vibebox cp`.
@@ -633,6 +709,27 @@ mod tests {
             return Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand));
         };
         assert_eq!(args.command, ["ls", "-la"]);
+        Ok(())
+    }
+
+    #[test]
+    fn ssh_takes_options_before_the_env_and_the_command_after_double_dash()
+    -> Result<(), clap::Error> {
+        let cli = Cli::try_parse_from([
+            "vibebox", "ssh", "-o", "A=1", "p/e", "-i", "/k", "--", "sh", "-c", "exit 3",
+        ])?;
+        let Command::Ssh(args) = cli.command else {
+            return Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand));
+        };
+        assert_eq!(args.env, "p/e");
+        assert_eq!(args.options, ["A=1"]);
+        assert_eq!(args.identity, Some(PathBuf::from("/k")));
+        assert_eq!(args.command, ["sh", "-c", "exit 3"]);
+        let cli = Cli::try_parse_from(["vibebox", "ssh", "p/e"])?;
+        let Command::Ssh(args) = cli.command else {
+            return Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand));
+        };
+        assert!(args.command.is_empty());
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod context;
 mod error;
+mod gateway;
 mod output;
 mod parse;
 mod resolve;

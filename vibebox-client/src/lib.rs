@@ -29,6 +29,7 @@ pub use api::ports::NewPort;
 pub use api::preview::PreviewUrl;
 pub use api::projects::{NewProject, ProjectPatch};
 pub use api::sessions::NewSession;
+pub use api::ssh_gateway::{SshGateway, SshHostKey};
 pub use api::ssh_keys::{NewSshKey, SshKey};
 pub use api::teams::{NewTeam, TeamPatch};
 pub use api::users::{ProfilePatch, UserAdminPatch};

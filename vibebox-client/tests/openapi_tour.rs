@@ -12,7 +12,7 @@ use common::{PASSWORD, Server, alpha_dev, echo_server};
 use futures::StreamExt;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vibebox_client::types::{Role, Scope, SessionType, ShareLevel};
+use vibebox_client::types::{EnvironmentStatus, Role, Scope, SessionType, ShareLevel};
 use vibebox_client::{
     Client, EnvironmentPatch, ExecRequest, ExecStart, LogQuery, NewApiKey, NewExtension, NewPort,
     NewSession, NewTeam, NewVariable, PageRequest, ProfilePatch, ProjectPatch, StatusMessage,
@@ -201,6 +201,11 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
     let ssh_keys = alice.ssh_keys(PageRequest::default()).await.unwrap();
     assert_eq!(ssh_keys.items, std::slice::from_ref(&ssh_key));
     alice.remove_ssh_key(ssh_key.id).await.unwrap();
+    // This server runs no SSH gateway (tests/ssh_gateway.rs has one).
+    assert_eq!(
+        anon.ssh_gateway().await.unwrap_err().kind(),
+        vibebox_client::ErrorKind::NotFound
+    );
 
     // Teams.
     let team = alice
@@ -424,6 +429,10 @@ async fn every_openapi_operation_is_reachable_from_the_client() {
 
     // Lifecycle, audit, clean-up.
     alice.restart_environment(env, true).await.unwrap();
+    let frozen = alice.suspend_environment(env).await.unwrap();
+    assert_eq!(frozen.status, EnvironmentStatus::Suspended);
+    let thawed = alice.resume_environment(env).await.unwrap();
+    assert_eq!(thawed.status, EnvironmentStatus::Running);
     alice.stop_environment(env).await.unwrap();
     alice.list_audit(PageRequest::first(5)).await.unwrap();
     alice.refresh_tokens().await.unwrap();

@@ -45,6 +45,18 @@ impl StateMachine for EnvironmentStatus {
             (Stopping, Error),
             (Error, Starting),
             (Error, Stopped),
+            // Suspend and resume (DESIGN.md §11): the freeze is quick, so suspending has no
+            // state of its own; a stop thaws first.
+            (Running, Suspended),
+            (Suspended, Resuming),
+            (Resuming, Running),
+            (Suspended, Stopping),
+            (Resuming, Stopping),
+            (Suspended, Error),
+            (Resuming, Error),
+            // The engine lost the freeze (restarted, or unpaused behind VibeBox's back).
+            (Suspended, Running),
+            (Resuming, Suspended),
         ]
     };
 }
@@ -60,15 +72,29 @@ impl EnvironmentStatus {
     pub fn is_transitional(self) -> bool {
         matches!(
             self,
-            EnvironmentStatus::Starting | EnvironmentStatus::Stopping
+            EnvironmentStatus::Starting | EnvironmentStatus::Stopping | EnvironmentStatus::Resuming
         )
     }
 
-    /// Whether the environment counts towards the running-environments quota.
+    /// Whether the environment counts towards the running-environments quota. A suspended
+    /// environment does: it keeps its memory, and any access resumes it, so a resume must
+    /// never be refused for want of quota.
     pub fn counts_as_running(self) -> bool {
         matches!(
             self,
-            EnvironmentStatus::Starting | EnvironmentStatus::Running
+            EnvironmentStatus::Starting
+                | EnvironmentStatus::Running
+                | EnvironmentStatus::Suspended
+                | EnvironmentStatus::Resuming
+        )
+    }
+
+    /// Whether a container exists and holds the environment's processes (running, or frozen
+    /// with its memory kept).
+    pub fn has_live_container(self) -> bool {
+        matches!(
+            self,
+            EnvironmentStatus::Running | EnvironmentStatus::Suspended | EnvironmentStatus::Resuming
         )
     }
 }

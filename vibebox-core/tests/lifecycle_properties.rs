@@ -13,7 +13,10 @@ use vibebox_core::{Error, ErrorKind};
 // The design, written independently
 
 /// "stopped → starting → running → stopping → stopped; any → error; error → starting (retry) or
-/// stopped."
+/// stopped." And §11: "suspended joins the environment state machine: frozen with docker
+/// pause"; any access resumes it (suspended → resuming → running); a suspended or resuming
+/// environment can be stopped; the engine losing or making the freeze behind VibeBox's back
+/// moves suspended → running, and a failed thaw resuming → suspended.
 fn design_environment_transitions() -> HashSet<(EnvironmentStatus, EnvironmentStatus)> {
     use EnvironmentStatus::*;
     let mut t: HashSet<_> = [
@@ -23,11 +26,18 @@ fn design_environment_transitions() -> HashSet<(EnvironmentStatus, EnvironmentSt
         (Stopping, Stopped),
         (Error, Starting),
         (Error, Stopped),
+        (Running, Suspended),
+        (Suspended, Resuming),
+        (Resuming, Running),
+        (Suspended, Stopping),
+        (Resuming, Stopping),
+        (Suspended, Running),
+        (Resuming, Suspended),
     ]
     .into_iter()
     .collect();
     // "any → error": every other state may fail.
-    for s in [Stopped, Starting, Running, Stopping] {
+    for s in [Stopped, Starting, Running, Stopping, Suspended, Resuming] {
         t.insert((s, Error));
     }
     t
@@ -237,7 +247,7 @@ fn environment_cannot_stop_without_stopping() {
 #[test]
 fn every_environment_state_can_fail_and_error_can_retry_or_stop() {
     use EnvironmentStatus::*;
-    for s in [Stopped, Starting, Running, Stopping] {
+    for s in [Stopped, Starting, Running, Stopping, Suspended, Resuming] {
         assert!(s.can_transition_to(Error), "{s} → error");
     }
     assert!(Error.can_transition_to(Starting));
@@ -336,13 +346,17 @@ fn deleting_a_running_environment_can_stop_it_first() {
 }
 
 #[test]
-fn starting_and_stopping_are_the_transitional_states() {
+fn starting_stopping_and_resuming_are_transitional_and_a_frozen_environment_holds_quota() {
     use EnvironmentStatus::*;
     for &s in EnvironmentStatus::ALL {
-        assert_eq!(s.is_transitional(), matches!(s, Starting | Stopping), "{s}");
+        assert_eq!(
+            s.is_transitional(),
+            matches!(s, Starting | Stopping | Resuming),
+            "{s}"
+        );
         assert_eq!(
             s.counts_as_running(),
-            matches!(s, Starting | Running),
+            matches!(s, Starting | Running | Suspended | Resuming),
             "{s}"
         );
     }

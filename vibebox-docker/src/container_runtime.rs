@@ -22,6 +22,7 @@ impl ContainerRuntime for DockerRuntime {
             kill_exec: true,
             stats: true,
             local_ports: self.host().starts_with("unix://"),
+            pause: true,
         }
     }
 
@@ -47,6 +48,14 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn kill(&self, id: &ContainerId) -> Result<()> {
         self.kill_container(id).await
+    }
+
+    async fn pause(&self, id: &ContainerId) -> Result<()> {
+        self.pause_container(id).await
+    }
+
+    async fn resume(&self, id: &ContainerId) -> Result<()> {
+        self.unpause_container(id).await
     }
 
     async fn remove(&self, id: &ContainerId) -> Result<()> {

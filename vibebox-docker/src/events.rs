@@ -66,6 +66,8 @@ fn event(m: EventMessage) -> Option<RuntimeEvent> {
         "stop" => RuntimeEventKind::Stop,
         "oom" => RuntimeEventKind::Oom,
         "destroy" => RuntimeEventKind::Destroy,
+        "pause" => RuntimeEventKind::Pause,
+        "unpause" => RuntimeEventKind::Unpause,
         _ => RuntimeEventKind::Other { action: name },
     };
     // The attributes mix labels with the engine's own keys (image, name, exitCode).
@@ -134,6 +136,15 @@ mod tests {
             Some("true")
         );
         assert_eq!(e.at.timestamp_subsec_nanos(), 123_456_789);
+        Ok(())
+    }
+
+    #[test]
+    fn pause_and_unpause_have_their_own_kinds() -> TestResult {
+        let pause = event(message("pause", &[])).ok_or("a pause event is kept")?;
+        assert_eq!(pause.kind, RuntimeEventKind::Pause);
+        let unpause = event(message("unpause", &[])).ok_or("an unpause event is kept")?;
+        assert_eq!(unpause.kind, RuntimeEventKind::Unpause);
         Ok(())
     }
 

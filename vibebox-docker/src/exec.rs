@@ -75,6 +75,19 @@ impl ExecRegistry {
         self.records.get(id).cloned()
     }
 
+    /// The execs started in `container` that are still remembered.
+    fn started_in(&self, container: &ContainerId) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|id| {
+                self.records
+                    .get(id.as_str())
+                    .is_some_and(|r| &r.container == container)
+            })
+            .cloned()
+            .collect()
+    }
+
     fn remove(&mut self, id: &str) {
         if self.records.remove(id).is_some() {
             self.order.retain(|o| o != id);
@@ -87,6 +100,11 @@ impl DockerRuntime {
         self.inner.execs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The execs this runtime started in the container and still remembers.
+    pub(crate) fn execs_started_in(&self, container: &ContainerId) -> Vec<String> {
+        self.registry().started_in(container)
+    }
+
     pub(crate) async fn start_exec(
         &self,
         id: &ContainerId,
@@ -96,6 +114,10 @@ impl DockerRuntime {
             return Err(Error::invalid("cmd", "must not be empty"));
         }
         let docker = self.client().await?;
+        // A pause waits for this start (see `pause.rs`): freezing a half-started exec wedges
+        // the engine.
+        let gate = self.inner.freeze_gates.gate(id);
+        let _starting = gate.read().await;
         let token = uuid::Uuid::now_v7().simple().to_string();
         let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         env.push(format!("{EXEC_MARKER}={token}"));
@@ -116,6 +138,10 @@ impl DockerRuntime {
             )
             .await
             .map_err(|e| match server_error(&e) {
+                // 409 "Container … is paused, unpause the container before exec".
+                Some((409, message)) if message.contains("is paused") => {
+                    Error::Conflict(format!("{PAUSED_REFUSAL}{message}").into())
+                }
                 Some((409, message)) => {
                     Error::Conflict(format!("the container is not running: {message}").into())
                 }
@@ -133,10 +159,13 @@ impl DockerRuntime {
         );
         // Started without the tty option even for a terminal: Docker then frames the PTY's
         // output, so bollard's frame decoder cannot mistake output bytes for a header.
-        let started = docker
-            .start_exec(&exec_id, None)
-            .await
-            .map_err(|e| error::map("container", e))?;
+        let started = match docker.start_exec(&exec_id, None).await {
+            Ok(started) => started,
+            Err(e) => {
+                self.registry().remove(&exec_id);
+                return Err(error::map("container", e));
+            }
+        };
         let StartExecResults::Attached { output, input } = started else {
             return Err(Error::internal("the exec started detached", None));
         };
@@ -258,6 +287,10 @@ impl DockerRuntime {
         for attempt in 1..=KILL_ATTEMPTS {
             let session = match self.start_exec(&record.container, &killer).await {
                 Ok(s) => s,
+                // A paused container runs no new process: the exec lives on, frozen.
+                Err(e) if e.kind() == ErrorKind::Conflict && is_paused_refusal(&e) => {
+                    return Err(e);
+                }
                 // The container stopped meanwhile, and the exec with it.
                 Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
                     self.registry().remove(&exec.0);
@@ -286,6 +319,14 @@ impl DockerRuntime {
         ))
     }
 }
+
+/// Whether `start_exec` refused because the container is paused.
+fn is_paused_refusal(e: &Error) -> bool {
+    e.to_string().starts_with(PAUSED_REFUSAL)
+}
+
+/// How `start_exec`'s refusal of a paused container begins.
+const PAUSED_REFUSAL: &str = "the container is paused: ";
 
 /// How many times `kill_exec` looks for the process.
 const KILL_ATTEMPTS: u32 = 6;

@@ -44,7 +44,7 @@ fn parse_port_key(key: &str) -> Option<(u16, Protocol)> {
 }
 
 /// The container's info. Ports are the host ports actually bound, so they are empty unless the
-/// container runs.
+/// container runs or is paused (a paused container keeps its ports).
 pub(crate) fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     let st = r.state.unwrap_or_default();
     let state = state(st.status);
@@ -56,7 +56,7 @@ pub(crate) fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         .unwrap_or_default();
     networks.sort();
     let mut ports = Vec::new();
-    if state.is_running() {
+    if state.is_live() {
         for (key, bindings) in settings.ports.unwrap_or_default() {
             let Some((container_port, protocol)) = parse_port_key(&key) else {
                 continue;

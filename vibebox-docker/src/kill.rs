@@ -11,6 +11,8 @@
 //!   time limit for that; the runtime bounds the whole call and confirms with inspect.
 //! - A container that is not running (created, exited) answers 409 "Container … is not
 //!   running"; an unknown one answers 404 "No such container".
+//! - A paused container is killed like a running one (204, exit code 137): the engine
+//!   signals it, then thaws it so that it dies.
 
 use std::time::Duration;
 
@@ -61,7 +63,8 @@ impl DockerRuntime {
         }
         loop {
             match self.inspect_container(id).await {
-                Ok(info) if info.state.is_running() => {}
+                // A paused container is thawed by the engine after the signal, then dies.
+                Ok(info) if info.state.is_live() => {}
                 Ok(_) => return Ok(()),
                 // Removed since the kill (auto-remove, or someone else): it has stopped.
                 Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),

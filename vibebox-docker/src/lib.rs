@@ -8,6 +8,7 @@ mod info;
 mod kill;
 mod logs;
 mod network;
+mod pause;
 mod runtime;
 mod spec;
 mod stats;

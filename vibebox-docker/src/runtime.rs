@@ -18,6 +18,7 @@ use vibebox_core::runtime::{ContainerId, ContainerInfo, ContainerSpec};
 use crate::error::{self, server_error};
 use crate::exec::ExecRegistry;
 use crate::info::container_info;
+use crate::pause::FreezeGates;
 use crate::spec::create_body;
 
 /// The engine address used when `DOCKER_HOST` is not set.
@@ -76,6 +77,8 @@ pub(crate) struct Inner {
     /// refuses it.
     storage_limit: AtomicBool,
     pub(crate) execs: Mutex<ExecRegistry>,
+    /// Keeps exec starts and pauses of one container apart.
+    pub(crate) freeze_gates: FreezeGates,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -128,6 +131,7 @@ impl DockerRuntime {
                 client: OnceCell::new(),
                 storage_limit: AtomicBool::new(false),
                 execs: Mutex::new(ExecRegistry::default()),
+                freeze_gates: FreezeGates::default(),
             }),
         })
     }
@@ -295,6 +299,10 @@ impl DockerRuntime {
                     Some(error::boxed(e)),
                 ),
                 Some((404, _)) => Error::not_found("container"),
+                // 409 "cannot start a paused container, try unpause instead".
+                Some((409, message)) if message.contains("paused") => {
+                    Error::Conflict(format!("the container is paused: {message}").into())
+                }
                 Some((_, message)) if !error::is_unreachable(&e) => Error::runtime(
                     ErrorKind::Internal,
                     format!("the container could not start: {message}"),

@@ -56,7 +56,8 @@ impl DockerRuntime {
                             Ok(Some(Err(e))) => return Some((Err(e), (samples, this, id, true))),
                             Ok(None) => return None,
                             Err(_) => match this.inspect_container(&id).await {
-                                Ok(info) if info.state.is_running() => continue,
+                                // A paused container's stream goes on (with no CPU use).
+                                Ok(info) if info.state.is_live() => continue,
                                 Ok(_) => return None,
                                 Err(e) if e.kind() == ErrorKind::NotFound => return None,
                                 Err(e) => return Some((Err(e), (samples, this, id, true))),

@@ -26,7 +26,7 @@ use crate::routes::{
     auth, environments, exec, extensions, files, logs, oauth, preview, projects, session, sessions,
     teams, users,
 };
-use crate::routes::{ssh_gateway, ssh_keys};
+use crate::routes::{ssh_gateway, ssh_keys, suspend};
 use crate::state::AppState;
 use crate::{HttpConfig, health, ws};
 
@@ -148,6 +148,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(environments::start))
         .routes(routes!(environments::stop))
+        .routes(routes!(suspend::suspend))
+        .routes(routes!(suspend::resume))
         .routes(routes!(environments::restart))
         .routes(routes!(environments::list_ports, environments::add_port))
         .routes(routes!(

@@ -70,6 +70,7 @@ fn preview_app() -> App {
             kill_exec: true,
             stats: true,
             local_ports: true,
+            pause: true,
         }),
     )
 }

@@ -523,6 +523,7 @@ async fn tunnel_to(host_port: u16) -> (SocketAddr, String, String) {
                 kill_exec: true,
                 stats: true,
                 local_ports: true,
+                pause: true,
             },
         ),
     );

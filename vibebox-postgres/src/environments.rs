@@ -483,7 +483,7 @@ impl EnvironmentsStore for PgStore {
     async fn count_running_environments(&self, creator: UserId) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM environments \
-             WHERE creator_id = $1 AND status IN ('starting', 'running')",
+             WHERE creator_id = $1 AND status IN ('starting', 'running', 'suspended', 'resuming')",
         )
         .bind(creator.0)
         .fetch_one(&self.pool)

@@ -498,7 +498,7 @@ impl EnvironmentsStore for SqliteStore {
     async fn count_running_environments(&self, creator: UserId) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM environments \
-             WHERE creator_id = ? AND status IN ('starting', 'running')",
+             WHERE creator_id = ? AND status IN ('starting', 'running', 'suspended', 'resuming')",
         )
         .bind(creator.0)
         .fetch_one(self.pool())

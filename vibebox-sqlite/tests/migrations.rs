@@ -222,3 +222,219 @@ async fn ports_from_before_share_levels_become_private() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id.0, env);
 }
+
+/// How many rows of `table` belong to the environment `env` (through `column`).
+async fn rows_of(pool: &SqlitePool, table: &str, column: &str, env: uuid::Uuid) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {table} WHERE {column} = ?"
+    )))
+    .bind(env)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// The rows an environment owns, table by table, for the rebuild test.
+const CHILD_TABLES: [(&str, &str); 6] = [
+    ("environment_ports", "environment_id"),
+    ("environment_variables", "environment_id"),
+    ("sessions", "environment_id"),
+    ("logs", "environment_id"),
+    ("environment_health", "environment_id"),
+    ("environments", "id"),
+];
+
+#[tokio::test]
+async fn environments_from_before_suspend_keep_every_row_and_still_cascade() {
+    let (pool, url) = raw_pool().await;
+    MIGRATOR.run_to(5, &pool).await.unwrap();
+    // Two environments with children, written by a build that only knew migration 5.
+    let user = uuid::Uuid::now_v7();
+    let project = uuid::Uuid::now_v7();
+    let envs = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, created_at, updated_at) \
+         VALUES (?, 'before-suspend@example.com', 'Old', 1, 1)",
+    )
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO projects (id, name, slug, owner_user_id, created_at, updated_at) \
+         VALUES (?, 'Old', 'old-proj', ?, 1, 1)",
+    )
+    .bind(project)
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (i, env) in envs.into_iter().enumerate() {
+        let port = uuid::Uuid::now_v7();
+        let rows: [(&str, Vec<uuid::Uuid>); 7] = [
+            (
+                "INSERT INTO environments (id, project_id, name, slug, creator_id, base_image, \
+                 container_id, status, cpu_limit, memory_limit, storage_limit, error_message, \
+                 version, status_changed_at, created_at, updated_at) \
+                 SELECT ?, projects.id, 'Old', 'old-env-' || (SELECT count(*) FROM environments), \
+                 users.id, 'vibebox/base:bookworm', 'c0ffee', 'running', 1.5, 2048, 10240, \
+                 'was fine', 7, 2, 3, 4 FROM projects, users",
+                vec![env],
+            ),
+            (
+                "INSERT INTO environment_ports (id, environment_id, container_port, host_port, \
+                 bound_host_port, protocol, created_at, updated_at) \
+                 VALUES (?, ?, 8080, NULL, 49153, 'tcp', 1, 1)",
+                vec![port, env],
+            ),
+            (
+                "INSERT INTO environment_port_shares (port_id, share_level) VALUES (?, 'team')",
+                vec![port],
+            ),
+            (
+                "INSERT INTO environment_variables (id, environment_id, key, value, \
+                 is_encrypted, created_at, updated_at) VALUES (?, ?, 'GREETING', 'hello', 0, 1, 1)",
+                vec![uuid::Uuid::now_v7(), env],
+            ),
+            (
+                "INSERT INTO sessions (id, environment_id, session_type, session_name, status, \
+                 pid, idle_timeout_minutes, last_activity_at, created_at, updated_at) \
+                 VALUES (?, ?, 'tmux', 'main', 'active', 42, 30, 5, 1, 1)",
+                vec![uuid::Uuid::now_v7(), env],
+            ),
+            (
+                "INSERT INTO logs (environment_id, timestamp, stream, message, bytes) \
+                 VALUES (?, 5, 'stdout', 'hello', 5)",
+                vec![env],
+            ),
+            (
+                "INSERT INTO environment_health (environment_id, oom_kills, last_oom_kill_at) \
+                 VALUES (?, 2, 6)",
+                vec![env],
+            ),
+        ];
+        for (sql, ids) in rows {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(id);
+            }
+            let done = q.execute(&pool).await.unwrap();
+            assert_eq!(done.rows_affected(), 1, "environment {i}: {sql}");
+        }
+    }
+    // Before 0006 the schema refuses the new statuses.
+    let refused = sqlx::query("UPDATE environments SET status = 'suspended' WHERE id = ?")
+        .bind(envs[0])
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let mut before = Vec::new();
+    for (table, column) in CHILD_TABLES {
+        for env in envs {
+            before.push(rows_of(&pool, table, column, env).await);
+        }
+    }
+    assert!(before.iter().all(|n| *n == 1), "{before:?}");
+    pool.close().await;
+
+    // connect runs 0006.
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let p = store.pool();
+    let mut after = Vec::new();
+    for (table, column) in CHILD_TABLES {
+        for env in envs {
+            after.push(rows_of(p, table, column, env).await);
+        }
+    }
+    assert_eq!(after, before);
+    let shares: i64 = sqlx::query_scalar("SELECT count(*) FROM environment_port_shares")
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(shares, 2);
+    // Every column came across.
+    let first = vibebox_core::id::EnvironmentId(envs[0]);
+    let env = store.get_environment(first).await.unwrap();
+    assert_eq!(
+        (
+            env.container_id.as_deref(),
+            env.status,
+            env.cpu_limit,
+            env.memory_limit,
+            env.error_message.as_deref(),
+            env.version,
+        ),
+        (
+            Some("c0ffee"),
+            vibebox_core::domain::EnvironmentStatus::Running,
+            1.5,
+            2048,
+            Some("was fine"),
+            7,
+        )
+    );
+    assert_eq!(env.health.oom_kills, 2);
+    let ports = store.list_ports(first).await.unwrap();
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0].share_level, vibebox_core::domain::ShareLevel::Team);
+    assert_eq!(store.list_variables(first).await.unwrap().len(), 1);
+    // The rebuilt table has its indexes, and the schema its foreign keys.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'environments' \
+         AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(p)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "environments_container_id_idx",
+            "environments_creator_id_idx",
+            "environments_project_id_idx",
+            "environments_status_idx",
+        ]
+    );
+    let violations: i64 = sqlx::query_scalar("SELECT count(*) FROM pragma_foreign_key_check")
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(violations, 0);
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(foreign_keys, 1, "foreign keys are back on");
+    let leftovers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'environments_rebuilt'",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(leftovers, 0);
+
+    // The new statuses are accepted now.
+    let mut suspended = env.clone();
+    suspended.status = vibebox_core::domain::EnvironmentStatus::Suspended;
+    let suspended = store
+        .update_environment(&suspended, env.status, env.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_environment(first).await.unwrap().status,
+        vibebox_core::domain::EnvironmentStatus::Suspended
+    );
+    assert_eq!(suspended.version, 8);
+
+    // Deleting an environment still cascades to its children, and only to its own.
+    store.delete_environment(first).await.unwrap();
+    for (table, column) in CHILD_TABLES {
+        assert_eq!(rows_of(p, table, column, envs[0]).await, 0, "{table}");
+        assert_eq!(rows_of(p, table, column, envs[1]).await, 1, "{table}");
+    }
+    let shares: i64 = sqlx::query_scalar("SELECT count(*) FROM environment_port_shares")
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(shares, 1);
+}

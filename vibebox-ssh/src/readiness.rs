@@ -34,7 +34,10 @@ pub(crate) async fn ensure_running(
         .await
         .map_err(|e| NotReady(format!("the environment cannot be read: {e}")))?;
     match current.status {
-        EnvironmentStatus::Running => return Ok(()),
+        // A suspended environment is resumed by the channel's first use.
+        EnvironmentStatus::Running | EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => {
+            return Ok(());
+        }
         EnvironmentStatus::Stopping => {
             return Err(NotReady(
                 "the environment is stopping; connect again once it has stopped".into(),
@@ -67,7 +70,12 @@ async fn wait_running(
             match events.recv().await {
                 Ok(event) => match event.kind {
                     EventKind::Status { status, .. } => match status {
-                        EnvironmentStatus::Running => return Ok(()),
+                        // A suspended environment is resumed by the channel's first use.
+                        EnvironmentStatus::Running
+                        | EnvironmentStatus::Suspended
+                        | EnvironmentStatus::Resuming => {
+                            return Ok(());
+                        }
                         EnvironmentStatus::Starting => {}
                         other => {
                             return Err(NotReady(format!(

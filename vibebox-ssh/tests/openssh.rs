@@ -440,6 +440,21 @@ fn a_connection_to_a_stopped_environment_starts_it() {
 }
 
 #[test]
+fn a_connection_to_a_suspended_environment_resumes_it() {
+    with_fixture(|f| async move {
+        let (env, user) = f.second_env("sleepy").await;
+        f.d.vb.start_environment(&f.actor, env.id).await.unwrap();
+        let env = f.d.vb.suspend_environment(&f.actor, env.id).await.unwrap();
+        assert_eq!(env.status, EnvironmentStatus::Suspended);
+        let client = f.client_for(&user, &env).await;
+        let out = client.run("echo thawed").await;
+        assert!(out.status.success(), "{}", show(&out));
+        assert_eq!(stdout(&out), "thawed\n");
+        assert_eq!(f.d.reload(&env).await.status, EnvironmentStatus::Running);
+    });
+}
+
+#[test]
 fn stopping_the_environment_closes_its_connections() {
     with_fixture(|f| async move {
         let (env, user) = f.second_env("brief").await;

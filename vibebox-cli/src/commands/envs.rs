@@ -69,6 +69,8 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, CliError> {
         EnvCommand::Start(args) => return lifecycle::run(ctx, args, Transition::Start).await,
         EnvCommand::Stop(args) => return lifecycle::run(ctx, args, Transition::Stop).await,
         EnvCommand::Restart(args) => return lifecycle::run(ctx, args, Transition::Restart).await,
+        EnvCommand::Suspend(args) => return lifecycle::run(ctx, args, Transition::Suspend).await,
+        EnvCommand::Resume(args) => return lifecycle::run(ctx, args, Transition::Resume).await,
     }
     Ok(0)
 }

@@ -1,4 +1,4 @@
-//! `vibebox env start|stop|restart`: the request, with a spinner that follows the status
+//! `vibebox env start|stop|restart|suspend|resume`: the request, with a spinner that follows the status
 //! stream until the environment settles; a failure exits non-zero with the server's reason.
 
 use std::io::IsTerminal;
@@ -23,6 +23,10 @@ pub enum Transition {
     Stop,
     /// Restart.
     Restart,
+    /// Suspend.
+    Suspend,
+    /// Resume.
+    Resume,
 }
 
 impl Transition {
@@ -31,6 +35,8 @@ impl Transition {
             Self::Start => "Starting",
             Self::Stop => "Stopping",
             Self::Restart => "Restarting",
+            Self::Suspend => "Suspending",
+            Self::Resume => "Resuming",
         }
     }
 
@@ -38,7 +44,8 @@ impl Transition {
     fn target(self) -> EnvironmentStatus {
         match self {
             Self::Stop => EnvironmentStatus::Stopped,
-            Self::Start | Self::Restart => EnvironmentStatus::Running,
+            Self::Suspend => EnvironmentStatus::Suspended,
+            Self::Start | Self::Restart | Self::Resume => EnvironmentStatus::Running,
         }
     }
 }
@@ -65,6 +72,8 @@ pub async fn run(
             Transition::Start => ctx.client.start_environment(env.id).await,
             Transition::Stop => ctx.client.stop_environment(env.id).await,
             Transition::Restart => ctx.client.restart_environment(env.id, args.force).await,
+            Transition::Suspend => ctx.client.suspend_environment(env.id).await,
+            Transition::Resume => ctx.client.resume_environment(env.id).await,
         }
     };
     tokio::pin!(request);

@@ -16,6 +16,9 @@ mod ports;
 mod projects;
 mod sessions;
 mod shell;
+mod ssh;
+mod ssh_config;
+mod ssh_keys;
 mod teams;
 mod vars;
 
@@ -49,6 +52,9 @@ async fn signed_in(ctx: &Context, command: Command) -> Result<u8, CliError> {
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Shell(args) => shell::run(ctx, args).await,
         Command::Exec(args) => exec::run(ctx, args).await,
+        Command::Ssh(args) => ssh::run(ctx, args).await,
+        Command::SshConfig(args) => ssh_config::run(ctx, args).await,
+        Command::SshKey(c) => ssh_keys::run(ctx, c).await,
         Command::Cp(args) => cp::run(ctx, args).await,
         Command::PortForward(args) => forward::run(ctx, args).await,
         Command::Open(args) => open::run(ctx, args).await,

@@ -218,3 +218,24 @@ async fn variables_ports_sessions_extensions_and_audit_work_from_the_cli() {
         "the start is in the audit log: {actions:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_environment_is_resumed_by_exec() {
+    let cli = Cli::signed_in("sue").await;
+    let env = cli.running_env("nap").await;
+    let out = cli.run(&["env", "suspend", &env]).await;
+    assert_eq!(out.ok().trim(), format!("{env} is suspended."));
+    let shown = cli.run(&["env", "show", &env, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_str(shown.ok()).unwrap();
+    assert_eq!(shown["status"], "suspended");
+    // Any use wakes it: exec answers, and the environment runs again.
+    let out = cli.run(&["exec", &env, "--", "echo", "awake"]).await;
+    assert_eq!(out.ok(), "awake\n");
+    let shown = cli.run(&["env", "show", &env, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_str(shown.ok()).unwrap();
+    assert_eq!(shown["status"], "running");
+    // Suspend and resume explicitly.
+    cli.run(&["env", "suspend", &env]).await.ok();
+    let out = cli.run(&["env", "resume", &env]).await;
+    assert_eq!(out.ok().trim(), format!("{env} is running."));
+}

@@ -17,4 +17,5 @@ mod files;
 mod forward;
 mod prompts;
 mod shell;
+mod ssh;
 mod tmux;

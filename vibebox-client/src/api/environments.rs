@@ -140,6 +140,29 @@ impl Client {
             .await
     }
 
+    /// `POST /environments/{id}/suspend`: the environment, suspended (its processes frozen,
+    /// their memory kept). Errors: `Conflict` unless it runs; `Unsupported` when the engine
+    /// cannot freeze.
+    pub async fn suspend_environment(&self, id: EnvironmentId) -> Result<Environment> {
+        self.transport
+            .json(Call::api(
+                Method::POST,
+                format!("/environments/{id}/suspend"),
+            ))
+            .await
+    }
+
+    /// `POST /environments/{id}/resume`: the environment, running again (any access resumes
+    /// it too).
+    pub async fn resume_environment(&self, id: EnvironmentId) -> Result<Environment> {
+        self.transport
+            .json(Call::api(
+                Method::POST,
+                format!("/environments/{id}/resume"),
+            ))
+            .await
+    }
+
     /// `POST /environments/{id}/restart?force=`: restarts (or starts) an environment; with
     /// `force`, every process is killed at once instead of a graceful stop.
     pub async fn restart_environment(&self, id: EnvironmentId, force: bool) -> Result<Environment> {

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod preview;
 pub mod projects;
 pub mod sessions;
+pub mod ssh_gateway;
 pub mod ssh_keys;
 pub mod teams;
 pub mod users;

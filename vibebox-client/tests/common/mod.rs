@@ -57,11 +57,17 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` adjusts (the gateway it reports, say).
+    pub async fn start_with(tweak: impl FnOnce(&mut HttpConfig)) -> Self {
         let runtime = Arc::new(FakeRuntime::new().with_capabilities(Capabilities {
             storage_limit: false,
             kill_exec: true,
             stats: true,
             local_ports: true,
+            pause: true,
         }));
         let vibebox = Arc::new(
             Vibebox::builder()
@@ -73,12 +79,13 @@ impl Server {
                 .build()
                 .unwrap(),
         );
-        let config = HttpConfig {
+        let mut config = HttpConfig {
             per_ip_rate_limit: None,
             auth_rate_limit: None,
             per_user_rate_limit: None,
             ..HttpConfig::new(access_tokens())
         };
+        tweak(&mut config);
         let seen: Seen = Arc::default();
         let record = seen.clone();
         let router = vibebox_http::router(vibebox.clone(), config).layer(

@@ -20,10 +20,16 @@ pub enum EnvironmentStatus {
     Stopping,
     /// Something failed; `error_message` says what.
     Error,
+    /// The container's processes are frozen (the engine's pause), their memory kept. Any
+    /// access resumes it.
+    Suspended,
+    /// A suspended container is being thawed.
+    Resuming,
 }
 string_enum!(EnvironmentStatus, "status", {
     Stopped => "stopped", Starting => "starting", Running => "running",
-    Stopping => "stopping", Error => "error",
+    Stopping => "stopping", Error => "error", Suspended => "suspended",
+    Resuming => "resuming",
 });
 
 /// A development environment: one container with limits, ports and variables.

@@ -24,6 +24,10 @@ pub enum RuntimeEventKind {
     Oom,
     /// Removed.
     Destroy,
+    /// Frozen (paused).
+    Pause,
+    /// Thawed (unpaused).
+    Unpause,
     /// Anything else (the engine's action name).
     Other {
         /// The engine's name for the action.

@@ -31,6 +31,11 @@ impl ContainerState {
     pub fn is_running(self) -> bool {
         matches!(self, ContainerState::Running | ContainerState::Restarting)
     }
+
+    /// Whether the container holds live processes: running, or frozen (paused).
+    pub fn is_live(self) -> bool {
+        self.is_running() || self == ContainerState::Paused
+    }
 }
 
 /// A host port the engine bound.

@@ -33,7 +33,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What an engine can enforce or do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -47,6 +47,9 @@ pub struct Capabilities {
     /// Whether ports the engine publishes are reachable from this process (the engine runs on
     /// this machine), so a tunnel to a published port may skip the engine.
     pub local_ports: bool,
+    /// Whether containers can be frozen and thawed ([`ContainerRuntime::pause`] and
+    /// [`ContainerRuntime::resume`]), so environments can be suspended.
+    pub pause: bool,
 }
 
 /// A container engine.
@@ -84,6 +87,30 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     /// alone. Errors: `NotFound`; `Unavailable`; `Timeout` when the engine accepted the kill
     /// but the container did not stop in time.
     async fn kill(&self, id: &ContainerId) -> Result<()>;
+
+    /// Freezes every process of a running container (the cgroup freezer: Docker's `pause`),
+    /// keeping its memory; they get no CPU until [`resume`](Self::resume). A paused container
+    /// is left alone. Exec into a paused container fails with `Conflict`.
+    ///
+    /// Errors: `NotFound`; `Conflict` when it does not run; `Unsupported` when the engine
+    /// cannot freeze (the default, with [`Capabilities::pause`] false); `Unavailable`.
+    async fn pause(&self, id: &ContainerId) -> Result<()> {
+        let _ = id;
+        Err(Error::Unsupported(
+            "this container engine cannot pause containers".into(),
+        ))
+    }
+
+    /// Thaws a paused container; a running one is left alone.
+    ///
+    /// Errors: `NotFound`; `Conflict` when it does not run; `Unsupported` (the default);
+    /// `Unavailable`.
+    async fn resume(&self, id: &ContainerId) -> Result<()> {
+        let _ = id;
+        Err(Error::Unsupported(
+            "this container engine cannot resume paused containers".into(),
+        ))
+    }
 
     /// Removes the container (forcefully if it runs) with its anonymous volumes.
     /// Errors: `NotFound`; `Unavailable`.

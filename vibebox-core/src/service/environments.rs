@@ -242,14 +242,18 @@ impl Vibebox {
     /// Deletes an environment and its container. A running environment is stopped first;
     /// one that is starting or stopping is refused.
     ///
-    /// Errors: `InvalidTransition` while starting or stopping; `PermissionDenied`; `NotFound`.
+    /// Errors: `InvalidTransition` while starting, stopping or resuming; `PermissionDenied`;
+    /// `NotFound`.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn delete_environment(&self, actor: &Actor, id: EnvironmentId) -> Result<()> {
         let access = self
             .environment_for(actor, id, Action::ManageEnvironment)
             .await?;
         let team = access.project.owner.team_id();
-        let env = if access.env.status == EnvironmentStatus::Running {
+        let env = if matches!(
+            access.env.status,
+            EnvironmentStatus::Running | EnvironmentStatus::Suspended
+        ) {
             // Everything in it goes with it: no grace period to wait out.
             self.stop_with(actor, access, StopMode::Kill).await?
         } else {

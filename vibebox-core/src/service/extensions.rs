@@ -175,8 +175,12 @@ impl Vibebox {
                         "extension_id",
                     ));
                 }
-                let container = super::sessions::running_container(&access.env).map_err(|_| {
-                    Error::Conflict("start the environment to retry the installation".into())
+                let container = self.awake_container(&access.env).await.map_err(|e| {
+                    if e.kind() == crate::error::ErrorKind::Conflict {
+                        Error::Conflict("start the environment to retry the installation".into())
+                    } else {
+                        e
+                    }
                 })?;
                 let this = self.clone();
                 let retry = existing.clone();

@@ -27,6 +27,7 @@ mod share;
 mod ssh_access;
 mod ssh_keys;
 mod start_stop;
+mod suspend;
 mod teams;
 mod terminal;
 mod tunnels;

@@ -186,7 +186,11 @@ impl Vibebox {
                 Some(_) => Error::not_found("environment"),
             });
         }
-        if env.status != EnvironmentStatus::Running {
+        // A suspended environment is resumed by the connection.
+        if !matches!(
+            env.status,
+            EnvironmentStatus::Running | EnvironmentStatus::Suspended | EnvironmentStatus::Resuming
+        ) {
             return Err(Error::Conflict(
                 format!("environment {} is {}, not running", env.slug, env.status).into(),
             ));

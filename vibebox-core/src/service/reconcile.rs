@@ -69,6 +69,8 @@ impl Vibebox {
                 EnvironmentStatus::Starting,
                 EnvironmentStatus::Running,
                 EnvironmentStatus::Stopping,
+                EnvironmentStatus::Suspended,
+                EnvironmentStatus::Resuming,
             ],
             ..Default::default()
         };
@@ -100,7 +102,7 @@ impl Vibebox {
                         env.status,
                         EnvironmentStatus::Stopped | EnvironmentStatus::Error
                     ) {
-                        for c in containers.iter().filter(|c| c.state.is_running()) {
+                        for c in containers.iter().filter(|c| c.state.is_live()) {
                             match self.stop_stray(c).await {
                                 Ok(true) => report.repaired += 1,
                                 Ok(false) => {}
@@ -135,36 +137,12 @@ impl Vibebox {
         listed: Option<&ContainerInfo>,
     ) -> Result<bool> {
         match env.status {
-            EnvironmentStatus::Running => {
-                if listed.is_some_and(|c| c.state.is_running()) {
-                    self.ensure_collector(env);
-                    return Ok(false);
-                }
-                // The listing predates the read of the environment: a start that finished in
-                // between looks like a stopped container. Look again.
-                let message = match self.container_now(env, listed).await? {
-                    Some(c) if c.state.is_running() => {
-                        self.ensure_collector(env);
-                        return Ok(false);
-                    }
-                    Some(c) => format!(
-                        "{}; start the environment again",
-                        exit_message("the container stopped unexpectedly", &c)
-                    ),
-                    None => {
-                        "the container was removed outside VibeBox; start the environment again"
-                            .to_string()
-                    }
-                };
-                tracing::warn!(environment.id = %env.id, %message, "environment failed");
-                self.fail_unchanged(env, message).await?;
-                self.terminate_all_sessions(env.id).await;
-                Ok(true)
-            }
+            EnvironmentStatus::Resuming if !self.past_deadline(env) => Ok(false),
+            EnvironmentStatus::Running
+            | EnvironmentStatus::Suspended
+            | EnvironmentStatus::Resuming => self.reconcile_live(env, listed).await,
             EnvironmentStatus::Starting | EnvironmentStatus::Stopping => {
-                let deadline = chrono::TimeDelta::from_std(self.config().transition_deadline)
-                    .unwrap_or(chrono::TimeDelta::MAX);
-                if self.now() - env.status_changed_at < deadline {
+                if !self.past_deadline(env) {
                     return Ok(false);
                 }
                 if env.status == EnvironmentStatus::Stopping {
@@ -212,11 +190,85 @@ impl Vibebox {
         }
     }
 
+    /// Whether a transitional state has lasted past `Config::transition_deadline`.
+    fn past_deadline(&self, env: &Environment) -> bool {
+        let deadline = chrono::TimeDelta::from_std(self.config().transition_deadline)
+            .unwrap_or(chrono::TimeDelta::MAX);
+        self.now() - env.status_changed_at >= deadline
+    }
+
+    /// Repairs an environment that should have a live container (running, suspended, or
+    /// resuming past its deadline): the status follows the engine. A container paused behind
+    /// VibeBox's back makes the environment suspended, one thawed makes it running (an engine
+    /// restart thaws everything it restarts), and one gone or exited fails it.
+    async fn reconcile_live(
+        &self,
+        env: &Environment,
+        listed: Option<&ContainerInfo>,
+    ) -> Result<bool> {
+        let expected = |c: &&ContainerInfo| c.state.is_live();
+        let agrees = |c: &ContainerInfo| match env.status {
+            EnvironmentStatus::Running => c.state.is_running(),
+            EnvironmentStatus::Suspended => c.state == ContainerState::Paused,
+            _ => false,
+        };
+        if listed.is_some_and(agrees) {
+            if env.status == EnvironmentStatus::Running {
+                self.ensure_collector(env);
+            }
+            return Ok(false);
+        }
+        // The listing predates the read of the environment: a start, suspend or resume that
+        // finished in between looks like a mismatch. Look again.
+        let now = match listed.filter(expected) {
+            Some(c) if agrees(c) => Some(c.clone()),
+            _ => self.container_now(env, listed).await?,
+        };
+        match now {
+            Some(c) if agrees(&c) => {
+                if env.status == EnvironmentStatus::Running {
+                    self.ensure_collector(env);
+                }
+                Ok(false)
+            }
+            Some(c) if c.state.is_running() => {
+                tracing::info!(environment.id = %env.id, from = %env.status, "the container runs: the environment is running");
+                let running = self
+                    .set_status(env, EnvironmentStatus::Running, None)
+                    .await?;
+                self.ensure_collector(&running);
+                Ok(true)
+            }
+            Some(c) if c.state == ContainerState::Paused => {
+                tracing::info!(environment.id = %env.id, from = %env.status, "the container is paused: the environment is suspended");
+                self.set_status(env, EnvironmentStatus::Suspended, None)
+                    .await?;
+                Ok(true)
+            }
+            gone => {
+                let message = match gone {
+                    Some(c) => format!(
+                        "{}; start the environment again",
+                        exit_message("the container stopped unexpectedly", &c)
+                    ),
+                    None => {
+                        "the container was removed outside VibeBox; start the environment again"
+                            .to_string()
+                    }
+                };
+                tracing::warn!(environment.id = %env.id, %message, "environment failed");
+                self.fail_unchanged(env, message).await?;
+                self.terminate_all_sessions(env.id).await;
+                Ok(true)
+            }
+        }
+    }
+
     /// Stops a container whose environment should not run, if it still runs (the listing may
     /// predate a repair earlier in the pass). Returns whether it stopped it.
     async fn stop_stray(&self, listed: &ContainerInfo) -> Result<bool> {
         match self.runtime().inspect(&listed.id).await {
-            Ok(now) if now.state.is_running() => {}
+            Ok(now) if now.state.is_live() => {}
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
@@ -267,7 +319,7 @@ fn skip_or_abort(e: Error, what: &str, id: &str) -> Result<()> {
 }
 
 /// Whether a repair failed because the environment changed after it was read.
-fn changed_meanwhile(e: &Error) -> bool {
+pub(crate) fn changed_meanwhile(e: &Error) -> bool {
     matches!(
         e,
         Error::StaleVersion { .. } | Error::InvalidTransition { .. }

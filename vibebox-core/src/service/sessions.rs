@@ -87,7 +87,7 @@ impl Vibebox {
         session_name: String,
         idle_timeout_minutes: i32,
     ) -> Result<Session> {
-        let container = running_container(env)?;
+        let container = self.awake_container(env).await?;
         let now = self.now();
         let session = Session {
             id: SessionId::new(),

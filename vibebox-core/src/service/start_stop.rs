@@ -40,11 +40,13 @@ impl Vibebox {
         if project.is_archived {
             return Err(Error::Conflict("the project is archived".into()));
         }
-        if matches!(
-            env.status,
-            EnvironmentStatus::Running | EnvironmentStatus::Starting
-        ) {
-            return Ok(env);
+        match env.status {
+            EnvironmentStatus::Running | EnvironmentStatus::Starting => return Ok(env),
+            // Starting a suspended environment resumes it.
+            EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => {
+                return self.wake(env).await;
+            }
+            _ => {}
         }
         env.status.transition_to(EnvironmentStatus::Starting)?;
         let limit = self.config().max_running_per_user;
@@ -397,14 +399,18 @@ impl Vibebox {
             .await?;
         let team = access.project.owner.team_id();
         match access.env.status {
-            EnvironmentStatus::Starting | EnvironmentStatus::Stopping => {
+            EnvironmentStatus::Starting
+            | EnvironmentStatus::Stopping
+            | EnvironmentStatus::Resuming => {
                 return Err(Error::InvalidTransition {
                     machine: "environment",
                     from: access.env.status.to_string(),
                     to: "restarting".to_string(),
                 });
             }
-            EnvironmentStatus::Running | EnvironmentStatus::Error => {
+            EnvironmentStatus::Running
+            | EnvironmentStatus::Suspended
+            | EnvironmentStatus::Error => {
                 self.stop_with(actor, access, mode).await?;
             }
             EnvironmentStatus::Stopped => {}
@@ -433,6 +439,16 @@ impl Vibebox {
             EnvironmentStatus::Error => EnvironmentStatus::Stopped,
             _ => EnvironmentStatus::Stopping,
         };
+        if matches!(
+            env.status,
+            EnvironmentStatus::Suspended | EnvironmentStatus::Resuming
+        ) && let Some(container) = &env.container_id
+        {
+            // Thawed first, so that its processes get the polite signal and their grace.
+            if let Err(e) = self.runtime().resume(&ContainerId(container.clone())).await {
+                tracing::debug!(error = %e, "could not thaw a suspended environment before its stop");
+            }
+        }
         let stopping = self.set_status(&env, target, None).await?;
         self.audit(
             actor,

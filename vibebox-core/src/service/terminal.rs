@@ -15,7 +15,6 @@ use tokio::io::AsyncWriteExt;
 use tracing::instrument;
 
 use super::Vibebox;
-use super::sessions::running_container;
 use crate::clock::Timestamp;
 use crate::domain::{Session, SessionType};
 use crate::error::{Error, Result};
@@ -189,7 +188,7 @@ impl Vibebox {
         let access = self
             .environment_for(actor, env_id, Action::ExecEnvironment)
             .await?;
-        let container = running_container(&access.env)?;
+        let container = self.awake_container(&access.env).await?;
         let session = self
             .store()
             .list_sessions(env_id, false)

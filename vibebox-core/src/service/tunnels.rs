@@ -30,7 +30,6 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::instrument;
 
-use super::sessions::running_container;
 use super::{AuditRecord, Vibebox};
 use crate::domain::{Environment, LogStream, Protocol};
 use crate::error::{Error, ErrorKind, Result};
@@ -275,7 +274,7 @@ impl Vibebox {
         if port == 0 {
             return Err(Error::invalid("port", "must be 1-65535"));
         }
-        let container = running_container(env)?;
+        let container = self.awake_container(env).await?;
         let permit = self.tunnel_permit()?;
         if let Some(tcp) = self.published_path(env, port).await {
             return Ok(PortStream {

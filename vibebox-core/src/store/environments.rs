@@ -110,7 +110,10 @@ pub trait EnvironmentsStore: Send + Sync {
     /// Errors: `NotFound` (`environment`).
     async fn delete_environment(&self, id: EnvironmentId) -> Result<()>;
 
-    /// How many environments the user created are `starting` or `running`.
+    /// How many environments the user created count towards the running quota: `starting`,
+    /// `running`, `suspended` or `resuming` ([`EnvironmentStatus::counts_as_running`]).
+    ///
+    /// [`EnvironmentStatus::counts_as_running`]: crate::domain::EnvironmentStatus::counts_as_running
     async fn count_running_environments(&self, creator: UserId) -> Result<u64>;
 
     /// Adds a port mapping.

@@ -125,7 +125,7 @@ export function spark(test) {
 }
 
 // ---- status badges ----
-const BUSY = new Set(['starting', 'stopping', 'installing', 'uninstalling', 'pending']);
+const BUSY = new Set(['starting', 'stopping', 'resuming', 'installing', 'uninstalling', 'pending']);
 export function badge(status, test) {
   const el = h('span', { class: 'badge', 'data-test': test });
   setBadge(el, status);

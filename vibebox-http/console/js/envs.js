@@ -21,25 +21,27 @@ function envFields(p, e = {}) {
   ];
 }
 
-/** Start/Stop with progress; the status itself comes from the status streams. */
+/** Start/Stop/Resume with progress; the status itself comes from the status streams. */
 function lifeButton(env, apply) {
   let busy = null;
   const b = h('button', { type: 'button' });
   b.sync = () => {
     const { status: st, name } = env();
-    if ((busy === 'start' && st === 'running') || (busy === 'stop' && st === 'stopped')) busy = null;
-    const moving = busy || { starting: 'start', stopping: 'stop' }[st];
-    const [text, test] = moving ? [moving === 'start' ? 'Starting…' : 'Stopping…', 'env-busy'] : st === 'running' ? ['Stop', 'env-stop'] : ['Start', 'env-start'];
+    if ((busy === 'start' || busy === 'resume') && st === 'running') busy = null;
+    if (busy === 'stop' && st === 'stopped') busy = null;
+    const moving = busy || { starting: 'start', stopping: 'stop', resuming: 'resume' }[st];
+    const [text, test] = moving ? [{ start: 'Starting…', stop: 'Stopping…', resume: 'Resuming…' }[moving], 'env-busy']
+      : st === 'running' ? ['Stop', 'env-stop'] : st === 'suspended' ? ['Resume', 'env-resume'] : ['Start', 'env-start'];
     b.textContent = text;
     b.dataset.test = test;
     b.disabled = !!moving;
-    b.className = 'btn small' + (test === 'env-start' ? ' primary' : '');
+    b.className = 'btn small' + (test === 'env-start' || test === 'env-resume' ? ' primary' : '');
     b.setAttribute('aria-label', text.replace('…', '') + ' ' + name);
     if (moving) b.setAttribute('aria-busy', 'true'); else b.removeAttribute('aria-busy');
   };
   b.addEventListener('click', async () => {
     const e = env();
-    busy = e.status === 'running' ? 'stop' : 'start';
+    busy = e.status === 'running' ? 'stop' : e.status === 'suspended' ? 'resume' : 'start';
     b.sync();
     try { apply(await post(`/environments/${e.id}/${busy}`)); } catch (err) {
       fail(err);

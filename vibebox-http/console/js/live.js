@@ -210,7 +210,8 @@ export async function terminal(body, ctx) {
   const disconnect = () => { ws?.close(); ws = null; };
   const follow = () => {
     const st = ctx.env.status;
-    if (st === 'running') { if (!ws && !exited) connect(); } else {
+    // Connecting resumes a suspended environment.
+    if (st === 'running' || st === 'suspended') { if (!ws && !exited) connect(); } else if (st !== 'resuming') {
       disconnect();
       setState('waiting', `The environment is ${st}: the terminal connects when it runs.`);
     }

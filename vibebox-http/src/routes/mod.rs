@@ -13,5 +13,6 @@ pub mod session;
 pub mod sessions;
 pub mod ssh_gateway;
 pub mod ssh_keys;
+pub mod suspend;
 pub mod teams;
 pub mod users;

@@ -31,6 +31,7 @@ use tracing::instrument;
 use super::sessions::running_container;
 use super::terminal::check_size;
 use super::{AuditRecord, Vibebox};
+use crate::domain::EnvironmentStatus;
 use crate::error::{Error, Result};
 use crate::id::EnvironmentId;
 use crate::rbac::{Action, Actor};
@@ -198,7 +199,11 @@ impl Vibebox {
         let access = self
             .environment_for(actor, env_id, Action::ExecEnvironment)
             .await?;
-        running_container(&access.env).map(|_| ())
+        match access.env.status {
+            // The command will resume it.
+            EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => Ok(()),
+            _ => running_container(&access.env).map(|_| ()),
+        }
     }
 
     /// Authorizes, validates and finds the running container.
@@ -217,7 +222,7 @@ impl Vibebox {
             check_size(size)?;
         }
         Ok(ExecTarget {
-            container: running_container(&access.env)?,
+            container: self.awake_container(&access.env).await?,
             environment: env_id,
             team: access.project.owner.team_id(),
         })

@@ -49,7 +49,6 @@ pub use path::FILE_PATH_MAX_BYTES;
 use self::entry::Location;
 use self::scripts::{Outcome, Script};
 use self::transfer::{Fed, FeedEnd, KillOnDrop, Stderr};
-use super::sessions::running_container;
 use super::{AuditRecord, Vibebox};
 use crate::domain::Environment;
 use crate::error::{Error, Result};
@@ -170,7 +169,7 @@ impl Vibebox {
         {
             return Err(Error::invalid("mode", "must be at most 7777 (octal)"));
         }
-        let container = files_container(&access.env)?;
+        let container = self.files_container(&access.env).await?;
         let args = vec![
             dir.to_string(),
             path.clone(),
@@ -374,7 +373,7 @@ impl Vibebox {
             .await?;
         let path = path::normalize(self.files_home(), raw)?;
         Ok(FileTarget {
-            container: files_container(&access.env)?,
+            container: self.files_container(&access.env).await?,
             team: access.project.owner.team_id(),
             path,
         })
@@ -387,20 +386,6 @@ impl Vibebox {
             .as_deref()
             .unwrap_or(path::DEFAULT_HOME)
     }
-}
-
-/// The running container, or a `Conflict` that says to start the environment: files are
-/// reached through a process of the environment's user, which a stopped container cannot run.
-fn files_container(env: &Environment) -> Result<ContainerId> {
-    running_container(env).map_err(|_| {
-        Error::Conflict(
-            format!(
-                "the environment is {}; start it to reach its files",
-                env.status
-            )
-            .into(),
-        )
-    })
 }
 
 /// The bytes before the first NUL, and those after it.
@@ -493,5 +478,26 @@ fn refusal(outcome: Outcome, op: Op<'_>, path: &str, stderr: &Stderr) -> Error {
                 None,
             )
         }
+    }
+}
+
+impl Vibebox {
+    /// The running container (a suspended one is resumed), or a `Conflict` that says to
+    /// start the environment: files are reached through a process of the environment's user,
+    /// which a stopped container cannot run.
+    async fn files_container(&self, env: &Environment) -> Result<ContainerId> {
+        self.awake_container(env).await.map_err(|e| {
+            if e.kind() == crate::error::ErrorKind::Conflict {
+                Error::Conflict(
+                    format!(
+                        "the environment is {}; start it to reach its files",
+                        env.status
+                    )
+                    .into(),
+                )
+            } else {
+                e
+            }
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! A tiny shell for FakeRuntime's processes: enough of `sh` for the conformance suite and for
 //! terminals.
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncReadExt, DuplexStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::Inner;
 use crate::domain::LogStream;
@@ -101,6 +102,21 @@ impl Sink {
     }
 }
 
+/// A container's files, by absolute path: what `> path` writes and `cat path` reads. They last
+/// as long as the container (a real container's writable layer outlives stop and start).
+pub(super) type Files = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// Where a statement's output goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Out {
+    /// Nowhere (`/dev/null`).
+    Null,
+    /// The process's stdout or stderr.
+    Stream(LogStream),
+    /// A file of the container (`> path`, `>> path`).
+    File(String),
+}
+
 /// A process's surroundings.
 pub(super) struct Ctx {
     pub sink: Sink,
@@ -112,6 +128,11 @@ pub(super) struct Ctx {
     pub main: bool,
     pub working_dir: Option<String>,
     pub user: Option<String>,
+    /// The container's files.
+    pub files: Files,
+    /// True while the container is paused: no statement starts and no input is read until it
+    /// is false again.
+    pub frozen: watch::Receiver<bool>,
 }
 
 impl Ctx {
@@ -155,10 +176,33 @@ impl Ctx {
             .map(|(_, r)| r.clone())
     }
 
-    fn emit(&self, target: Option<LogStream>, text: &str) {
-        if let Some(stream) = target {
-            self.sink.write(stream, text);
+    fn emit(&self, target: &Out, text: &str) {
+        match target {
+            Out::Null => {}
+            Out::Stream(stream) => self.sink.write(*stream, text),
+            Out::File(path) => self
+                .files
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(path.clone())
+                .or_default()
+                .push_str(text),
         }
+    }
+
+    fn read_file(&self, path: &str) -> Option<String> {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .cloned()
+    }
+
+    /// Waits while the container is paused (the cgroup freezer): a frozen process makes no
+    /// progress.
+    async fn thawed(&mut self) {
+        // An error means the container is gone; its processes are being cancelled.
+        let _ = self.frozen.wait_for(|frozen| !*frozen).await;
     }
 }
 
@@ -193,7 +237,13 @@ pub(super) async fn run_command(ctx: &mut Ctx, argv: &[String]) -> i64 {
         return 0;
     };
     if let Some(r) = ctx.scripted(&argv.join(" ")) {
-        return play(ctx, r, Some(LogStream::Stdout), Some(LogStream::Stderr)).await;
+        return play(
+            ctx,
+            r,
+            &Out::Stream(LogStream::Stdout),
+            &Out::Stream(LogStream::Stderr),
+        )
+        .await;
     }
     let name = basename(program);
     if is_shell(name) {
@@ -209,12 +259,7 @@ pub(super) async fn run_command(ctx: &mut Ctx, argv: &[String]) -> i64 {
     run_statement(ctx, argv.to_vec()).await.code()
 }
 
-async fn play(
-    ctx: &mut Ctx,
-    r: ScriptedExec,
-    out: Option<LogStream>,
-    err: Option<LogStream>,
-) -> i64 {
+async fn play(ctx: &mut Ctx, r: ScriptedExec, out: &Out, err: &Out) -> i64 {
     if !r.delay.is_zero() {
         tokio::time::sleep(r.delay).await;
     }
@@ -243,6 +288,7 @@ async fn interactive(ctx: &mut Ctx) -> i64 {
             Ok(0) | Err(_) => return last,
             Ok(n) => n,
         };
+        ctx.thawed().await;
         for &b in buf.get(..n).unwrap_or(&[]) {
             let after_cr = prev_cr;
             prev_cr = b == b'\r';
@@ -408,7 +454,10 @@ pub(super) fn run_script<'a>(ctx: &'a mut Ctx, script: &'a str) -> BoxFuture<'a,
         let tokens = match tokenize(script, ctx) {
             Ok(t) => t,
             Err(e) => {
-                ctx.emit(Some(LogStream::Stderr), &format!("sh: syntax error: {e}\n"));
+                ctx.emit(
+                    &Out::Stream(LogStream::Stderr),
+                    &format!("sh: syntax error: {e}\n"),
+                );
                 return Flow::Continue(2);
             }
         };
@@ -442,23 +491,48 @@ pub(super) fn run_script<'a>(ctx: &'a mut Ctx, script: &'a str) -> BoxFuture<'a,
 /// Runs one simple command with its redirections.
 fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
     Box::pin(async move {
+        ctx.thawed().await;
         let mut argv: Vec<String> = Vec::new();
-        let mut out = Some(LogStream::Stdout);
-        let mut err = Some(LogStream::Stderr);
-        for w in words {
-            match w.as_str() {
-                ">&2" | "1>&2" => out = Some(LogStream::Stderr),
-                "2>&1" => err = out,
-                ">/dev/null" | "1>/dev/null" => out = None,
-                "2>/dev/null" => err = None,
-                _ => argv.push(w),
+        let mut out = Out::Stream(LogStream::Stdout);
+        let mut err = Out::Stream(LogStream::Stderr);
+        let mut words = words.into_iter();
+        while let Some(w) = words.next() {
+            let Some((fd, append, target)) = redirection(&w) else {
+                argv.push(w);
+                continue;
+            };
+            let target = match target {
+                "" => words.next().unwrap_or_default(),
+                t => t.to_string(),
+            };
+            let to = match target.as_str() {
+                "&1" => out.clone(),
+                "&2" => err.clone(),
+                "/dev/null" => Out::Null,
+                "" => {
+                    ctx.emit(&err, "sh: syntax error: missing redirection target\n");
+                    return Flow::Continue(2);
+                }
+                path => {
+                    let mut files = ctx.files.lock().unwrap_or_else(|e| e.into_inner());
+                    let file = files.entry(path.to_string()).or_default();
+                    if !append {
+                        file.clear();
+                    }
+                    Out::File(path.to_string())
+                }
+            };
+            if fd == 2 {
+                err = to;
+            } else {
+                out = to;
             }
         }
         let Some(program) = argv.first().cloned() else {
             return Flow::Continue(0);
         };
         if let Some(r) = ctx.scripted(&argv.join(" ")) {
-            return Flow::Continue(play(ctx, r, out, err).await);
+            return Flow::Continue(play(ctx, r, &out, &err).await);
         }
         let args = argv.get(1..).unwrap_or(&[]);
         let name = basename(&program);
@@ -472,7 +546,7 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                 if newline {
                     text.push('\n');
                 }
-                ctx.emit(out, &text);
+                ctx.emit(&out, &text);
                 0
             }
             "exit" => {
@@ -497,7 +571,7 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                     {
                         Some(d) => Some(d),
                         None => {
-                            ctx.emit(err, &format!("sleep: invalid number '{arg}'\n"));
+                            ctx.emit(&err, &format!("sleep: invalid number '{arg}'\n"));
                             return Flow::Continue(1);
                         }
                     }
@@ -509,9 +583,21 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                 0
             }
             "cat" => {
-                if let Some(file) = args.first() {
-                    ctx.emit(err, &format!("cat: {file}: No such file or directory\n"));
-                    1
+                if !args.is_empty() {
+                    let mut code = 0;
+                    for file in args {
+                        match ctx.read_file(file) {
+                            Some(text) => ctx.emit(&out, &text),
+                            None => {
+                                ctx.emit(
+                                    &err,
+                                    &format!("cat: {file}: No such file or directory\n"),
+                                );
+                                code = 1;
+                            }
+                        }
+                    }
+                    code
                 } else if let Some(mut stdin) = ctx.stdin.take() {
                     let mut buf = [0u8; 4096];
                     loop {
@@ -520,7 +606,7 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                             Ok(n) => {
                                 let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]))
                                     .into_owned();
-                                ctx.emit(out, &text);
+                                ctx.emit(&out, &text);
                             }
                         }
                     }
@@ -532,11 +618,11 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
             "stty" => match (args.first().map(String::as_str), &ctx.tty) {
                 (Some("size"), Some(tty)) => {
                     let size = *tty.lock().unwrap_or_else(|e| e.into_inner());
-                    ctx.emit(out, &format!("{} {}\n", size.rows, size.cols));
+                    ctx.emit(&out, &format!("{} {}\n", size.rows, size.cols));
                     0
                 }
                 (_, None) => {
-                    ctx.emit(err, "stty: standard input: Not a tty\n");
+                    ctx.emit(&err, "stty: standard input: Not a tty\n");
                     1
                 }
                 _ => 0,
@@ -544,13 +630,13 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
             "printenv" => {
                 if args.is_empty() {
                     let all: String = ctx.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-                    ctx.emit(out, &all);
+                    ctx.emit(&out, &all);
                     0
                 } else {
                     let mut code = 0;
                     for name in args {
                         match ctx.getenv(name).map(str::to_string) {
-                            Some(v) => ctx.emit(out, &format!("{v}\n")),
+                            Some(v) => ctx.emit(&out, &format!("{v}\n")),
                             None => code = 1,
                         }
                     }
@@ -559,12 +645,12 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
             }
             "pwd" => {
                 let dir = ctx.working_dir.clone().unwrap_or_else(|| "/".into());
-                ctx.emit(out, &format!("{dir}\n"));
+                ctx.emit(&out, &format!("{dir}\n"));
                 0
             }
             "whoami" => {
                 let user = ctx.user.clone().unwrap_or_else(|| "root".into());
-                ctx.emit(out, &format!("{user}\n"));
+                ctx.emit(&out, &format!("{user}\n"));
                 0
             }
             "tmux" => 0,
@@ -581,10 +667,30 @@ fn run_statement(ctx: &mut Ctx, words: Vec<String>) -> BoxFuture<'_, Flow> {
                 0
             }
             _ => {
-                ctx.emit(err, &format!("sh: {program}: not found\n"));
+                ctx.emit(&err, &format!("sh: {program}: not found\n"));
                 127
             }
         };
         Flow::Continue(code)
     })
+}
+
+/// A redirection word: `>`, `>>`, `1>`, `2>`, `2>>`, each with its target attached
+/// (`>/tmp/f`, `2>&1`) or not (the next word is the target). Returns the file descriptor, whether
+/// it appends, and the attached target (empty when it is the next word).
+fn redirection(word: &str) -> Option<(u8, bool, &str)> {
+    let (fd, rest) = match word.strip_prefix('2') {
+        Some(rest) if rest.starts_with('>') => (2, rest),
+        _ => (
+            1,
+            word.strip_prefix('1')
+                .filter(|r| r.starts_with('>'))
+                .unwrap_or(word),
+        ),
+    };
+    let rest = rest.strip_prefix('>')?;
+    match rest.strip_prefix('>') {
+        Some(target) => Some((fd, true, target)),
+        None => Some((fd, false, rest)),
+    }
 }

@@ -22,7 +22,21 @@
 //! with stdin reads commands from stdin; with a TTY it echoes every byte back like a terminal in
 //! echo mode, and ends on `exit` or Ctrl-D. In a main command, `sleep` and unknown programs run
 //! until the container stops; a main command that ends makes the container exit with its code.
-//! Without a command (`cmd: None`) the container runs until stopped.
+//! Without a command (`cmd: None`) the container runs until stopped. `echo … > /path` (and
+//! `>>`, `2>`) writes a file of the container, which `cat /path` reads back; files last until
+//! the container is removed.
+//!
+//! # Pause
+//!
+//! [`pause`](ContainerRuntime::pause) and [`resume`](ContainerRuntime::resume) behave like
+//! Docker 20.10's pause and unpause as the contract sees them: a paused container reports
+//! `Paused`, keeps its ports, network, files and processes (an exec's id and pid stay the
+//! same), refuses `exec` (and `kill_exec`, which the Docker adapter runs as an exec) and
+//! `start` with `Conflict`, and can be stopped, killed and removed (a `Pause` event, then an
+//! `Unpause` before the `Die`, as Docker reports). While paused, no statement of any of its
+//! processes starts and no input is read; a statement already under way (a `sleep`) runs on.
+//! With [`Capabilities::pause`] off (see [`with_capabilities`](FakeRuntime::with_capabilities)),
+//! both answer `Unsupported`, like an engine without a freezer.
 mod faults;
 mod interp;
 mod networks;
@@ -38,7 +52,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use self::interp::ScriptedExec;
-use self::interp::{Ctx, Sink};
+use self::interp::{Ctx, Files, Sink};
 use crate::clock::{Timestamp, truncate};
 use crate::domain::LogStream;
 use crate::error::{Error, ErrorKind, Result};
@@ -76,6 +90,10 @@ pub enum FakeFailure {
     Exec,
     /// `ping` fails.
     Ping,
+    /// `pause` fails.
+    Pause,
+    /// `resume` fails.
+    Resume,
 }
 
 impl FakeFailure {
@@ -89,6 +107,8 @@ impl FakeFailure {
             FakeFailure::List => "list",
             FakeFailure::Exec => "exec",
             FakeFailure::Ping => "ping",
+            FakeFailure::Pause => "pause",
+            FakeFailure::Resume => "resume",
         }
     }
 }
@@ -167,6 +187,13 @@ struct Container {
     end_generation: u64,
     /// The id of the network it was created on (`None`: the default bridge).
     network_id: Option<String>,
+    /// Its files (`echo … > /path`), kept until it is removed.
+    files: Files,
+    /// True while paused; its processes wait on it.
+    frozen: watch::Sender<bool>,
+    /// The exit code of a main process that ended while the container was paused: the
+    /// container exits with it when resumed.
+    pending_exit: Option<i64>,
 }
 
 struct ExecEntry {
@@ -198,6 +225,14 @@ fn unavailable() -> Error {
     )
 }
 
+fn not_running(id: &ContainerId) -> Error {
+    Error::Conflict(format!("container {id} is not running").into())
+}
+
+fn paused(id: &ContainerId) -> Error {
+    Error::Conflict(format!("container {id} is paused, unpause the container before exec").into())
+}
+
 fn carries(labels: &BTreeMap<String, String>, wanted: &[(String, String)]) -> bool {
     wanted
         .iter()
@@ -219,7 +254,7 @@ impl Container {
             oom_killed: self.oom_killed,
             error: self.error.clone(),
             labels: self.spec.labels.clone(),
-            ports: if self.state.is_running() {
+            ports: if self.state.is_live() {
                 self.ports.clone()
             } else {
                 Vec::new()
@@ -279,7 +314,7 @@ impl State {
     fn bound_ports(&self, except: &str) -> HashSet<(u16, crate::domain::Protocol)> {
         self.containers
             .values()
-            .filter(|c| c.id.as_str() != except && c.state.is_running())
+            .filter(|c| c.id.as_str() != except && c.state.is_live())
             .flat_map(|c| c.ports.iter().map(|p| (p.host_port, p.protocol)))
             .collect()
     }
@@ -303,14 +338,18 @@ impl Inner {
         });
     }
 
-    /// Ends a running container's run: its processes die, it becomes exited.
+    /// Ends a running (or paused) container's run: its processes die, it becomes exited.
     fn end_run(&self, st: &mut State, id: &str, exit_code: i64, oom: bool, stopped: bool) {
         let Some(c) = st.containers.get_mut(id) else {
             return;
         };
-        if !c.state.is_running() {
+        if !c.state.is_live() {
             return;
         }
+        // Docker signals a paused container's processes, then thaws it so they can die.
+        let was_paused = c.state == ContainerState::Paused;
+        c.frozen.send_replace(false);
+        c.pending_exit = None;
         c.state = ContainerState::Exited;
         c.exit_code = Some(exit_code);
         c.oom_killed = oom || c.oom_in_run;
@@ -327,6 +366,9 @@ impl Inner {
             }
         }
         if let Some(c) = st.containers.get(id) {
+            if was_paused {
+                self.emit(c, RuntimeEventKind::Unpause);
+            }
             if oom {
                 self.emit(c, RuntimeEventKind::Oom);
             }
@@ -339,6 +381,31 @@ impl Inner {
             if stopped {
                 self.emit(c, RuntimeEventKind::Stop);
             }
+        }
+        self.bump();
+    }
+
+    /// Pauses (or thaws) a running (or paused) container: its state, its processes' freezer,
+    /// the event. A main process that ended while it was paused makes it exit on thaw.
+    fn set_paused(&self, st: &mut State, id: &str, pause: bool) {
+        let Some(c) = st.containers.get_mut(id) else {
+            return;
+        };
+        c.state = if pause {
+            ContainerState::Paused
+        } else {
+            ContainerState::Running
+        };
+        c.frozen.send_replace(pause);
+        let pending = if pause { None } else { c.pending_exit.take() };
+        let kind = if pause {
+            RuntimeEventKind::Pause
+        } else {
+            RuntimeEventKind::Unpause
+        };
+        self.emit(c, kind);
+        if let Some(code) = pending {
+            self.end_run(st, id, code, false, false);
         }
         self.bump();
     }
@@ -362,14 +429,20 @@ impl Inner {
         true
     }
 
-    /// The main process ended by itself.
+    /// The main process ended by itself. In a paused container the exit waits for the resume.
     fn main_exited(&self, id: &ContainerId, run: u64, code: i64) {
         let mut st = self.lock();
-        let same_run = st
-            .containers
-            .get(id.as_str())
-            .is_some_and(|c| c.run == run && c.state.is_running());
-        if same_run {
+        let Some(c) = st.containers.get_mut(id.as_str()) else {
+            return;
+        };
+        if c.run != run {
+            return;
+        }
+        if c.state == ContainerState::Paused {
+            c.pending_exit = Some(code);
+            return;
+        }
+        if c.state.is_running() {
             self.end_run(&mut st, id.as_str(), code, false, false);
         }
     }
@@ -483,6 +556,7 @@ impl FakeRuntime {
                         kill_exec: true,
                         stats: true,
                         local_ports: false,
+                        pause: true,
                     },
                     stats_interval: Duration::from_secs(1),
                     scripts: Vec::new(),
@@ -540,27 +614,51 @@ impl FakeRuntime {
     /// Makes a running container's main process die with `exit_code` (state exited, a `Die`
     /// event, log and stats streams end, execs die). Returns whether it was running.
     pub fn crash(&self, id: &ContainerId, exit_code: i64) -> bool {
-        self.end_behind_back(id, exit_code, false)
+        self.end_behind_back(id, exit_code, false, false)
     }
 
     /// Makes the kernel kill a running container for exceeding its memory limit (exit code
     /// 137, `oom_killed`, `Oom` and `Die` events). Returns whether it was running.
     pub fn oom_kill(&self, id: &ContainerId) -> bool {
-        self.end_behind_back(id, 137, true)
+        self.end_behind_back(id, 137, true, false)
     }
 
-    /// Like `docker kill`: a running container dies with exit code 137 (no `Stop` event).
-    /// Returns whether it was running.
+    /// Like `docker kill`: a running (or paused) container dies with exit code 137 (no `Stop`
+    /// event). Returns whether it was running or paused.
     pub fn kill_behind_back(&self, id: &ContainerId) -> bool {
-        self.end_behind_back(id, 137, false)
+        self.end_behind_back(id, 137, false, true)
     }
 
-    fn end_behind_back(&self, id: &ContainerId, exit_code: i64, oom: bool) -> bool {
+    /// Like `docker pause` (`pause` true) or `docker unpause`, behind VibeBox's back: the
+    /// container becomes paused or running, with the `Pause` or `Unpause` event. Returns
+    /// whether it changed (it was running, or paused).
+    pub fn pause_behind_back(&self, id: &ContainerId, pause: bool) -> bool {
         let mut st = self.inner.lock();
-        let running = st
-            .containers
-            .get(id.as_str())
-            .is_some_and(|c| c.state.is_running());
+        let from = if pause {
+            ContainerState::Running
+        } else {
+            ContainerState::Paused
+        };
+        if st.containers.get(id.as_str()).map(|c| c.state) != Some(from) {
+            return false;
+        }
+        self.inner.set_paused(&mut st, id.as_str(), pause);
+        true
+    }
+
+    /// Ends a running container, and a paused one too when `paused_too` (a frozen process can
+    /// neither crash nor be OOM-killed, but SIGKILL reaches it).
+    fn end_behind_back(
+        &self,
+        id: &ContainerId,
+        exit_code: i64,
+        oom: bool,
+        paused_too: bool,
+    ) -> bool {
+        let mut st = self.inner.lock();
+        let running = st.containers.get(id.as_str()).is_some_and(|c| {
+            c.state.is_running() || (paused_too && c.state == ContainerState::Paused)
+        });
         if running {
             self.inner
                 .end_run(&mut st, id.as_str(), exit_code, oom, false);
@@ -750,6 +848,9 @@ impl ContainerRuntime for FakeRuntime {
             stall_generation: 0,
             end_generation: 0,
             network_id,
+            files: Files::default(),
+            frozen: watch::Sender::new(false),
+            pending_exit: None,
         };
         self.inner.emit(&c, RuntimeEventKind::Create);
         st.containers.insert(id.0.clone(), c);
@@ -762,6 +863,12 @@ impl ContainerRuntime for FakeRuntime {
         let mut st = self.inner.lock();
         st.check(Some(FakeFailure::Start))?;
         let c = st.container(id)?;
+        if c.state == ContainerState::Paused {
+            // What Docker answers (409).
+            return Err(Error::Conflict(
+                "cannot start a paused container, try unpause instead".into(),
+            ));
+        }
         if c.state.is_running() {
             return Ok(());
         }
@@ -835,6 +942,7 @@ impl ContainerRuntime for FakeRuntime {
         c.oom_killed = false;
         c.oom_in_run = false;
         c.saturated = false;
+        c.pending_exit = None;
         c.error = None;
         c.started_at = Some(now());
         c.ports = bound;
@@ -854,6 +962,8 @@ impl ContainerRuntime for FakeRuntime {
                 main: true,
                 working_dir: None,
                 user: c.spec.user.clone(),
+                files: c.files.clone(),
+                frozen: c.frozen.subscribe(),
             };
             (ctx, cmd)
         });
@@ -886,6 +996,44 @@ impl ContainerRuntime for FakeRuntime {
         // SIGKILL to every process: exit code 137, a `Die` event and no `Stop` event.
         self.inner.end_run(&mut st, id.as_str(), 137, false, false);
         Ok(())
+    }
+
+    async fn pause(&self, id: &ContainerId) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(Some(FakeFailure::Pause))?;
+        if !st.capabilities.pause {
+            return Err(Error::Unsupported(
+                "this container engine cannot pause containers".into(),
+            ));
+        }
+        match st.container(id)?.state {
+            // Docker answers 409 "already paused"; the contract leaves it alone.
+            ContainerState::Paused => Ok(()),
+            state if state.is_running() => {
+                self.inner.set_paused(&mut st, id.as_str(), true);
+                Ok(())
+            }
+            _ => Err(not_running(id)),
+        }
+    }
+
+    async fn resume(&self, id: &ContainerId) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(Some(FakeFailure::Resume))?;
+        if !st.capabilities.pause {
+            return Err(Error::Unsupported(
+                "this container engine cannot resume paused containers".into(),
+            ));
+        }
+        match st.container(id)?.state {
+            ContainerState::Paused => {
+                self.inner.set_paused(&mut st, id.as_str(), false);
+                Ok(())
+            }
+            // Docker answers 500 "is not paused"; the contract leaves a running one alone.
+            state if state.is_running() => Ok(()),
+            _ => Err(not_running(id)),
+        }
     }
 
     async fn remove(&self, id: &ContainerId) -> Result<()> {
@@ -1007,7 +1155,7 @@ impl ContainerRuntime for FakeRuntime {
                 cur.pending = lines.into();
                 cur.next = c.logs.len();
                 cur.run = c.run;
-                cur.follow = cur.options.follow && c.state.is_running();
+                cur.follow = cur.options.follow && c.state.is_live();
                 cur.started = true;
             }
             if let Some(line) = cur.pending.pop_front() {
@@ -1023,7 +1171,7 @@ impl ContainerRuntime for FakeRuntime {
                 cur.next += 1;
                 return Step::Yield(Ok(line.clone()));
             }
-            if !c.state.is_running() || c.run != cur.run {
+            if !c.state.is_live() || c.run != cur.run {
                 return Step::End;
             }
             Step::Wait(None)
@@ -1034,6 +1182,10 @@ impl ContainerRuntime for FakeRuntime {
         let mut st = self.inner.lock();
         st.check(Some(FakeFailure::Exec))?;
         let c = st.container(id)?;
+        if c.state == ContainerState::Paused {
+            // What Docker answers (409).
+            return Err(paused(id));
+        }
         if !c.state.is_running() {
             return Err(Error::Conflict(
                 format!("container {id} is not running").into(),
@@ -1042,6 +1194,8 @@ impl ContainerRuntime for FakeRuntime {
         if c.saturated {
             return Err(faults::exec_at_pids_limit());
         }
+        let files = c.files.clone();
+        let frozen = c.frozen.subscribe();
         let env = Ctx::env_for(&c.spec, &spec.env);
         let user = spec.user.clone().or_else(|| c.spec.user.clone());
         let cancel = c.run_token.child_token();
@@ -1089,6 +1243,8 @@ impl ContainerRuntime for FakeRuntime {
             main: false,
             working_dir: spec.working_dir.clone(),
             user,
+            files,
+            frozen,
         };
         let cmd = spec.cmd.clone();
         let weak = Arc::downgrade(&self.inner);
@@ -1138,16 +1294,20 @@ impl ContainerRuntime for FakeRuntime {
     async fn kill_exec(&self, exec: &ExecId) -> Result<()> {
         let mut st = self.inner.lock();
         st.check(None)?;
-        // The Docker adapter kills an exec with a second exec, which a saturated container
-        // refuses like any other.
-        let saturated = st
+        // The Docker adapter kills an exec with a second exec, which a saturated or paused
+        // container refuses like any other.
+        let container = st
             .execs
             .get(&exec.0)
             .filter(|e| e.running)
-            .and_then(|e| st.containers.get(e.container.as_str()))
-            .is_some_and(|c| c.saturated);
-        if saturated {
-            return Err(faults::exec_at_pids_limit());
+            .and_then(|e| st.containers.get(e.container.as_str()));
+        if let Some(c) = container {
+            if c.saturated {
+                return Err(faults::exec_at_pids_limit());
+            }
+            if c.state == ContainerState::Paused {
+                return Err(paused(&c.id));
+            }
         }
         let entry = st.exec_entry(exec)?;
         if entry.running {
@@ -1182,7 +1342,7 @@ impl ContainerRuntime for FakeRuntime {
                 };
             };
             let run = *cur.run.get_or_insert(c.run);
-            if !c.state.is_running() || c.run != run {
+            if !c.state.is_live() || c.run != run {
                 return Step::End;
             }
             let now_instant = tokio::time::Instant::now();
@@ -1208,7 +1368,12 @@ impl ContainerRuntime for FakeRuntime {
             };
             Step::Yield(Ok(ContainerStats {
                 at: now(),
-                cpu_percent: c.cpu_percent,
+                // A frozen container gets no CPU.
+                cpu_percent: if c.state == ContainerState::Paused {
+                    0.0
+                } else {
+                    c.cpu_percent
+                },
                 memory_bytes: memory,
                 memory_limit_bytes: limit,
                 pids: Some(pids),

@@ -56,7 +56,7 @@ impl State {
         let containers = self
             .containers
             .values()
-            .filter(|c| c.state.is_running())
+            .filter(|c| c.state.is_live())
             .filter(|c| match (&c.network_id, c.spec.network.is_none()) {
                 (Some(id), _) => id == &n.id,
                 (None, true) => name == DEFAULT_BRIDGE.0,

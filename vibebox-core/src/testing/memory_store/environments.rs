@@ -201,13 +201,7 @@ impl EnvironmentsStore for MemoryStore {
         self.with(|s| {
             Ok(s.environments
                 .values()
-                .filter(|e| {
-                    e.creator_id == creator
-                        && matches!(
-                            e.status,
-                            EnvironmentStatus::Starting | EnvironmentStatus::Running
-                        )
-                })
+                .filter(|e| e.creator_id == creator && e.status.counts_as_running())
                 .count() as u64)
         })
     }

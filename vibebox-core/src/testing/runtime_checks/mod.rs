@@ -16,6 +16,7 @@
 //! labels, and remove their containers at the end, also when they fail.
 mod kill;
 mod networks;
+mod pause;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -42,6 +43,12 @@ pub use self::networks::{
     missing_network_is_not_found, network_name_taken_is_already_exists,
     network_round_trip_create_inspect_list_remove, overlapping_subnet_is_conflict,
     running_container_holds_its_network,
+};
+pub use self::pause::{
+    events_report_pause_and_unpause, pause_freezes_the_container,
+    pause_of_a_stopped_container_is_conflict, pause_of_an_unknown_container_is_not_found,
+    paused_container_can_be_stopped_and_removed, pausing_twice_is_fine,
+    resume_thaws_and_keeps_memory,
 };
 
 /// The one list of checks: calls `$m!` with the arguments followed by every check's name.
@@ -97,6 +104,13 @@ macro_rules! __vibebox_runtime_check_list {
             overlapping_subnet_is_conflict,
             running_container_holds_its_network,
             missing_network_is_not_found,
+            pause_freezes_the_container,
+            resume_thaws_and_keeps_memory,
+            pause_of_a_stopped_container_is_conflict,
+            pause_of_an_unknown_container_is_not_found,
+            pausing_twice_is_fine,
+            paused_container_can_be_stopped_and_removed,
+            events_report_pause_and_unpause,
         }
     };
 }

@@ -449,8 +449,9 @@ pub async fn deleting_environment_cascades_to_children(store: &dyn Store) {
     assert_not_found(store.delete_environment(e.id).await, "environment");
 }
 
-/// Only the creator's `starting` and `running` environments count as running.
-pub async fn count_running_environments_counts_starting_and_running(store: &dyn Store) {
+/// Only the creator's `starting`, `running`, `suspended` and `resuming` environments count as
+/// running (they hold a container, frozen or not).
+pub async fn count_running_environments_counts_starting_running_and_suspended(store: &dyn Store) {
     let u = create_user(store).await;
     let p = create_project(store, &u).await;
     for status in EnvironmentStatus::ALL {
@@ -458,9 +459,87 @@ pub async fn count_running_environments_counts_starting_and_running(store: &dyn 
         e.status = *status;
         store.create_environment(&e).await.unwrap();
     }
-    assert_eq!(store.count_running_environments(u.id).await.unwrap(), 2);
+    let counted = EnvironmentStatus::ALL
+        .iter()
+        .filter(|s| s.counts_as_running())
+        .count();
+    assert_eq!(counted, 4, "starting, running, suspended, resuming");
+    assert_eq!(
+        store.count_running_environments(u.id).await.unwrap(),
+        counted as u64
+    );
     let other = create_user(store).await;
     assert_eq!(store.count_running_environments(other.id).await.unwrap(), 0);
+}
+
+/// An environment saved as `suspended` or as `resuming` (created so, or updated to it) reads
+/// back with that status, and a status filter finds exactly the environments in it.
+pub async fn suspended_and_resuming_environments_round_trip_and_filter(store: &dyn Store) {
+    let u = create_user(store).await;
+    let p = create_project(store, &u).await;
+    let mut suspended = environment(p.id, u.id, &unique_slug("env"));
+    suspended.status = EnvironmentStatus::Suspended;
+    suspended.container_id = Some("frozen".into());
+    store.create_environment(&suspended).await.unwrap();
+    assert_eq!(
+        store.get_environment(suspended.id).await.unwrap(),
+        suspended
+    );
+
+    // running → suspended → resuming, through compare-and-set updates.
+    let mut resuming = environment(p.id, u.id, &unique_slug("env"));
+    resuming.status = EnvironmentStatus::Running;
+    resuming.container_id = Some("thawing".into());
+    store.create_environment(&resuming).await.unwrap();
+    let mut stored = resuming.clone();
+    for next in [EnvironmentStatus::Suspended, EnvironmentStatus::Resuming] {
+        let mut update = stored.clone();
+        update.status = next;
+        stored = store
+            .update_environment(&update, stored.status, stored.version)
+            .await
+            .unwrap();
+        assert_eq!(stored.status, next);
+    }
+    assert_eq!(store.get_environment(resuming.id).await.unwrap(), stored);
+
+    let running = environment(p.id, u.id, &unique_slug("env"));
+    store.create_environment(&running).await.unwrap();
+    let list = |statuses: Vec<EnvironmentStatus>| async move {
+        let filter = EnvironmentFilter {
+            project_id: Some(p.id),
+            statuses,
+            ..Default::default()
+        };
+        store
+            .list_environments(&filter, &PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.id, e.status))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(vec![EnvironmentStatus::Suspended]).await,
+        [(suspended.id, EnvironmentStatus::Suspended)]
+    );
+    assert_eq!(
+        list(vec![EnvironmentStatus::Resuming]).await,
+        [(resuming.id, EnvironmentStatus::Resuming)]
+    );
+    let mut both = list(vec![
+        EnvironmentStatus::Suspended,
+        EnvironmentStatus::Resuming,
+    ])
+    .await;
+    both.sort_by_key(|(id, _)| *id);
+    let mut expected = vec![
+        (suspended.id, EnvironmentStatus::Suspended),
+        (resuming.id, EnvironmentStatus::Resuming),
+    ];
+    expected.sort_by_key(|(id, _)| *id);
+    assert_eq!(both, expected);
 }
 
 /// Each filter field narrows `list_environments`; results are ordered by id.
