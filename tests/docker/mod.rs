@@ -630,30 +630,7 @@ pub async fn stored_logs(vb: &Vibebox, actor: &Actor, env: EnvironmentId) -> Vec
 /// Serves the harness's service over HTTP on 127.0.0.1 (the peer address known); returns
 /// the address, a bearer token for the actor and the router (for requests in process).
 pub async fn serve_http(d: &D, actor: &Actor) -> (std::net::SocketAddr, String, axum::Router) {
-    use vibebox_http::{AccessTokens, HttpConfig, SigningKey};
-    let tokens = AccessTokens::new(
-        "vibebox",
-        "vibebox-api",
-        SigningKey::new("k1", secrecy::SecretBox::new(Box::new(vec![5u8; 32]))).unwrap(),
-    );
-    let issued = tokens.issue(actor.user_id().unwrap()).unwrap();
-    let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
-    let app = vibebox_http::router(Arc::new(d.vb.clone()), HttpConfig::new(tokens));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = app.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            served.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    (addr, token, app)
+    serve_http_with(d, actor, |_| {}).await
 }
 
 /// [`serve_http`] with an `HttpConfig` that `tweak` adjusts first (the SSH gateway it

@@ -157,30 +157,9 @@ impl Hosts {
 
     /// [`Hosts::save`] to a given path.
     pub fn save_to(&self, path: &Path) -> Result<(), CliError> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| CliError::io(dir, e))?;
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| CliError::config(format!("cannot encode the hosts file: {e}"), ""))?;
-        let tmp = dir.join(format!(".{FILE}.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            CliError::io(path, e)
-        })
+        write_atomically(path, &text, 0o600)
     }
 
     /// The server to use: `explicit` (from `--url` or `VIBEBOX_URL`), else the default.
@@ -203,6 +182,37 @@ impl Hosts {
             };
         }
     }
+}
+
+/// Writes `text` to `path` atomically (a temporary file beside it, synced, then renamed) with
+/// `mode`, making its directory (0700) when missing.
+pub fn write_atomically(path: &Path, text: &str, mode: u32) -> Result<(), CliError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| CliError::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        CliError::io(path, e)
+    })
 }
 
 /// A server URL without its trailing slashes, so that `http://h/` and `http://h` are one key.

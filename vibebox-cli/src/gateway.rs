@@ -8,8 +8,6 @@
 //! server sends can add a line of another kind (`@cert-authority`, another host).
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use vibebox_client::{ErrorKind, SshGateway};
@@ -196,28 +194,7 @@ fn write_known_hosts(path: &Path, alias: &str, keys: &[String]) -> Result<(), Cl
     if text == old {
         return Ok(());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| CliError::io(dir, e))?;
-    let tmp = dir.join(format!(".{KNOWN_HOSTS}.{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        CliError::io(path, e)
-    })
+    config::write_atomically(path, &text, 0o644)
 }
 
 #[cfg(test)]

@@ -1127,7 +1127,16 @@ fn role_is_admin_developer_or_viewer() {
 fn environment_status_names_match_the_design() {
     check_string_enum(
         EnvironmentStatus::ALL,
-        &["stopped", "starting", "running", "stopping", "error"],
+        // DESIGN.md §2's five, and §11's `suspended` with the issue's `resuming`.
+        &[
+            "stopped",
+            "starting",
+            "running",
+            "stopping",
+            "error",
+            "suspended",
+            "resuming",
+        ],
         "status",
     );
 }

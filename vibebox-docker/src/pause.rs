@@ -8,6 +8,10 @@
 //!   exited one alike: **500** "Container … is not paused"; of an unknown one: 404.
 //! - A paused container refuses exec (409 "Container … is paused, unpause the container before
 //!   exec") and start (409 "cannot start a paused container, try unpause instead").
+//! - Now and then, under load, pause answers 500 "OCI runtime pause failed: unable to
+//!   freeze": runc gave up while the freezer cgroup stayed FREEZING (a task that cannot be
+//!   frozen at that moment), and thawed the container again. It runs on, unharmed; a later
+//!   try succeeds, so the runtime tries a few times before it answers `Conflict`.
 //! - Stop, kill (SIGKILL) and `rm -f` of a paused container work without an unpause first,
 //!   as fast as on a running one: the engine signals the processes, then thaws them itself
 //!   (the events read `kill`, `unpause`, `die`, `stop`).
@@ -46,6 +50,10 @@ use crate::runtime::DockerRuntime;
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often it looks.
 const SETTLE_POLL: Duration = Duration::from_millis(20);
+/// How many times `pause` asks when runc could not freeze the container.
+const FREEZE_ATTEMPTS: u32 = 5;
+/// The wait after the first failed freeze; it doubles each time (1.5 s in all).
+const FREEZE_RETRY_START: Duration = Duration::from_millis(100);
 
 /// One gate per container: exec starts hold it shared, `pause` exclusively.
 #[derive(Debug, Default)]
@@ -76,11 +84,33 @@ impl DockerRuntime {
         let gate = self.inner.freeze_gates.gate(id);
         let _no_new_execs = gate.write().await;
         self.settle_execs(&docker, id).await?;
-        match docker.pause_container(id.as_str()).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_already_paused(&e) => Ok(()),
-            Err(e) if is_not_running(&e) => Err(not_running(id)),
-            Err(e) => Err(error::map("container", e)),
+        let mut backoff = FREEZE_RETRY_START;
+        let mut attempt = 1;
+        loop {
+            let e = match docker.pause_container(id.as_str()).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if is_already_paused(&e) {
+                return Ok(());
+            }
+            if is_not_running(&e) {
+                return Err(not_running(id));
+            }
+            if !is_unable_to_freeze(&e) {
+                return Err(error::map("container", e));
+            }
+            if attempt == FREEZE_ATTEMPTS {
+                tracing::warn!(container = %id, "runc could not freeze the container");
+                let reason = server_error(&e).map(|(_, m)| m).unwrap_or_default();
+                return Err(Error::Conflict(
+                    format!("container {id} could not be frozen now (it runs on): {reason}").into(),
+                ));
+            }
+            tracing::debug!(container = %id, attempt, "runc could not freeze; trying again");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
         }
     }
 
@@ -201,6 +231,11 @@ fn is_already_paused(e: &DockerError) -> bool {
     matches!(server_error(e), Some((409, message)) if message.contains("is already paused"))
 }
 
+/// 500 "Cannot pause container …: OCI runtime pause failed: unable to freeze: unknown".
+fn is_unable_to_freeze(e: &DockerError) -> bool {
+    matches!(server_error(e), Some((500, message)) if message.contains("unable to freeze"))
+}
+
 /// 409 "Container … is not running".
 fn is_not_running(e: &DockerError) -> bool {
     matches!(server_error(e), Some((409, message)) if message.contains("is not running"))
@@ -229,6 +264,19 @@ mod tests {
             "Container abc is not running"
         )));
         assert!(!is_already_paused(&DockerError::RequestTimeoutError));
+    }
+
+    #[test]
+    fn a_failed_freeze_is_recognised_and_nothing_else_is() {
+        assert!(is_unable_to_freeze(&server(
+            500,
+            "Cannot pause container abc: OCI runtime pause failed: unable to freeze: unknown"
+        )));
+        assert!(!is_unable_to_freeze(&server(500, "driver failed")));
+        assert!(!is_unable_to_freeze(&server(
+            409,
+            "Container abc is not running"
+        )));
     }
 
     #[test]

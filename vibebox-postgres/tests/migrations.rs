@@ -163,3 +163,44 @@ async fn tampered_migration_checksum_stops_connect_and_names_the_migration() {
         "{err}"
     );
 }
+
+/// The definitions of the CHECK constraints on `environments` that name `status`.
+async fn status_checks(raw: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'environments'::regclass AND contype = 'c' \
+         AND pg_get_constraintdef(oid) LIKE '%status%' ORDER BY conname",
+    )
+    .fetch_all(raw)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn suspend_migration_replaces_the_status_check_in_place() {
+    let url = vibebox_postgres::testing::fresh_database_url()
+        .await
+        .unwrap();
+    let raw = PgPool::connect(&url).await.unwrap();
+    MIGRATOR.run_to(6, &raw).await.unwrap();
+    let before = status_checks(&raw).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0].0, "environments_status_check");
+    assert!(!before[0].1.contains("suspended"), "{before:?}");
+
+    PgStore::connect(&url).await.unwrap();
+    let after = status_checks(&raw).await;
+    assert_eq!(after.len(), 1, "one status check, not two: {after:?}");
+    assert_eq!(after[0].0, "environments_status_check");
+    for status in [
+        "stopped",
+        "starting",
+        "running",
+        "stopping",
+        "error",
+        "suspended",
+        "resuming",
+    ] {
+        assert!(after[0].1.contains(&format!("'{status}'")), "{after:?}");
+    }
+}

@@ -70,7 +70,8 @@ pub struct ContainerInfo {
     pub error: Option<String>,
     /// Labels.
     pub labels: BTreeMap<String, String>,
-    /// Published ports with the host ports actually bound (empty when not running).
+    /// Published ports with the host ports actually bound (empty when neither running nor
+    /// paused).
     pub ports: Vec<BoundPort>,
     /// When it last started.
     pub started_at: Option<Timestamp>,

@@ -73,8 +73,9 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
 
     /// Starts a created or stopped container; a running one is left alone.
     ///
-    /// Errors: `NotFound`; `Internal` with the engine's reason when it cannot start (a port
-    /// already bound, a bad command); `Unavailable`.
+    /// Errors: `NotFound`; `Conflict` when it is paused ([`resume`](Self::resume) it);
+    /// `Internal` with the engine's reason when it cannot start (a port already bound, a bad
+    /// command); `Unavailable`.
     async fn start(&self, id: &ContainerId) -> Result<()>;
 
     /// Stops the container: a polite signal, then a kill after `grace`. A stopped container is
@@ -142,7 +143,9 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     async fn inspect_exec(&self, exec: &ExecId) -> Result<ExecInfo>;
 
     /// Kills an exec's process (the engine may have no native call for it; the adapter finds a
-    /// way or returns `Unsupported`). An exec that already ended is left alone.
+    /// way or returns `Unsupported`). An exec that already ended is left alone. Errors:
+    /// `Conflict` while its container is paused (nothing can be signalled from inside a frozen
+    /// container; resume it first).
     async fn kill_exec(&self, exec: &ExecId) -> Result<()>;
 
     /// Live resource usage, about once a second, until the container stops.

@@ -694,3 +694,22 @@ fn redirection(word: &str) -> Option<(u8, bool, &str)> {
         None => Some((fd, false, rest)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redirection;
+
+    #[test]
+    fn redirections_name_their_descriptor_mode_and_target() {
+        assert_eq!(redirection(">"), Some((1, false, "")));
+        assert_eq!(redirection(">>"), Some((1, true, "")));
+        assert_eq!(redirection(">/tmp/f"), Some((1, false, "/tmp/f")));
+        assert_eq!(redirection("1>>/tmp/f"), Some((1, true, "/tmp/f")));
+        assert_eq!(redirection("2>/dev/null"), Some((2, false, "/dev/null")));
+        assert_eq!(redirection("2>&1"), Some((2, false, "&1")));
+        assert_eq!(redirection(">&2"), Some((1, false, "&2")));
+        assert_eq!(redirection("2"), None);
+        assert_eq!(redirection("a>b"), None);
+        assert_eq!(redirection("echo"), None);
+    }
+}

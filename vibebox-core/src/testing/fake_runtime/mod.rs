@@ -1432,3 +1432,136 @@ impl ContainerRuntime for FakeRuntime {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+
+    fn spec(name: &str, cmd: Option<&[&str]>) -> ContainerSpec {
+        ContainerSpec {
+            name: name.into(),
+            image: DEFAULT_IMAGES[1].into(),
+            cmd: cmd.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            user: None,
+            hostname: None,
+            env: Vec::new(),
+            limits: crate::runtime::Limits {
+                nano_cpus: 500_000_000,
+                memory_bytes: 64 * 1024 * 1024,
+                pids_limit: 64,
+                storage_bytes: None,
+            },
+            ports: Vec::new(),
+            volumes: Vec::new(),
+            labels: BTreeMap::new(),
+            hardening: crate::runtime::HardeningProfile::Dev,
+            network: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn stopping_a_paused_container_reports_unpause_before_die() {
+        let rt = FakeRuntime::new();
+        let mut events = rt.events(&[]);
+        let id = rt.create(&spec("c", None)).await.unwrap();
+        rt.start(&id).await.unwrap();
+        rt.pause(&id).await.unwrap();
+        rt.stop(&id, Duration::from_secs(1)).await.unwrap();
+        let mut kinds = Vec::new();
+        while let Some(Ok(ev)) = events.next().await {
+            let stop = ev.kind == RuntimeEventKind::Stop;
+            kinds.push(ev.kind);
+            if stop {
+                break;
+            }
+        }
+        assert_eq!(
+            kinds,
+            [
+                RuntimeEventKind::Create,
+                RuntimeEventKind::Start,
+                RuntimeEventKind::Pause,
+                RuntimeEventKind::Unpause,
+                RuntimeEventKind::Die {
+                    exit_code: Some(143)
+                },
+                RuntimeEventKind::Stop,
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_paused_script_waits_and_a_main_exit_while_paused_lands_on_resume() {
+        let rt = FakeRuntime::new();
+        let id = rt
+            .create(&spec("c", Some(&["sh", "-c", "echo before; exit 3"])))
+            .await
+            .unwrap();
+        // Paused before the script's first statement (the test runtime has one thread, so
+        // the main process has not run yet): nothing runs until the resume.
+        rt.start(&id).await.unwrap();
+        rt.pause(&id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let info = rt.inspect(&id).await.unwrap();
+        assert_eq!(info.state, ContainerState::Paused);
+        rt.resume(&id).await.unwrap();
+        for _ in 0..100 {
+            if rt.inspect(&id).await.unwrap().state == ContainerState::Exited {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let info = rt.inspect(&id).await.unwrap();
+        assert_eq!(info.state, ContainerState::Exited);
+        assert_eq!(info.exit_code, Some(3));
+
+        // A main process that ends while paused (a scripted command under way) makes the
+        // container exit only when it is resumed.
+        rt.script_exec(
+            "slow-daemon",
+            ScriptedExec::fail(4, "").with_delay(Duration::from_millis(50)),
+        );
+        let slow = rt.create(&spec("d", Some(&["slow-daemon"]))).await.unwrap();
+        rt.start(&slow).await.unwrap();
+        rt.pause(&slow).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            rt.inspect(&slow).await.unwrap().state,
+            ContainerState::Paused
+        );
+        rt.resume(&slow).await.unwrap();
+        let info = rt.inspect(&slow).await.unwrap();
+        assert_eq!(info.state, ContainerState::Exited);
+        assert_eq!(info.exit_code, Some(4));
+    }
+
+    #[tokio::test]
+    async fn without_the_pause_capability_pause_and_resume_are_unsupported() {
+        let rt = FakeRuntime::new().with_capabilities(Capabilities {
+            pause: false,
+            ..FakeRuntime::new().capabilities()
+        });
+        let id = rt.create(&spec("c", None)).await.unwrap();
+        rt.start(&id).await.unwrap();
+        let e = rt.pause(&id).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        let e = rt.resume(&id).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+    }
+
+    #[tokio::test]
+    async fn behind_our_back_pauses_and_kills_reach_a_paused_container() {
+        let rt = FakeRuntime::new();
+        let id = rt.create(&spec("c", None)).await.unwrap();
+        assert!(!rt.pause_behind_back(&id, true), "not running yet");
+        rt.start(&id).await.unwrap();
+        assert!(rt.pause_behind_back(&id, true));
+        assert!(!rt.crash(&id, 1), "a frozen process does not crash");
+        assert!(rt.kill_behind_back(&id));
+        let info = rt.inspect(&id).await.unwrap();
+        assert_eq!(info.state, ContainerState::Exited);
+        assert_eq!(info.exit_code, Some(137));
+    }
+}

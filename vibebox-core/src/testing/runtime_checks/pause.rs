@@ -83,8 +83,18 @@ pub async fn resume_thaws_and_keeps_memory(rt: &dyn ContainerRuntime, fx: &Runti
             s.rt.exec(&id, &exec_spec(&["sleep", "3600"]))
                 .await
                 .expect("exec");
-        let before = s.rt.inspect_exec(&background.id).await.expect("inspect");
-        assert!(before.running, "{before:?}");
+        // The engine may report the exec before its process exists: wait for its pid.
+        let before = within("the background exec's pid", async {
+            loop {
+                let info = s.rt.inspect_exec(&background.id).await.expect("inspect");
+                assert!(info.running, "{info:?}");
+                if info.pid.is_some() {
+                    return info;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
 
         within("pause", s.rt.pause(&id)).await.expect("pause");
         assert_eq!(state(s.rt, &id).await, ContainerState::Paused);
