@@ -277,6 +277,15 @@ async fn a_repair_that_fails_does_not_hold_up_the_others() {
         h.rt.crash(&H::container(&env), 1);
         envs.push(env);
     }
+    // The log collectors look at the crashed containers too: once they are done, the next
+    // inspect is the reconciler's.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while envs.iter().any(|e| h.vb.is_collecting(e.id)) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the collectors finished");
     // The second look at one of the two containers fails.
     h.rt.fail_next(FakeFailure::Inspect);
     let report = h.vb.reconcile().await.unwrap();

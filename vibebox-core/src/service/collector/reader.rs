@@ -114,7 +114,8 @@ impl Reader {
                 Err(e) => return Err(e),
             };
             self.log_start = info.started_at.or(self.log_start);
-            if !info.state.is_running() {
+            // A paused (suspended) container goes on: its follow resumes with it.
+            if !info.state.is_live() {
                 // Its last lines, which a follow that stalled before the stop never sent.
                 return match self.catch_up(0).await {
                     Ok(_) => self.flush().await,
