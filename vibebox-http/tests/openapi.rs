@@ -97,6 +97,7 @@ const PUBLIC_ROUTES: &[&str] = &[
     "POST /api/v1/auth/session/refresh",
     "DELETE /api/v1/auth/session",
     "GET /api/v1/auth/providers",
+    "GET /api/v1/ssh",
     "GET /api/v1/auth/oauth/{provider}",
     "GET /api/v1/auth/oauth/{provider}/callback",
     "GET /healthz",
