@@ -18,12 +18,10 @@ mod common;
 #[path = "../tests/docker/mod.rs"]
 mod harness;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bollard::Docker;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use common::Percentiles;
-use futures::StreamExt;
+use common::{Percentiles, ms, raw_exec_true, row};
 use harness::{D, container, serve_http};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,21 +57,6 @@ fn plan() -> Plan {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn row(what: &str, p: &Percentiles) {
-    println!(
-        "| {what} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-        p.n,
-        ms(p.p50),
-        ms(p.p95),
-        ms(p.p99),
-        ms(p.max)
-    );
-}
-
 /// Runs a command in the background in the environment and waits until `port` listens.
 async fn background(d: &D, env: &Environment, port: u16, command: &str) {
     let script = format!(
@@ -82,29 +65,6 @@ async fn background(d: &D, env: &Environment, port: u16, command: &str) {
     );
     let (code, out) = d.exec(env, &script).await;
     assert_eq!(code, 0, "{command}: {out}");
-}
-
-async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {
-    let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions::<String> {
-                cmd: Some(vec!["true".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                user,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    if let StartExecResults::Attached { mut output, .. } =
-        docker.start_exec(&exec.id, None).await.unwrap()
-    {
-        while output.next().await.is_some() {}
-    }
-    let info = docker.inspect_exec(&exec.id).await.unwrap();
-    assert_eq!(info.exit_code, Some(0));
 }
 
 async fn exec_round_trip(d: &D, actor: &Actor, env: &Environment, n: usize) {

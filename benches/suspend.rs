@@ -16,12 +16,10 @@ mod common;
 #[path = "../tests/docker/mod.rs"]
 mod harness;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bollard::Docker;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use common::Percentiles;
-use futures::StreamExt;
+use common::{Percentiles, ms, raw_exec_true, row};
 use harness::{D, container};
 use vibebox::domain::EnvironmentStatus;
 use vibebox::service::ExecRequest;
@@ -30,44 +28,6 @@ fn samples() -> usize {
     let quick = std::env::var("VIBEBOX_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
         || !std::env::args().any(|a| a == "--bench");
     if quick { 10 } else { 200 }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn row(what: &str, p: &Percentiles) {
-    println!(
-        "| {what} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
-        p.n,
-        ms(p.p50),
-        ms(p.p95),
-        ms(p.p99),
-        ms(p.max)
-    );
-}
-
-async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {
-    let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions::<String> {
-                cmd: Some(vec!["true".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                user,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    if let StartExecResults::Attached { mut output, .. } =
-        docker.start_exec(&exec.id, None).await.unwrap()
-    {
-        while output.next().await.is_some() {}
-    }
-    let info = docker.inspect_exec(&exec.id).await.unwrap();
-    assert_eq!(info.exit_code, Some(0));
 }
 
 fn main() {

@@ -5,6 +5,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use futures::StreamExt;
+
 /// Percentiles of a set of timings.
 #[derive(Clone, Copy, Debug)]
 pub struct Percentiles {
@@ -69,4 +73,46 @@ impl Latencies {
             );
         }
     }
+}
+
+/// Milliseconds, for tables.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A markdown table row: the label, n, and p50/p95/p99/max in milliseconds.
+pub fn row(what: &str, p: &Percentiles) {
+    println!(
+        "| {what} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        p.n,
+        ms(p.p50),
+        ms(p.p95),
+        ms(p.p99),
+        ms(p.max)
+    );
+}
+
+/// A raw bollard exec of `true` (create, start, read to the end, inspect): the engine's own
+/// cost, the baseline of exec measurements.
+pub async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {
+    let exec = docker
+        .create_exec(
+            container,
+            CreateExecOptions::<String> {
+                cmd: Some(vec!["true".into()]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                user,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    if let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.unwrap()
+    {
+        while output.next().await.is_some() {}
+    }
+    let info = docker.inspect_exec(&exec.id).await.unwrap();
+    assert_eq!(info.exit_code, Some(0));
 }

@@ -206,7 +206,6 @@ impl Vibebox {
         env: &Environment,
         listed: Option<&ContainerInfo>,
     ) -> Result<bool> {
-        let expected = |c: &&ContainerInfo| c.state.is_live();
         let agrees = |c: &ContainerInfo| match env.status {
             EnvironmentStatus::Running => c.state.is_running(),
             EnvironmentStatus::Suspended => c.state == ContainerState::Paused,
@@ -220,11 +219,7 @@ impl Vibebox {
         }
         // The listing predates the read of the environment: a start, suspend or resume that
         // finished in between looks like a mismatch. Look again.
-        let now = match listed.filter(expected) {
-            Some(c) if agrees(c) => Some(c.clone()),
-            _ => self.container_now(env, listed).await?,
-        };
-        match now {
+        match self.container_now(env, listed).await? {
             Some(c) if agrees(&c) => {
                 if env.status == EnvironmentStatus::Running {
                     self.ensure_collector(env);

@@ -16,7 +16,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tracing::instrument;
 
@@ -28,6 +27,7 @@ use crate::domain::{Environment, EnvironmentStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
 use crate::id::EnvironmentId;
+use crate::lifecycle::StateMachine;
 use crate::rbac::{Action, Actor};
 use crate::runtime::ContainerId;
 
@@ -40,7 +40,8 @@ impl Vibebox {
     /// Suspends a running environment: its processes are frozen, their memory kept. A
     /// suspended environment is left as it is.
     ///
-    /// Errors: `InvalidTransition` unless it runs or is suspended; `Unsupported` when the
+    /// Errors: `InvalidTransition` unless it runs or is suspended (`Conflict` while it
+    /// resumes); `Unsupported` when the
     /// engine cannot freeze containers; `PermissionDenied` (as for stop); `NotFound`.
     #[instrument(skip_all, fields(environment.id = %id))]
     pub async fn suspend_environment(
@@ -52,17 +53,10 @@ impl Vibebox {
             .environment_for(actor, id, Action::StartStopEnvironment)
             .await?;
         let env = access.env;
-        match env.status {
-            EnvironmentStatus::Suspended => return Ok(env),
-            EnvironmentStatus::Running => {}
-            other => {
-                return Err(Error::InvalidTransition {
-                    machine: "environment",
-                    from: other.to_string(),
-                    to: EnvironmentStatus::Suspended.to_string(),
-                });
-            }
+        if env.status == EnvironmentStatus::Suspended {
+            return Ok(env);
         }
+        env.status.transition_to(EnvironmentStatus::Suspended)?;
         if !self.runtime().capabilities().pause {
             return Err(Error::Unsupported(
                 "this container engine cannot suspend environments".into(),
@@ -112,8 +106,7 @@ impl Vibebox {
             self.audit(
                 actor,
                 AuditRecord::new("environment.resume", "environment", id)
-                    .team(access.project.owner.team_id())
-                    .details(json!({ "automatic": false })),
+                    .team(access.project.owner.team_id()),
             )
             .await;
         }
