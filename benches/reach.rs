@@ -15,13 +15,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
+#[path = "common/engine.rs"]
+mod engine;
 #[path = "../tests/docker/mod.rs"]
 mod harness;
 
 use std::time::Instant;
 
 use bollard::Docker;
-use common::{Percentiles, ms, raw_exec_true, row};
+use common::{Percentiles, ms, row};
+use engine::raw_exec_true;
 use harness::{D, container, serve_http};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

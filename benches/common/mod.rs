@@ -5,10 +5,6 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bollard::Docker;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use futures::StreamExt;
-
 /// Percentiles of a set of timings.
 #[derive(Clone, Copy, Debug)]
 pub struct Percentiles {
@@ -90,29 +86,4 @@ pub fn row(what: &str, p: &Percentiles) {
         ms(p.p99),
         ms(p.max)
     );
-}
-
-/// A raw bollard exec of `true` (create, start, read to the end, inspect): the engine's own
-/// cost, the baseline of exec measurements.
-pub async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {
-    let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions::<String> {
-                cmd: Some(vec!["true".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                user,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    if let StartExecResults::Attached { mut output, .. } =
-        docker.start_exec(&exec.id, None).await.unwrap()
-    {
-        while output.next().await.is_some() {}
-    }
-    let info = docker.inspect_exec(&exec.id).await.unwrap();
-    assert_eq!(info.exit_code, Some(0));
 }

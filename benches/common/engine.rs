@@ -1,0 +1,33 @@
+//! The raw engine's own costs, the baselines of the benches that measure against Docker. Kept
+//! apart from `common` because crates that share `common` without bollard (the CLI's bench)
+//! must still build.
+#![allow(dead_code)]
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use futures::StreamExt;
+
+/// A raw bollard exec of `true` (create, start, read to the end, inspect): the engine's own
+/// cost, the baseline of exec measurements.
+pub async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {
+    let exec = docker
+        .create_exec(
+            container,
+            CreateExecOptions::<String> {
+                cmd: Some(vec!["true".into()]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                user,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    if let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.unwrap()
+    {
+        while output.next().await.is_some() {}
+    }
+    let info = docker.inspect_exec(&exec.id).await.unwrap();
+    assert_eq!(info.exit_code, Some(0));
+}
