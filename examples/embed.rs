@@ -103,6 +103,8 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 cpu_limit: Some(1.0),
                 memory_limit: Some(1024),
                 storage_limit: None,
+                // The default: suspended after 15 idle minutes, stopped after 24 hours so.
+                idle_policy: None,
             },
         )
         .await?;

@@ -1,6 +1,7 @@
 //! Suspend and resume on the real Docker engine (issue 18): the freeze keeps processes and
 //! memory, every kind of access resumes, the reconciler follows pauses made behind VibeBox's
-//! back, and a suspended environment stops and deletes like a running one.
+//! back, a suspended environment stops and deletes like a running one, and the idle policy
+//! suspends and stops on the engine's word about CPU.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod docker;
@@ -151,4 +152,48 @@ async fn a_suspended_environment_stops_and_deletes_like_a_running_one() {
         !container_exists(&container(&env).0),
         "the container went too"
     );
+}
+
+/// Auto-suspend on the real engine, with a manual clock for the minutes: a CPU-bound process
+/// keeps an environment nobody touches awake (the engine's CPU samples say it is busy); once
+/// it ends, the idle environment is frozen by the engine, and after its hours suspended it is
+/// stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_environment_is_suspended_unless_busy_and_stopped_after_hours() {
+    use std::time::Duration;
+    let clock = std::sync::Arc::new(vibebox::testing::ManualClock::new());
+    let d = D::with_clock(clock.clone(), |c| c.default_sessions = vec![]).await;
+    let (_, env) = d.owner_with_running_env("alice").await;
+    let id = env.container_id.clone().unwrap();
+    // Straight through the engine: not activity, only CPU.
+    let (code, out) = d
+        .exec(
+            &env,
+            "sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!",
+        )
+        .await;
+    assert_eq!(code, 0, "{out}");
+    let spinner = out.trim().to_string();
+    assert_eq!(d.vb.apply_idle_policies().await.unwrap().suspended, 0);
+    clock.advance(Duration::from_secs(16 * 60));
+    let report = d.vb.apply_idle_policies().await.unwrap();
+    assert_eq!((report.suspended, report.kept_busy), (0, 1), "{report:?}");
+    assert_eq!(docker_inspect(&id)["State"]["Paused"], false);
+
+    let (code, out) = d.exec(&env, &format!("kill {spinner}")).await;
+    assert_eq!(code, 0, "{out}");
+    clock.advance(Duration::from_secs(16 * 60));
+    let report = d.vb.apply_idle_policies().await.unwrap();
+    assert_eq!((report.suspended, report.kept_busy), (1, 0), "{report:?}");
+    assert_eq!(
+        docker_inspect(&id)["State"]["Paused"],
+        true,
+        "the engine froze it"
+    );
+    assert_eq!(d.reload(&env).await.status, EnvironmentStatus::Suspended);
+
+    clock.advance(Duration::from_secs(24 * 60 * 60));
+    assert_eq!(d.vb.apply_idle_policies().await.unwrap().stopped, 1);
+    assert_eq!(d.reload(&env).await.status, EnvironmentStatus::Stopped);
+    assert_eq!(docker_inspect(&id)["State"]["Running"], false);
 }

@@ -331,6 +331,7 @@ pub fn new_env(project: &Project, slug: &str, image: &str) -> NewEnvironment {
         cpu_limit: Some(0.5),
         memory_limit: Some(256),
         storage_limit: None,
+        idle_policy: None,
     }
 }
 

@@ -187,6 +187,7 @@ pub fn new_env(project: &Project, slug: &str) -> NewEnvironment {
         cpu_limit: None,
         memory_limit: Some(512),
         storage_limit: None,
+        idle_policy: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod exec;
 mod extensions;
 mod files;
 mod health;
+mod idle;
 mod lifecycle;
 mod logs;
 mod networks;

@@ -242,6 +242,22 @@ pub enum EnvCommand {
     Suspend(LifecycleArgs),
     /// Resumes a suspended environment ahead of use.
     Resume(LifecycleArgs),
+    /// Shows or sets when an idle environment is suspended, and when a suspended one is
+    /// stopped.
+    Idle(EnvIdleArgs),
+}
+
+/// `vibebox env idle`.
+#[derive(Debug, Args)]
+pub struct EnvIdleArgs {
+    /// PROJECT/ENV or id.
+    pub env: String,
+    /// Suspend after this long without activity (e.g. 15m, 2h, 1d), or `never`.
+    #[arg(long, value_name = "DURATION|never")]
+    pub suspend_after: Option<String>,
+    /// Stop after this long suspended (e.g. 24h, 7d), or `never`.
+    #[arg(long, value_name = "DURATION|never")]
+    pub stop_after: Option<String>,
 }
 
 /// `vibebox env create`.

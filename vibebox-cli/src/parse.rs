@@ -29,6 +29,28 @@ pub fn duration(flag: &str, text: &str) -> Result<Duration, CliError> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// An idle limit: `never`, or a duration ([`duration`]) in whole `unit_secs`, at least one.
+pub fn idle_limit(flag: &str, text: &str, unit_secs: u64) -> Result<Option<i32>, CliError> {
+    if text.trim() == "never" {
+        return Ok(None);
+    }
+    let d = duration(flag, text)?;
+    let unit = if unit_secs == 60 { "minutes" } else { "hours" };
+    let whole = d.as_secs() / unit_secs;
+    if whole == 0 || d.as_secs() % unit_secs != 0 {
+        return Err(CliError::usage(
+            format!("{flag}: `{text}` is not a whole number of {unit}"),
+            "write e.g. 15m, 2h, 1d, or never",
+        ));
+    }
+    i32::try_from(whole).map(Some).map_err(|_| {
+        CliError::usage(
+            format!("{flag}: `{text}` is too long"),
+            "write at most a week for --suspend-after and a year for --stop-after, or never",
+        )
+    })
+}
+
 /// A size in MB: `2048` (MB), `512M`, `4G` (GiB taken as 1024 MB).
 pub fn megabytes(flag: &str, text: &str) -> Result<i64, CliError> {
     let text = text.trim();

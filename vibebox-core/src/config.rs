@@ -108,6 +108,16 @@ pub struct Config {
     /// and address, then 1 s doubling up to 15 min; 100 failures an hour per key from
     /// addresses it never signed in from; 1,000 an hour per address.
     pub ssh_login_throttle: ThrottlePolicy,
+    /// How often the idle policies are applied (default 60 s): environments idle past their
+    /// [`IdlePolicy`](crate::domain::IdlePolicy) are suspended, and those suspended past it
+    /// stopped.
+    pub idle_interval: Duration,
+    /// CPU use, as a percentage of one core, at or above which an environment nobody touched
+    /// is still busy and is not suspended (default 5.0).
+    pub idle_cpu_percent: f64,
+    /// How long the CPU of an idle environment is sampled before it is suspended
+    /// (default 3 s; the engine's samples come once a second).
+    pub idle_cpu_window: Duration,
 }
 
 impl Default for Config {
@@ -162,6 +172,9 @@ impl Default for Config {
             max_upload_bytes: 1024 * 1024 * 1024,
             max_ssh_keys_per_user: 50,
             ssh_login_throttle: ThrottlePolicy::default(),
+            idle_interval: Duration::from_secs(60),
+            idle_cpu_percent: 5.0,
+            idle_cpu_window: Duration::from_secs(3),
         }
     }
 }

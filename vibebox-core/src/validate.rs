@@ -3,6 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::IdlePolicy;
 use crate::error::{Error, Result};
 
 /// Longest email address accepted (RFC 5321 path limit).
@@ -501,6 +502,34 @@ pub fn storage_limit(value: i64) -> Result<()> {
     }
     Ok(())
 }
+
+/// Validates an idle policy: suspend after 1 minute to 7 days, stop after 1 hour to a year.
+pub fn idle_policy(policy: &IdlePolicy) -> Result<()> {
+    if policy
+        .suspend_after_minutes
+        .is_some_and(|m| !(1..=IDLE_SUSPEND_MAX_MINUTES).contains(&m))
+    {
+        return Err(invalid(
+            "idle_policy.suspend_after_minutes",
+            "must be between 1 and 10080 minutes, or null for never",
+        ));
+    }
+    if policy
+        .stop_after_hours
+        .is_some_and(|h| !(1..=IDLE_STOP_MAX_HOURS).contains(&h))
+    {
+        return Err(invalid(
+            "idle_policy.stop_after_hours",
+            "must be between 1 and 8760 hours, or null for never",
+        ));
+    }
+    Ok(())
+}
+
+/// The longest idle time before a suspend: a week.
+const IDLE_SUSPEND_MAX_MINUTES: i32 = 7 * 24 * 60;
+/// The longest time suspended before a stop: a year.
+const IDLE_STOP_MAX_HOURS: i32 = 365 * 24;
 
 /// Validates a session name: 1–64 of letters, digits, `_` and `-` (tmux reserves `.` and `:`).
 pub fn session_name(value: &str) -> Result<()> {

@@ -80,5 +80,6 @@ fn crate_env(project_id: vibebox_core::id::ProjectId) -> vibebox_core::service::
         cpu_limit: None,
         memory_limit: None,
         storage_limit: None,
+        idle_policy: None,
     }
 }

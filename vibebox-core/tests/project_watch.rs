@@ -144,6 +144,7 @@ async fn create_env(vb: &Vibebox, actor: &Actor, project: &Project, slug: &str) 
             cpu_limit: None,
             memory_limit: Some(512),
             storage_limit: None,
+            idle_policy: None,
         },
     )
     .await

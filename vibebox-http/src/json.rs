@@ -130,7 +130,12 @@ fn field_of(detail: &str) -> Option<String> {
         .unwrap_or(detail);
     if let Some(start) = detail.find("field `") {
         let rest = &detail[start + "field `".len()..];
-        return rest.split('`').next().map(str::to_string);
+        let name = rest.split('`').next()?;
+        // Inside an object: "idle_policy: missing field `stop_after_hours`".
+        return Some(match detail[..start].split_once(": ") {
+            Some((path, _)) if !path.is_empty() && !path.contains(' ') => format!("{path}.{name}"),
+            _ => name.to_string(),
+        });
     }
     let (path, _) = detail.split_once(": ")?;
     (!path.is_empty() && !path.contains(' ')).then(|| path.to_string())
@@ -175,6 +180,12 @@ mod tests {
                 "Failed to parse the request body as JSON: share_level: expected value at line 1 column 16"
             ),
             Some("share_level".to_string())
+        );
+        assert_eq!(
+            field_of(
+                "Failed to deserialize the JSON body into the target type: idle_policy: missing field `stop_after_hours` at line 1 column 45"
+            ),
+            Some("idle_policy.stop_after_hours".to_string())
         );
         assert_eq!(field_of("invalid type: map, expected a string"), None);
     }

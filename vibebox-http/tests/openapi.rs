@@ -383,3 +383,23 @@ async fn environment_and_account_lists_answer_the_page_schema_and_take_limit_and
         );
     }
 }
+
+#[tokio::test]
+async fn the_idle_policy_requires_both_fields_and_allows_null_for_never() {
+    let spec = spec(&App::new()).await;
+    let policy = &spec["components"]["schemas"]["IdlePolicy"];
+    let mut required: Vec<_> = policy["required"]
+        .as_array()
+        .expect("IdlePolicy lists its required fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    required.sort_unstable();
+    assert_eq!(required, ["stop_after_hours", "suspend_after_minutes"]);
+    for field in ["stop_after_hours", "suspend_after_minutes"] {
+        let types = policy["properties"][field]["type"].to_string();
+        assert!(types.contains("null"), "{field} may be null: {types}");
+    }
+    let statuses = spec["components"]["schemas"]["EnvironmentStatus"].to_string();
+    assert!(statuses.contains("suspended") && statuses.contains("resuming"));
+}

@@ -296,3 +296,58 @@ async fn starting_with_an_absent_image_is_409_naming_the_image_not_404() {
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.body["status"], "error");
 }
+
+#[tokio::test]
+async fn the_idle_policy_is_shown_set_and_refused_naming_the_field() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (_, env) = app.project_with_env(&alice).await;
+    let path = format!("/api/v1/environments/{env}");
+    let r = app.call("GET", &path, &alice, None).await;
+    assert_eq!(
+        r.body["idle_policy"],
+        json!({"suspend_after_minutes": 15, "stop_after_hours": 24}),
+        "the default"
+    );
+    let never = json!({"suspend_after_minutes": null, "stop_after_hours": 48});
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            &alice,
+            Some(json!({ "idle_policy": never })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["idle_policy"], never);
+    // A policy missing a field is refused rather than read as "never".
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            &alice,
+            Some(json!({"idle_policy": {"suspend_after_minutes": 30}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.body["field"], "idle_policy.stop_after_hours",
+        "{}",
+        r.body
+    );
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            &alice,
+            Some(json!({"idle_policy": {"suspend_after_minutes": 0, "stop_after_hours": null}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "idle_policy.suspend_after_minutes");
+    let r = app.call("GET", &path, &alice, None).await;
+    assert_eq!(
+        r.body["idle_policy"], never,
+        "nothing of a refused patch is kept"
+    );
+}

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role, ShareLevel};
+use vibebox_core::domain::{
+    EnvironmentHealth, HealthWarning, IdlePolicy, Project, Role, ShareLevel,
+};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
 use vibebox_core::store::cursor::{decode_id_cursor, fetch_limit, page_of};
@@ -24,7 +26,8 @@ macro_rules! env_columns {
     () => {
         "id, project_id, name, slug, creator_id, base_image, container_id, status, cpu_limit, \
          memory_limit, storage_limit, error_message, version, status_changed_at, created_at, \
-         updated_at, oom_kills, last_oom_kill_at, health_warnings"
+         updated_at, oom_kills, last_oom_kill_at, health_warnings, idle_suspend_after_minutes, \
+         idle_stop_after_hours"
     };
 }
 
@@ -70,7 +73,7 @@ const LIST: &str = concat!(
     "SELECT e.id, e.project_id, e.name, e.slug, e.creator_id, e.base_image, e.container_id, \
      e.status, e.cpu_limit, e.memory_limit, e.storage_limit, e.error_message, e.version, \
      e.status_changed_at, e.created_at, e.updated_at, e.oom_kills, e.last_oom_kill_at, \
-     e.health_warnings \
+     e.health_warnings, e.idle_suspend_after_minutes, e.idle_stop_after_hours \
      FROM environments e WHERE ($1::uuid[] IS NULL OR e.project_id = ANY($1)) AND ",
     env_filters!()
 );
@@ -114,6 +117,8 @@ struct EnvironmentRow {
     memory_limit: i64,
     storage_limit: i64,
     error_message: Option<String>,
+    idle_suspend_after_minutes: Option<i32>,
+    idle_stop_after_hours: Option<i32>,
     version: i64,
     status_changed_at: Timestamp,
     created_at: Timestamp,
@@ -178,6 +183,10 @@ impl TryFrom<EnvironmentRow> for Environment {
             memory_limit: r.memory_limit,
             storage_limit: r.storage_limit,
             error_message: r.error_message,
+            idle_policy: IdlePolicy {
+                suspend_after_minutes: r.idle_suspend_after_minutes,
+                stop_after_hours: r.idle_stop_after_hours,
+            },
             version: r.version,
             health: r.health.try_into()?,
             status_changed_at: r.status_changed_at,
@@ -263,7 +272,7 @@ impl EnvironmentsStore for PgStore {
             "INSERT INTO environments (",
             env_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19)"
+             $17, $18, $19, $20, $21)"
         ))
         .bind(env.id.0)
         .bind(env.project_id.0)
@@ -284,6 +293,8 @@ impl EnvironmentsStore for PgStore {
         .bind(env.health.oom_kills)
         .bind(env.health.last_oom_kill_at)
         .bind(sqlx::types::Json(&env.health.warnings))
+        .bind(env.idle_policy.suspend_after_minutes)
+        .bind(env.idle_policy.stop_after_hours)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -405,6 +416,7 @@ impl EnvironmentsStore for PgStore {
             "UPDATE environments SET name = $4, slug = $5, base_image = $6, container_id = $7, ",
             "status = $8, cpu_limit = $9, memory_limit = $10, storage_limit = $11, ",
             "error_message = $12, status_changed_at = $13, updated_at = $14, ",
+            "idle_suspend_after_minutes = $15, idle_stop_after_hours = $16, ",
             "version = version + 1 ",
             "WHERE id = $1 AND status = $2 AND version = $3 RETURNING ",
             env_columns!()
@@ -423,6 +435,8 @@ impl EnvironmentsStore for PgStore {
         .bind(&env.error_message)
         .bind(env.status_changed_at)
         .bind(env.updated_at)
+        .bind(env.idle_policy.suspend_after_minutes)
+        .bind(env.idle_policy.stop_after_hours)
         .fetch_optional(&self.pool)
         .await
         .map_err(map)?;

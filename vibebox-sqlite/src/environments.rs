@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vibebox_core::clock::Timestamp;
 use vibebox_core::domain::{Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable};
-use vibebox_core::domain::{EnvironmentHealth, HealthWarning, Project, Role, ShareLevel};
+use vibebox_core::domain::{
+    EnvironmentHealth, HealthWarning, IdlePolicy, Project, Role, ShareLevel,
+};
 use vibebox_core::error::{Error, Result};
 use vibebox_core::id::{EnvironmentId, PortId, ProjectId, UserId, VariableId};
 use vibebox_core::store::cas_missed;
@@ -29,8 +31,8 @@ use crate::store::{SqliteStore, exists};
 macro_rules! environment_columns {
     () => {
         "id, project_id, name, slug, creator_id, base_image, container_id, status, cpu_limit, \
-         memory_limit, storage_limit, error_message, version, status_changed_at, created_at, \
-         updated_at"
+         memory_limit, storage_limit, error_message, idle_suspend_after_minutes, \
+         idle_stop_after_hours, version, status_changed_at, created_at, updated_at"
     };
 }
 
@@ -113,6 +115,8 @@ struct EnvironmentRow {
     memory_limit: i64,
     storage_limit: i64,
     error_message: Option<String>,
+    idle_suspend_after_minutes: Option<i32>,
+    idle_stop_after_hours: Option<i32>,
     version: i64,
     status_changed_at: i64,
     created_at: i64,
@@ -178,6 +182,10 @@ impl TryFrom<EnvironmentRow> for Environment {
             memory_limit: r.memory_limit,
             storage_limit: r.storage_limit,
             error_message: r.error_message,
+            idle_policy: IdlePolicy {
+                suspend_after_minutes: r.idle_suspend_after_minutes,
+                stop_after_hours: r.idle_stop_after_hours,
+            },
             version: r.version,
             health: r.health.try_into()?,
             status_changed_at: timestamp(r.status_changed_at)?,
@@ -254,7 +262,7 @@ impl EnvironmentsStore for SqliteStore {
         sqlx::query(concat!(
             "INSERT INTO environments (",
             environment_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(env.id.0)
         .bind(env.project_id.0)
@@ -268,6 +276,8 @@ impl EnvironmentsStore for SqliteStore {
         .bind(env.memory_limit)
         .bind(env.storage_limit)
         .bind(&env.error_message)
+        .bind(env.idle_policy.suspend_after_minutes)
+        .bind(env.idle_policy.stop_after_hours)
         .bind(env.version)
         .bind(micros(env.status_changed_at))
         .bind(micros(env.created_at))
@@ -406,6 +416,7 @@ impl EnvironmentsStore for SqliteStore {
         let updated = sqlx::query_as::<_, EnvironmentRow>(concat!(
             "UPDATE environments SET name = ?, slug = ?, base_image = ?, container_id = ?, \
              status = ?, cpu_limit = ?, memory_limit = ?, storage_limit = ?, error_message = ?, \
+             idle_suspend_after_minutes = ?, idle_stop_after_hours = ?, \
              version = version + 1, status_changed_at = ?, updated_at = ? \
              WHERE id = ? AND status = ? AND version = ? RETURNING ",
             environment_columns!(),
@@ -421,6 +432,8 @@ impl EnvironmentsStore for SqliteStore {
         .bind(env.memory_limit)
         .bind(env.storage_limit)
         .bind(&env.error_message)
+        .bind(env.idle_policy.suspend_after_minutes)
+        .bind(env.idle_policy.stop_after_hours)
         .bind(micros(env.status_changed_at))
         .bind(micros(env.updated_at))
         .bind(env.id.0)

@@ -106,14 +106,26 @@ async fn older_database_upgrades_in_place() {
         .unwrap();
 }
 
+/// Every script can run again, except those that add columns (SQLite has no `ADD COLUMN IF
+/// NOT EXISTS`): they say so in a `-- once:` line, and a second run fails only because the
+/// column is there, changing nothing.
 #[tokio::test]
 async fn migration_scripts_are_idempotent() {
     let store = common::disk_store().await;
     for migration in MIGRATOR.iter() {
-        sqlx::raw_sql(migration.sql.clone())
+        let again = sqlx::raw_sql(migration.sql.clone())
             .execute(store.pool())
-            .await
-            .unwrap_or_else(|e| panic!("migration {} again: {e}", migration.version));
+            .await;
+        if migration.sql.as_str().contains("\n-- once:") {
+            let e = again.expect_err("a column added twice");
+            assert!(
+                e.to_string().contains("duplicate column name"),
+                "migration {}: {e}",
+                migration.version
+            );
+        } else {
+            again.unwrap_or_else(|e| panic!("migration {} again: {e}", migration.version));
+        }
     }
 }
 
@@ -374,6 +386,8 @@ async fn environments_from_before_suspend_keep_every_row_and_still_cascade() {
         )
     );
     assert_eq!(env.health.oom_kills, 2);
+    // 0007: environments from before the idle policy have the default one.
+    assert_eq!(env.idle_policy, vibebox_core::domain::IdlePolicy::DEFAULT);
     let ports = store.list_ports(first).await.unwrap();
     assert_eq!(ports.len(), 1);
     assert_eq!(ports[0].share_level, vibebox_core::domain::ShareLevel::Team);

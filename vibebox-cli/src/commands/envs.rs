@@ -1,15 +1,15 @@
-//! `vibebox env list|create|show|rm|start|stop|restart`.
+//! `vibebox env list|create|show|rm|start|stop|restart|suspend|resume|idle`.
 
 use std::collections::HashMap;
 
 use secrecy::SecretString;
-use vibebox_client::{NewEnvironment, NewPort, collect_all};
-use vibebox_core::domain::{Environment, Protocol};
+use vibebox_client::{EnvironmentPatch, NewEnvironment, NewPort, collect_all};
+use vibebox_core::domain::{Environment, IdlePolicy, Protocol};
 use vibebox_core::id::ProjectId;
 
 use super::lifecycle::{self, Transition};
 use super::list_all;
-use crate::cli::{EnvCommand, EnvCreateArgs, LifecycleArgs};
+use crate::cli::{EnvCommand, EnvCreateArgs, EnvIdleArgs, LifecycleArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::when;
@@ -71,6 +71,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, CliError> {
         EnvCommand::Restart(args) => return lifecycle::run(ctx, args, Transition::Restart).await,
         EnvCommand::Suspend(args) => return lifecycle::run(ctx, args, Transition::Suspend).await,
         EnvCommand::Resume(args) => return lifecycle::run(ctx, args, Transition::Resume).await,
+        EnvCommand::Idle(args) => return idle(ctx, args).await,
     }
     Ok(0)
 }
@@ -146,6 +147,56 @@ async fn create(ctx: &Context, args: EnvCreateArgs) -> Result<u8, CliError> {
     Ok(0)
 }
 
+/// Shows the idle policy, or sets the halves given (flags are checked before anything is
+/// read or written).
+async fn idle(ctx: &Context, args: EnvIdleArgs) -> Result<u8, CliError> {
+    let suspend = args
+        .suspend_after
+        .as_deref()
+        .map(|t| parse::idle_limit("--suspend-after", t, 60))
+        .transpose()?;
+    let stop = args
+        .stop_after
+        .as_deref()
+        .map(|t| parse::idle_limit("--stop-after", t, 3_600))
+        .transpose()?;
+    let mut env = resolve::environment(&ctx.client, &args.env).await?;
+    if suspend.is_some() || stop.is_some() {
+        let policy = IdlePolicy {
+            suspend_after_minutes: suspend.unwrap_or(env.idle_policy.suspend_after_minutes),
+            stop_after_hours: stop.unwrap_or(env.idle_policy.stop_after_hours),
+        };
+        let patch = EnvironmentPatch {
+            idle_policy: Some(policy),
+            expected_version: Some(env.version),
+            ..Default::default()
+        };
+        env = ctx.client.update_environment(env.id, &patch).await?;
+    }
+    ctx.out.print(&env.idle_policy, |out| {
+        out.fields(&[
+            ("suspend", suspend_text(&env.idle_policy)),
+            ("stop", stop_text(&env.idle_policy)),
+        ])
+    })?;
+    Ok(0)
+}
+
+fn suspend_text(policy: &IdlePolicy) -> String {
+    match policy.suspend_after_minutes {
+        Some(m) if m % 60 == 0 => format!("after {} h idle", m / 60),
+        Some(m) => format!("after {m} min idle"),
+        None => "never".to_owned(),
+    }
+}
+
+fn stop_text(policy: &IdlePolicy) -> String {
+    match policy.stop_after_hours {
+        Some(h) => format!("after {h} h suspended"),
+        None => "never".to_owned(),
+    }
+}
+
 fn show(ctx: &Context, env: &Environment) -> Result<(), CliError> {
     ctx.out.print(env, |out| {
         let mut fields = vec![
@@ -157,6 +208,8 @@ fn show(ctx: &Context, env: &Environment) -> Result<(), CliError> {
             ("cpu", env.cpu_limit.to_string()),
             ("memory", format!("{} MB", env.memory_limit)),
             ("storage", format!("{} MB", env.storage_limit)),
+            ("suspend", suspend_text(&env.idle_policy)),
+            ("stop", stop_text(&env.idle_policy)),
             ("created", when(Some(env.created_at))),
         ];
         if let Some(reason) = &env.error_message {

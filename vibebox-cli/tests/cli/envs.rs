@@ -239,3 +239,38 @@ async fn a_suspended_environment_is_resumed_by_exec() {
     let out = cli.run(&["env", "resume", &env]).await;
     assert_eq!(out.ok().trim(), format!("{env} is running."));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_policy_is_shown_and_set_half_at_a_time() {
+    let cli = Cli::signed_in("ida").await;
+    let env = cli.running_env("idle").await;
+    let out = cli.run(&["env", "idle", &env]).await;
+    let shown = out.ok();
+    assert!(shown.contains("after 15 min idle"), "{shown}");
+    assert!(shown.contains("after 24 h suspended"), "{shown}");
+    let out = cli
+        .run(&["env", "idle", &env, "--suspend-after", "2h", "--json"])
+        .await;
+    let policy: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(
+        policy,
+        serde_json::json!({"suspend_after_minutes": 120, "stop_after_hours": 24}),
+        "the other half is kept"
+    );
+    let out = cli
+        .run(&["env", "idle", &env, "--stop-after", "never"])
+        .await;
+    assert!(out.ok().contains("never"), "{}", out.ok());
+    // A bad value names its flag, and nothing changes.
+    let out = cli
+        .run(&["env", "idle", &env, "--suspend-after", "30s"])
+        .await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--suspend-after"), "{}", out.stderr);
+    let shown = cli.run(&["env", "show", &env, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_str(shown.ok()).unwrap();
+    assert_eq!(
+        shown["idle_policy"],
+        serde_json::json!({"suspend_after_minutes": 120, "stop_after_hours": null})
+    );
+}

@@ -3,7 +3,7 @@
 
 use hyper::Method;
 use serde::Serialize;
-use vibebox_core::domain::Environment;
+use vibebox_core::domain::{Environment, IdlePolicy};
 use vibebox_core::id::{EnvironmentId, ProjectId};
 
 use crate::Client;
@@ -31,6 +31,10 @@ pub struct NewEnvironment {
     /// Storage in MB (default 20480).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_limit: Option<i64>,
+    /// When it is suspended and stopped for idleness (default: after 15 idle minutes, and
+    /// after 24 hours suspended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_policy: Option<IdlePolicy>,
 }
 
 impl NewEnvironment {
@@ -49,6 +53,7 @@ impl NewEnvironment {
             cpu_limit: None,
             memory_limit: None,
             storage_limit: None,
+            idle_policy: None,
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct EnvironmentPatch {
     /// A new storage limit (MB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_limit: Option<i64>,
+    /// A new idle policy (the whole policy; it applies at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_policy: Option<IdlePolicy>,
     /// The version last seen; the update is a `Conflict` if it changed since.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<i64>,

@@ -32,6 +32,60 @@ string_enum!(EnvironmentStatus, "status", {
     Resuming => "resuming",
 });
 
+/// When an idle environment is put to sleep (DESIGN.md §11): suspended after
+/// `suspend_after_minutes` without activity, and stopped after `stop_after_hours` suspended.
+/// `null` means never. Activity is terminal input, exec, tunnel and preview traffic, SSH, file
+/// transfers, and CPU use above a small threshold; an open but silent connection is not.
+///
+/// On the wire both fields must be present (`null` for never), so that a client that forgets
+/// one does not switch it off by accident.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdlePolicy {
+    /// Minutes without activity before the environment is suspended (1–10080); `null`: never.
+    #[serde(deserialize_with = "present_or_null")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, minimum = 1, maximum = 10080)
+    )]
+    pub suspend_after_minutes: Option<i32>,
+    /// Hours suspended before the environment is stopped (1–8760); `null`: never.
+    #[serde(deserialize_with = "present_or_null")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, minimum = 1, maximum = 8760)
+    )]
+    pub stop_after_hours: Option<i32>,
+}
+
+impl IdlePolicy {
+    /// Suspend after 15 minutes without activity, stop after 24 hours suspended.
+    pub const DEFAULT: IdlePolicy = IdlePolicy {
+        suspend_after_minutes: Some(15),
+        stop_after_hours: Some(24),
+    };
+    /// Never suspended or stopped for idleness.
+    pub const NEVER: IdlePolicy = IdlePolicy {
+        suspend_after_minutes: None,
+        stop_after_hours: None,
+    };
+}
+
+impl Default for IdlePolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A field that must be present but may be `null` (serde treats a missing `Option` as `None`
+/// unless the field has its own deserializer).
+fn present_or_null<'de, D>(d: D) -> Result<Option<i32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<i32>::deserialize(d)
+}
+
 /// A development environment: one container with limits, ports and variables.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,6 +114,9 @@ pub struct Environment {
     pub storage_limit: i64,
     /// Why the environment is in `error`.
     pub error_message: Option<String>,
+    /// When it is suspended and stopped for idleness.
+    #[serde(default)]
+    pub idle_policy: IdlePolicy,
     /// Optimistic-concurrency version; every write increments it.
     pub version: i64,
     /// OOM kills and warnings as last observed (see [`EnvironmentHealth`]); not written by

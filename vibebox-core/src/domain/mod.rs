@@ -16,7 +16,8 @@ mod user;
 pub use audit::{AuditActor, AuditEvent};
 pub use auth::{ApiKey, RefreshSession, Scope, TokenHash};
 pub use environment::{
-    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, Protocol, ShareLevel,
+    Environment, EnvironmentPort, EnvironmentStatus, EnvironmentVariable, IdlePolicy, Protocol,
+    ShareLevel,
 };
 pub use extension::{EnvironmentExtension, Extension, ExtensionStatus};
 pub use health::{EnvironmentHealth, HealthWarning, WarningCode};

@@ -1,6 +1,6 @@
 //! Background work: the reconciler (at startup, periodically and on engine events), OOM
-//! kills counted from engine events, the health pass, the idle-session reaper and log
-//! retention. It runs until the shutdown token fires.
+//! kills counted from engine events, the health pass, the idle-session reaper, the idle
+//! policies (auto-suspend) and log retention. It runs until the shutdown token fires.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +78,21 @@ impl Vibebox {
             async move {
                 if let Err(e) = this.check_health().await {
                     tracing::warn!(error = %e, "health pass failed");
+                }
+            }
+        }));
+
+        let (this, token) = (self.clone(), shutdown.clone());
+        let every = cfg.idle_interval;
+        tasks.spawn(periodic(token, every, move || {
+            let this = this.clone();
+            async move {
+                match this.apply_idle_policies().await {
+                    Ok(r) if r.suspended + r.stopped > 0 => {
+                        tracing::info!(?r, "idle policies applied")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "idle policy pass failed"),
                 }
             }
         }));

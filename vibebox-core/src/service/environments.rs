@@ -5,7 +5,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, StopMode, Vibebox};
-use crate::domain::{Environment, EnvironmentStatus};
+use crate::domain::{Environment, EnvironmentStatus, IdlePolicy};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
 use crate::id::{EnvironmentId, ProjectId};
@@ -51,6 +51,10 @@ pub struct NewEnvironment {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 512, maximum = 16777216))]
     pub storage_limit: Option<i64>,
+    /// When it is suspended and stopped for idleness (default: suspend after 15 minutes,
+    /// stop after 24 hours suspended).
+    #[serde(default)]
+    pub idle_policy: Option<IdlePolicy>,
 }
 
 /// Changes to an environment. Image and limit changes take effect at the next start.
@@ -84,6 +88,9 @@ pub struct EnvironmentPatch {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 512, maximum = 16777216))]
     pub storage_limit: Option<i64>,
+    /// A new idle policy, replacing the whole policy; takes effect at once.
+    #[serde(default)]
+    pub idle_policy: Option<IdlePolicy>,
     /// The version the caller last saw; the update fails with `StaleVersion` if it changed.
     #[serde(default)]
     pub expected_version: Option<i64>,
@@ -116,6 +123,8 @@ impl Vibebox {
         validate::memory_limit(memory_limit)?;
         let storage_limit = new.storage_limit.unwrap_or(DEFAULT_STORAGE_LIMIT);
         validate::storage_limit(storage_limit)?;
+        let idle_policy = new.idle_policy.unwrap_or_default();
+        validate::idle_policy(&idle_policy)?;
         let now = self.now();
         let env = Environment {
             id: EnvironmentId::new(),
@@ -130,6 +139,7 @@ impl Vibebox {
             memory_limit,
             storage_limit,
             error_message: None,
+            idle_policy,
             version: 1,
             health: Default::default(),
             status_changed_at: now,
@@ -225,6 +235,10 @@ impl Vibebox {
             validate::storage_limit(storage)?;
             env.storage_limit = storage;
         }
+        if let Some(policy) = patch.idle_policy {
+            validate::idle_policy(&policy)?;
+            env.idle_policy = policy;
+        }
         env.updated_at = self.now();
         let stored = self
             .store()
@@ -272,6 +286,7 @@ impl Vibebox {
         self.release_project_network(env.project_id).await;
         self.stop_collector(id);
         self.forget_health(id).await;
+        self.forget_activity(id);
         self.publish_in(env.project_id, id, EventKind::Deleted);
         self.audit(
             actor,

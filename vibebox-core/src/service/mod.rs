@@ -13,6 +13,7 @@ mod exec;
 mod extensions;
 mod files;
 mod health;
+mod idle;
 mod logs;
 mod networks;
 mod patch;
@@ -48,6 +49,7 @@ pub use files::{
     Download, FILE_LIST_MAX_ENTRIES, FILE_PATH_MAX_BYTES, FileEntry, FileKind, FileListing,
 };
 pub use health::HealthReport;
+pub use idle::IdleReport;
 pub use logs::LogFilter;
 pub use patch::Patch;
 pub use ports::{NewPort, PortPatch};
@@ -122,6 +124,8 @@ struct Inner {
     network_allocation: tokio::sync::Mutex<()>,
     /// One permit per open tunnel.
     tunnels: Arc<tokio::sync::Semaphore>,
+    /// The last activity of each environment (the idle policy's input).
+    activity: idle::ActivityLog,
 }
 
 /// How many revocations a slow listener may fall behind before it is told it lagged.
@@ -344,6 +348,7 @@ impl VibeboxBuilder {
                 exec_failures: Default::default(),
                 revocations: tokio::sync::broadcast::channel(REVOCATION_BUFFER).0,
                 network_allocation: tokio::sync::Mutex::new(()),
+                activity: Default::default(),
                 tunnels,
             }),
         })

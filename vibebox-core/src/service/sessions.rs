@@ -426,6 +426,14 @@ impl Vibebox {
             .await?;
         for s in idle {
             let env = self.store().get_environment(s.environment_id).await?;
+            // A frozen container cannot have processes killed: its sessions are held, and
+            // are reaped once it runs again.
+            if matches!(
+                env.status,
+                EnvironmentStatus::Suspended | EnvironmentStatus::Resuming
+            ) {
+                continue;
+            }
             if self
                 .end_session(&env, &s, SessionEnd::KillProcesses)
                 .await

@@ -40,6 +40,8 @@ impl Vibebox {
         if project.is_archived {
             return Err(Error::Conflict("the project is archived".into()));
         }
+        // Someone wants it: its idle time starts now.
+        self.note_activity(id);
         match env.status {
             EnvironmentStatus::Running | EnvironmentStatus::Starting => return Ok(env),
             // Starting a suspended environment resumes it.

@@ -52,6 +52,17 @@ impl Vibebox {
         let access = self
             .environment_for(actor, id, Action::StartStopEnvironment)
             .await?;
+        self.suspend_with(actor, access, serde_json::Value::Null)
+            .await
+    }
+
+    /// Freezes the environment `access` holds and audits it with `details`.
+    pub(crate) async fn suspend_with(
+        &self,
+        actor: &Actor,
+        access: super::access::EnvironmentAccess,
+        details: serde_json::Value,
+    ) -> Result<Environment> {
         let env = access.env;
         if env.status == EnvironmentStatus::Suspended {
             return Ok(env);
@@ -65,12 +76,12 @@ impl Vibebox {
         let container = running_container(&env)?;
         self.runtime().pause(&container).await?;
         let suspended = self.settle(&env, EnvironmentStatus::Suspended).await?;
-        self.audit(
-            actor,
-            AuditRecord::new("environment.suspend", "environment", id)
-                .team(access.project.owner.team_id()),
-        )
-        .await;
+        let mut record = AuditRecord::new("environment.suspend", "environment", env.id)
+            .team(access.project.owner.team_id());
+        if !details.is_null() {
+            record = record.details(details);
+        }
+        self.audit(actor, record).await;
         tracing::info!("environment suspended");
         Ok(suspended)
     }
@@ -117,6 +128,7 @@ impl Vibebox {
     /// resumed first. Errors: `Conflict` when it is neither running nor suspended (the
     /// message says which state it is in); the engine's errors from a resume.
     pub(crate) async fn awake_container(&self, env: &Environment) -> Result<ContainerId> {
+        self.note_activity(env.id);
         match env.status {
             EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => {
                 running_container(&self.wake(env.clone()).await?)

@@ -51,6 +51,8 @@ struct Shared {
     vibebox: Vibebox,
     session: SessionId,
     exec: ExecId,
+    /// Keystrokes are activity on the environment (its idle policy).
+    activity: super::idle::ActivityMark,
     last_activity: Mutex<Option<Timestamp>>,
     closed: Mutex<bool>,
 }
@@ -107,6 +109,7 @@ impl TerminalInput {
     /// Sends bytes (keystrokes) to the terminal.
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
         self.shared.touch();
+        self.shared.activity.mark();
         self.writer.write_all(data).await.map_err(|e| {
             Error::internal(
                 "could not write to the terminal",
@@ -248,6 +251,7 @@ impl Vibebox {
             vibebox: self.clone(),
             session: session.id,
             exec: exec.id.clone(),
+            activity: self.activity_mark(session.environment_id),
             last_activity: Mutex::new(None),
             closed: Mutex::new(false),
         });

@@ -65,6 +65,8 @@ pub enum TunnelPath {
 /// the connection; dropping it (or shutting down its write side) closes the connection.
 pub struct PortStream {
     transport: Transport,
+    /// Bytes either way are activity on the environment (its idle policy).
+    activity: super::idle::ActivityMark,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -148,10 +150,16 @@ impl AsyncRead for PortStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().transport {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = match &mut this.transport {
             Transport::Published(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Transport::Engine(relay) => relay.poll_read(cx, buf),
+        };
+        if buf.filled().len() > before {
+            this.activity.mark();
         }
+        read
     }
 }
 
@@ -203,13 +211,18 @@ impl AsyncWrite for PortStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().transport {
+        let this = self.get_mut();
+        let written = match &mut this.transport {
             Transport::Published(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Transport::Engine(relay) => match relay.input.as_mut() {
                 Some(input) => input.as_mut().poll_write(cx, buf),
                 None => Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe))),
             },
+        };
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.mark();
         }
+        written
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -279,6 +292,7 @@ impl Vibebox {
         if let Some(tcp) = self.published_path(env, port).await {
             return Ok(PortStream {
                 transport: Transport::Published(tcp),
+                activity: self.activity_mark(env.id),
                 _permit: permit,
             });
         }
@@ -309,6 +323,7 @@ impl Vibebox {
         match tokio::time::timeout(CONNECT_TIMEOUT, self.await_connected(&mut relay, port)).await {
             Ok(Ok(())) => Ok(PortStream {
                 transport: Transport::Engine(relay),
+                activity: self.activity_mark(env.id),
                 _permit: permit,
             }),
             Ok(Err(e)) => Err(e),

@@ -128,6 +128,7 @@ impl H {
                     cpu_limit: None,
                     memory_limit: Some(512),
                     storage_limit: None,
+                    idle_policy: None,
                 },
             )
             .await

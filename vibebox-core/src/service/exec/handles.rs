@@ -86,6 +86,8 @@ impl std::fmt::Debug for ExecStream {
 /// The stdin of a streamed command, an [`AsyncWrite`]. Shutting it down closes stdin.
 pub struct ExecStdin {
     pub(super) writer: Pin<Box<dyn AsyncWrite + Send>>,
+    /// Bytes written are activity on the environment (its idle policy).
+    pub(super) activity: crate::service::idle::ActivityMark,
     pub(super) _handle: Arc<Handle>,
 }
 
@@ -101,7 +103,12 @@ impl AsyncWrite for ExecStdin {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.get_mut().writer.as_mut().poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = this.writer.as_mut().poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.mark();
+        }
+        written
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

@@ -180,6 +180,7 @@ impl Vibebox {
             output,
             stdin: ExecStdin {
                 writer: session.input,
+                activity: self.activity_mark(target.environment),
                 _handle: handle.clone(),
             },
             control: ExecControl {

@@ -116,6 +116,10 @@ pub async fn environment_update_increments_version(store: &dyn Store) {
     next.cpu_limit = 1.5;
     next.memory_limit = 2048;
     next.error_message = Some("none".into());
+    next.idle_policy = crate::domain::IdlePolicy {
+        suspend_after_minutes: None,
+        stop_after_hours: Some(2),
+    };
     next.status_changed_at = fixed_time();
     next.updated_at = fixed_time();
     next.version = 999; // ignored: the store sets expected + 1

@@ -173,6 +173,11 @@ pub fn environment(project: ProjectId, creator: UserId, slug: &str) -> Environme
         memory_limit: 4096,
         storage_limit: 20480,
         error_message: None,
+        // Not the default, and with a never: a store that drops either column shows it.
+        idle_policy: crate::domain::IdlePolicy {
+            suspend_after_minutes: Some(30),
+            stop_after_hours: None,
+        },
         version: 1,
         health: Default::default(),
         status_changed_at: at,
