@@ -362,3 +362,39 @@ async fn the_session_reaper_leaves_a_frozen_environment_alone() {
     assert_eq!(reaped.terminated, 0, "no kill inside a frozen container");
     assert_eq!(state(&h, &env).await, ContainerState::Paused);
 }
+
+/// An access that comes while an idle freeze is under way (the pause held by the engine)
+/// neither fails on the frozen container nor is lost: it waits for the freeze, then resumes
+/// the environment. Whether it reaches the freeze lock before or after the release, it sees
+/// the freeze.
+#[tokio::test]
+async fn an_access_during_an_idle_freeze_waits_and_resumes_instead_of_failing() {
+    let rt = FakeRuntime::new();
+    let hold = rt.hold_pauses();
+    let h = harness_on(rt).await;
+    let (alice, env) = running(&h, "alice", IdlePolicy::DEFAULT).await;
+    h.clock.advance(16 * MINUTE);
+    let vb = h.vb.clone();
+    let pass = tokio::spawn(async move { vb.apply_idle_policies().await.unwrap() });
+    hold.arrived().await;
+    assert_eq!(
+        status(&h, &env).await,
+        EnvironmentStatus::Running,
+        "the freeze has begun, its status not written"
+    );
+    let vb = h.vb.clone();
+    let access = tokio::spawn(async move {
+        vb.exec(&alice, env.id, ExecRequest::new(["echo", "back"]))
+            .await
+    });
+    hold.release();
+    let report = pass.await.unwrap();
+    assert_eq!(report.suspended, 1, "{report:?}");
+    let result = access
+        .await
+        .unwrap()
+        .expect("the access resumed the environment");
+    assert_eq!(result.exit_code, Some(0));
+    assert_eq!(status(&h, &env).await, EnvironmentStatus::Running);
+    assert_eq!(state(&h, &env).await, ContainerState::Running);
+}

@@ -21,10 +21,12 @@
 //! [`Config::idle_cpu_percent`]: crate::config::Config::idle_cpu_percent
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::json;
+use tokio::sync::RwLock;
 use tracing::instrument;
 
 use super::{StopMode, Vibebox};
@@ -54,13 +56,36 @@ pub struct IdleReport {
     pub stopped: usize,
 }
 
-/// The last activity of each environment this process has seen.
+/// The last activity of each environment this process has seen, and the lock that keeps an
+/// access from slipping under a freeze.
 #[derive(Debug, Default)]
 pub(crate) struct ActivityLog {
     last: std::sync::Mutex<HashMap<EnvironmentId, Timestamp>>,
+    /// Per environment: what keeps an access from slipping under a freeze.
+    freezes: std::sync::Mutex<HashMap<EnvironmentId, Arc<FreezeLock>>>,
+}
+
+/// A suspend holds `lock` for writing while it freezes; an access holds it for reading while
+/// it decides whether the container is awake. `frozen` says this process froze the container
+/// and has not seen it thawed since: an access that read `running` before a freeze it did not
+/// wait for reads the status again.
+#[derive(Debug, Default)]
+pub(crate) struct FreezeLock {
+    pub(crate) lock: RwLock<()>,
+    pub(crate) frozen: std::sync::atomic::AtomicBool,
 }
 
 impl ActivityLog {
+    /// The freeze lock of `env`.
+    pub(crate) fn freeze_lock(&self, env: EnvironmentId) -> Arc<FreezeLock> {
+        self.freezes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(env)
+            .or_default()
+            .clone()
+    }
+
     fn note(&self, env: EnvironmentId, at: Timestamp) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let t = last.entry(env).or_insert(at);
@@ -84,6 +109,10 @@ impl ActivityLog {
 
     fn forget(&self, env: EnvironmentId) {
         self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&env);
+        self.freezes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&env);
@@ -225,6 +254,10 @@ impl Vibebox {
     }
 
     async fn suspend_for_idleness(&self, env: &Environment, idle_for: Duration) -> Result<()> {
+        // Held through the freeze: an access that comes now waits, then finds the environment
+        // suspended and resumes it; one that came before is seen by the check below.
+        let lock = self.inner.activity.freeze_lock(env.id);
+        let _freezing = lock.lock.write().await;
         let access = self
             .environment_for(&Actor::System, env.id, Action::StartStopEnvironment)
             .await?;
@@ -235,7 +268,7 @@ impl Vibebox {
             return Ok(());
         }
         let minutes = idle_for.as_secs() / 60;
-        self.suspend_with(
+        self.freeze(
             &Actor::System,
             access,
             json!({ "reason": "idle", "idle_minutes": minutes }),

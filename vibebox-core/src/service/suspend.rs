@@ -14,6 +14,7 @@
 //! - A suspended environment counts towards the running quota (its memory is kept), and is
 //!   stopped or deleted like a running one.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -49,15 +50,19 @@ impl Vibebox {
         actor: &Actor,
         id: EnvironmentId,
     ) -> Result<Environment> {
-        let access = self
+        let mut access = self
             .environment_for(actor, id, Action::StartStopEnvironment)
             .await?;
-        self.suspend_with(actor, access, serde_json::Value::Null)
-            .await
+        let lock = self.inner.activity.freeze_lock(id);
+        let _freezing = lock.lock.write().await;
+        // Read again under the lock: another suspend may have finished meanwhile.
+        access.env = self.store().get_environment(id).await?;
+        self.freeze(actor, access, serde_json::Value::Null).await
     }
 
-    /// Freezes the environment `access` holds and audits it with `details`.
-    pub(crate) async fn suspend_with(
+    /// Freezes the environment `access` holds and audits it with `details`. The caller holds
+    /// the environment's freeze lock for writing.
+    pub(crate) async fn freeze(
         &self,
         actor: &Actor,
         access: super::access::EnvironmentAccess,
@@ -75,6 +80,11 @@ impl Vibebox {
         }
         let container = running_container(&env)?;
         self.runtime().pause(&container).await?;
+        self.inner
+            .activity
+            .freeze_lock(env.id)
+            .frozen
+            .store(true, Ordering::Release);
         let suspended = self.settle(&env, EnvironmentStatus::Suspended).await?;
         let mut record = AuditRecord::new("environment.suspend", "environment", env.id)
             .team(access.project.owner.team_id());
@@ -129,11 +139,30 @@ impl Vibebox {
     /// message says which state it is in); the engine's errors from a resume.
     pub(crate) async fn awake_container(&self, env: &Environment) -> Result<ContainerId> {
         self.note_activity(env.id);
+        let lock = self.inner.activity.freeze_lock(env.id);
+        let quick = lock
+            .lock
+            .try_read()
+            .ok()
+            .filter(|_| !lock.frozen.load(Ordering::Acquire));
+        let (_reading, env) = match quick {
+            Some(guard) => (guard, env.clone()),
+            // A freeze is under way, or one happened since `env` was read: the stored status
+            // says what it did.
+            None => {
+                let guard = lock.lock.read().await;
+                let env = self.store().get_environment(env.id).await?;
+                if env.status == EnvironmentStatus::Running {
+                    lock.frozen.store(false, Ordering::Release);
+                }
+                (guard, env)
+            }
+        };
         match env.status {
             EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => {
-                running_container(&self.wake(env.clone()).await?)
+                running_container(&self.wake(env).await?)
             }
-            _ => running_container(env),
+            _ => running_container(&env),
         }
     }
 
@@ -199,6 +228,11 @@ impl Vibebox {
                 return Err(e);
             }
         }
+        self.inner
+            .activity
+            .freeze_lock(resuming.id)
+            .frozen
+            .store(false, Ordering::Release);
         let running = self.settle(&resuming, EnvironmentStatus::Running).await?;
         tracing::info!(environment.id = %running.id, "environment resumed");
         Ok(running)

@@ -130,11 +130,35 @@ pub struct FakeRuntime {
     inner: Arc<Inner>,
 }
 
+/// Pauses held by [`FakeRuntime::hold_pauses`].
+#[derive(Debug)]
+pub struct PauseHold {
+    arrived: tokio::sync::Semaphore,
+    gate: tokio::sync::Semaphore,
+}
+
+impl PauseHold {
+    /// Waits until a `pause` is held.
+    pub async fn arrived(&self) {
+        if let Ok(permit) = self.arrived.acquire().await {
+            permit.forget();
+        }
+    }
+
+    /// Lets one held `pause` go on.
+    pub fn release(&self) {
+        self.gate.add_permits(1);
+    }
+}
+
 pub(crate) struct Inner {
     state: Mutex<State>,
     events: broadcast::Sender<RuntimeEvent>,
     /// Bumped on every change, so streams know to look again.
     changes: watch::Sender<u64>,
+    /// While set, `pause` waits to be released before freezing (see
+    /// [`FakeRuntime::hold_pauses`]).
+    pause_hold: Mutex<Option<Arc<PauseHold>>>,
 }
 
 struct State {
@@ -567,8 +591,24 @@ impl FakeRuntime {
                 }),
                 events,
                 changes,
+                pause_hold: Mutex::new(None),
             }),
         }
+    }
+
+    /// Makes every later `pause` wait before it freezes until the returned hold releases it,
+    /// so that a test can act while a freeze is under way.
+    pub fn hold_pauses(&self) -> Arc<PauseHold> {
+        let hold = Arc::new(PauseHold {
+            arrived: tokio::sync::Semaphore::new(0),
+            gate: tokio::sync::Semaphore::new(0),
+        });
+        *self
+            .inner
+            .pause_hold
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(hold.clone());
+        hold
     }
 
     /// The named volumes that exist.
@@ -999,6 +1039,18 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn pause(&self, id: &ContainerId) -> Result<()> {
+        let hold = self
+            .inner
+            .pause_hold
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(hold) = hold {
+            hold.arrived.add_permits(1);
+            if let Ok(permit) = hold.gate.acquire().await {
+                permit.forget();
+            }
+        }
         let mut st = self.inner.lock();
         st.check(Some(FakeFailure::Pause))?;
         if !st.capabilities.pause {
