@@ -263,3 +263,17 @@ async fn a_resume_interrupted_past_its_deadline_follows_the_engine() {
     let r = h.vb.exec(&alice, env.id, echo("back")).await.unwrap();
     assert_eq!(&r.stdout[..], b"back\n");
 }
+
+#[tokio::test]
+async fn metrics_of_a_suspended_environment_show_it_frozen_without_resuming_it() {
+    use futures::StreamExt;
+    let h = H::new().await;
+    let (alice, env) = suspended(&h, "alice").await;
+    assert!(h.rt.set_usage(&H::container(&env), 70.0, 128 << 20));
+    let mut stats = h.vb.metrics(&alice, env.id).await.unwrap();
+    let sample = stats.next().await.unwrap().unwrap();
+    assert_eq!(sample.cpu_percent, 0.0, "a frozen container gets no CPU");
+    assert_eq!(sample.memory_bytes, 128 << 20, "its memory is kept");
+    assert_eq!(status(&h, &alice, &env).await, EnvironmentStatus::Suspended);
+    assert_eq!(state(&h, &env).await, ContainerState::Paused);
+}

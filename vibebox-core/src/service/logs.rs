@@ -80,9 +80,11 @@ impl Vibebox {
         Ok(self.events().subscribe(env_id))
     }
 
-    /// Live resource usage of a running environment, about once a second.
+    /// Live resource usage of a running or suspended environment, about once a second (a
+    /// suspended one uses no CPU and keeps its memory). Watching it is not activity: it
+    /// neither resumes a suspended environment nor keeps an idle one awake.
     ///
-    /// Errors: `Conflict` if it is not running; `NotFound` (`environment`).
+    /// Errors: `Conflict` if it has no live container; `NotFound` (`environment`).
     pub async fn metrics(
         &self,
         actor: &Actor,
@@ -91,7 +93,11 @@ impl Vibebox {
         let access = self
             .environment_for(actor, env_id, Action::ReadProject)
             .await?;
-        let container: ContainerId = super::sessions::running_container(&access.env)?;
+        let env = &access.env;
+        let container = match &env.container_id {
+            Some(c) if env.status.has_live_container() => ContainerId(c.clone()),
+            _ => super::sessions::running_container(env)?,
+        };
         Ok(self.runtime().stats(&container).boxed())
     }
 }
