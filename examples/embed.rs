@@ -105,6 +105,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 storage_limit: None,
                 // The default: suspended after 15 idle minutes, stopped after 24 hours so.
                 idle_policy: None,
+                start: false,
             },
         )
         .await?;

@@ -249,6 +249,7 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
 fn service_config(opts: &Options) -> Config {
     let mut config = Config {
         first_user_is_platform_admin: opts.first_user_admin,
+        pool: opts.pool.clone(),
         ..Config::default()
     };
     // The label scopes the reconciler to this server's containers: containers of other

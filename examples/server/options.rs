@@ -48,6 +48,10 @@ usage: server [flags]
                                                        <port>--<env>--<project>.DOMAIN; off = none)
   --preview-tls             VIBEBOX_PREVIEW_TLS        false (previews are served over https by a
                                                        proxy in front: https URLs, Secure cookie)
+  --pool SHAPE              VIBEBOX_POOL               none (warm containers for instant
+                                                       create-and-start; SHAPE is
+                                                       count=N,cpu=C,memory=MB,image=IMAGE; repeat
+                                                       the flag, or separate shapes with `;`)
   (secret)                  VIBEBOX_GITHUB_CLIENT_ID, VIBEBOX_GITHUB_CLIENT_SECRET, VIBEBOX_GITHUB_URL
   (secret)                  VIBEBOX_GOOGLE_CLIENT_ID, VIBEBOX_GOOGLE_CLIENT_SECRET, VIBEBOX_GOOGLE_URL
                             DOCKER_HOST                unix:///var/run/docker.sock
@@ -95,6 +99,8 @@ pub struct Options {
     pub preview_domain: Option<String>,
     /// Whether previews are served over TLS (by a proxy in front).
     pub preview_tls: bool,
+    /// The warm pool's shapes.
+    pub pool: Vec<vibebox::config::PoolShape>,
     pub github: Option<OAuthClient>,
     pub google: Option<OAuthClient>,
 }
@@ -134,6 +140,34 @@ fn oauth_client(provider: &str) -> Result<Option<OAuthClient>, BoxError> {
         )
         .into()),
     }
+}
+
+/// A warm pool shape: `count=N,cpu=C,memory=MB,image=IMAGE` (cpu defaults to 2, memory to
+/// 4096 MB, the environments' defaults).
+fn pool_shape(what: &str, text: &str) -> Result<vibebox::config::PoolShape, BoxError> {
+    let mut shape = vibebox::config::PoolShape {
+        image: String::new(),
+        cpu_limit: 2.0,
+        memory_limit: 4096,
+        count: 0,
+    };
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || {
+            format!("{what}: {part:?} in {text:?} is not count=N, cpu=C, memory=MB or image=IMAGE")
+        };
+        let (key, value) = part.split_once('=').ok_or_else(bad)?;
+        match key.trim() {
+            "count" => shape.count = value.trim().parse().map_err(|_| bad())?,
+            "cpu" => shape.cpu_limit = value.trim().parse().map_err(|_| bad())?,
+            "memory" => shape.memory_limit = value.trim().parse().map_err(|_| bad())?,
+            "image" => shape.image = value.trim().to_string(),
+            _ => return Err(bad().into()),
+        }
+    }
+    if shape.image.is_empty() || shape.count == 0 {
+        return Err(format!("{what}: {text:?} needs image=IMAGE and count=N (at least 1)").into());
+    }
+    Ok(shape)
 }
 
 /// Reads the flags (`args`, without the program name) over the environment.
@@ -190,6 +224,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         None => false,
     };
 
+    let mut pool = match env("VIBEBOX_POOL") {
+        Some(v) => v
+            .split(';')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| pool_shape("VIBEBOX_POOL", s))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -213,6 +256,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--ssh-public-host" => ssh_public_host = Some(value()?),
             "--preview-domain" => preview_domain = value()?,
             "--preview-tls" => preview_tls = true,
+            "--pool" => pool.push(pool_shape("--pool", &value()?)?),
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -275,6 +319,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         ssh_public_host,
         preview_domain,
         preview_tls,
+        pool,
         github: oauth_client("github")?,
         google: oauth_client("google")?,
     })

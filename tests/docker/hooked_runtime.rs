@@ -11,8 +11,8 @@ use futures::stream::BoxStream;
 use vibebox::error::Result;
 use vibebox::runtime::{
     Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerStats,
-    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkInfo, NetworkSpec,
-    RuntimeEvent, TerminalSize,
+    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkAttachment, NetworkInfo,
+    NetworkSpec, RuntimeEvent, TerminalSize,
 };
 use vibebox_docker::DockerRuntime;
 
@@ -190,6 +190,18 @@ impl ContainerRuntime for Hooked {
 
     async fn remove_network(&self, name: &str) -> Result<()> {
         self.inner.remove_network(name).await
+    }
+
+    async fn connect_network(
+        &self,
+        id: &ContainerId,
+        attachment: &NetworkAttachment,
+    ) -> Result<()> {
+        self.inner.connect_network(id, attachment).await
+    }
+
+    async fn disconnect_network(&self, id: &ContainerId, network: &str) -> Result<()> {
+        self.inner.disconnect_network(id, network).await
     }
 
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {

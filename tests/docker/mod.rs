@@ -332,6 +332,7 @@ pub fn new_env(project: &Project, slug: &str, image: &str) -> NewEnvironment {
         memory_limit: Some(256),
         storage_limit: None,
         idle_policy: None,
+        start: false,
     }
 }
 

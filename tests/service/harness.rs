@@ -188,6 +188,7 @@ pub fn new_env(project: &Project, slug: &str) -> NewEnvironment {
         memory_limit: Some(512),
         storage_limit: None,
         idle_policy: None,
+        start: false,
     }
 }
 

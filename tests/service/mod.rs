@@ -17,6 +17,7 @@ mod idle;
 mod lifecycle;
 mod logs;
 mod networks;
+mod pool;
 mod properties;
 mod reconcile;
 mod sessions;

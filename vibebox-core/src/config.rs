@@ -118,6 +118,25 @@ pub struct Config {
     /// How long the CPU of an idle environment is sampled before it is suspended
     /// (default 3 s; the engine's samples come once a second).
     pub idle_cpu_window: Duration,
+    /// The warm pool: per shape, containers kept created and started ahead of use, which a
+    /// matching "create and start" claims instead of creating one (default: none).
+    pub pool: Vec<PoolShape>,
+    /// How often the warm pool is checked and refilled besides after each claim (default 30 s).
+    pub pool_interval: Duration,
+}
+
+/// A shape of the warm pool: environments created and started with this image, these
+/// limits and the default storage limit take one of its `count` warm containers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolShape {
+    /// The image.
+    pub image: String,
+    /// CPU cores.
+    pub cpu_limit: f64,
+    /// Memory in MB.
+    pub memory_limit: i64,
+    /// How many warm containers to keep.
+    pub count: usize,
 }
 
 impl Default for Config {
@@ -175,6 +194,8 @@ impl Default for Config {
             idle_interval: Duration::from_secs(60),
             idle_cpu_percent: 5.0,
             idle_cpu_window: Duration::from_secs(3),
+            pool: Vec::new(),
+            pool_interval: Duration::from_secs(30),
         }
     }
 }

@@ -81,5 +81,6 @@ fn crate_env(project_id: vibebox_core::id::ProjectId) -> vibebox_core::service::
         memory_limit: None,
         storage_limit: None,
         idle_policy: None,
+        start: false,
     }
 }

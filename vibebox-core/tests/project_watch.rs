@@ -145,6 +145,7 @@ async fn create_env(vb: &Vibebox, actor: &Actor, project: &Project, slug: &str) 
             memory_limit: Some(512),
             storage_limit: None,
             idle_policy: None,
+            start: false,
         },
     )
     .await

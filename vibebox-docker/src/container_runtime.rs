@@ -8,8 +8,8 @@ use futures::stream::BoxStream;
 use vibebox_core::error::Result;
 use vibebox_core::runtime::{
     Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerStats,
-    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkInfo, NetworkSpec,
-    RuntimeEvent, TerminalSize,
+    ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions, NetworkAttachment, NetworkInfo,
+    NetworkSpec, RuntimeEvent, TerminalSize,
 };
 
 use crate::runtime::DockerRuntime;
@@ -116,5 +116,17 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn remove_network(&self, name: &str) -> Result<()> {
         self.remove_named_network(name).await
+    }
+
+    async fn connect_network(
+        &self,
+        id: &ContainerId,
+        attachment: &NetworkAttachment,
+    ) -> Result<()> {
+        self.connect_container(id, attachment).await
+    }
+
+    async fn disconnect_network(&self, id: &ContainerId, network: &str) -> Result<()> {
+        self.disconnect_container(id, network).await
     }
 }

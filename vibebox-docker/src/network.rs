@@ -17,14 +17,36 @@
 //!   instant they are not in force: here, 3 of 60 connections from one network to another got
 //!   through while 30 networks were being created, and a connection made then stays open.
 //!   Bridges are apart in steady state only; NOTES.md ("Reach") says what closes the gap.
+//!
+//! Connecting and disconnecting containers (`POST /networks/{name}/connect` and
+//! `…/disconnect`), seen on Docker 20.10.24:
+//! - Connecting a running or paused container that is on the network already answers 403
+//!   "endpoint with name … already exists in network …"; a created or stopped one, 200, and
+//!   its aliases there stay as they were either way. The contract makes both a success that
+//!   changes nothing, once inspect confirms the container is on the network.
+//! - Disconnecting a container that is not on the network answers 500 "container … is not
+//!   connected to (the) network …": a success that changes nothing, too.
+//! - A missing container answers 404 "No such container: …" (looked up first), a missing
+//!   network 404 "network … not found"; the error names which one is missing.
+//! - Aliases on the default `bridge` answer 400 "network-scoped alias is supported only for
+//!   containers in user defined networks": `InvalidInput` (`aliases`).
+//! - Both work whatever the container's state, paused included; a running container stays
+//!   running when it leaves its last network (it then has only loopback).
+//! - They add and remove endpoints in the bridge driver that creates and removes rework, so
+//!   this process makes them one at a time with those too (a precaution: no race between
+//!   them was seen).
 
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
-use bollard::models::{Ipam, IpamConfig, Network, NetworkCreateRequest, NetworkInspect};
+use bollard::errors::Error as DockerError;
+use bollard::models::{
+    EndpointSettings, Ipam, IpamConfig, Network, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkInspect,
+};
 use bollard::query_parameters::{InspectNetworkOptions, ListNetworksOptionsBuilder};
 use vibebox_core::error::{Error, Result};
-use vibebox_core::runtime::{ContainerId, Ipv4Subnet, NetworkInfo, NetworkSpec};
+use vibebox_core::runtime::{ContainerId, Ipv4Subnet, NetworkAttachment, NetworkInfo, NetworkSpec};
 
 use crate::error::{self, server_error};
 use crate::runtime::DockerRuntime;
@@ -121,6 +143,105 @@ impl DockerRuntime {
     }
 }
 
+impl DockerRuntime {
+    /// Attaches the container to `attachment.network` with its aliases; a container on the
+    /// network already is left alone.
+    ///
+    /// Errors: `NotFound` (`container`, or `network`); `InvalidInput` (`aliases`) for aliases
+    /// on the default bridge; `Conflict` when the engine says the container is on the network
+    /// but inspect does not; `Unavailable`.
+    pub(crate) async fn connect_container(
+        &self,
+        id: &ContainerId,
+        attachment: &NetworkAttachment,
+    ) -> Result<()> {
+        let docker = self.client().await?;
+        let request = NetworkConnectRequest {
+            container: id.as_str().to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
+                ..Default::default()
+            }),
+        };
+        let connected = {
+            let _one_at_a_time = NETWORK_CHANGES.lock().await;
+            docker.connect_network(&attachment.network, request).await
+        };
+        let e = match connected {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if !is_already_connected(&e) {
+            return Err(endpoint_error(e));
+        }
+        // The message names an endpoint; make sure it is this container's on this network.
+        let info = self.inspect_container(id).await?;
+        if info.networks.contains(&attachment.network) {
+            tracing::debug!(container = %id, network = %attachment.network, "already connected");
+            return Ok(());
+        }
+        let reason = server_error(&e).map(|(_, m)| m).unwrap_or_default();
+        Err(Error::Conflict(
+            format!(
+                "container {id} cannot join network {}: {reason}",
+                attachment.network
+            )
+            .into(),
+        ))
+    }
+
+    /// Detaches the container from `network`; a container not on it is left alone.
+    ///
+    /// Errors: `NotFound` (`container`, or `network`); `Unavailable`.
+    pub(crate) async fn disconnect_container(&self, id: &ContainerId, network: &str) -> Result<()> {
+        let docker = self.client().await?;
+        let request = NetworkDisconnectRequest {
+            container: id.as_str().to_string(),
+            force: None,
+        };
+        let disconnected = {
+            let _one_at_a_time = NETWORK_CHANGES.lock().await;
+            docker.disconnect_network(network, request).await
+        };
+        match disconnected {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_connected(&e) => {
+                tracing::debug!(container = %id, network, "not connected");
+                Ok(())
+            }
+            Err(e) => Err(endpoint_error(e)),
+        }
+    }
+}
+
+/// 403 "endpoint with name … already exists in network …" (409 too, should an engine send
+/// that).
+fn is_already_connected(e: &DockerError) -> bool {
+    matches!(server_error(e), Some((403 | 409, message)) if message.contains("already exists in network"))
+}
+
+/// "container … is not connected to network …" or "… to the network …" (500 on Docker 20.10;
+/// any status, should a later engine send another).
+fn is_not_connected(e: &DockerError) -> bool {
+    matches!(server_error(e), Some((_, message)) if message.contains("is not connected to"))
+}
+
+/// Maps an error of connect or disconnect: a 404 names the container or the network, aliases
+/// on the default bridge are invalid input, and the rest is mapped as any network error.
+fn endpoint_error(e: DockerError) -> Error {
+    match server_error(&e) {
+        Some((404, message)) if message.contains("No such container") => {
+            Error::not_found("container")
+        }
+        Some((404, _)) => Error::not_found("network"),
+        Some((400, message)) if message.contains("network-scoped alias") => Error::invalid(
+            "aliases",
+            "the engine's default network has no names; aliases need a network of its own",
+        ),
+        _ => error::map("network", e),
+    }
+}
+
 /// The networks whose name is exactly `name` (the engine's filter matches substrings).
 async fn networks_named(docker: &Docker, name: &str) -> Result<impl Iterator<Item = Network>> {
     let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
@@ -178,5 +299,62 @@ fn info_of_inspect(n: NetworkInspect) -> NetworkInfo {
             .into_iter()
             .collect::<BTreeMap<_, _>>(),
         containers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vibebox_core::error::ErrorKind;
+
+    use super::*;
+    use crate::error::server;
+
+    #[test]
+    fn already_connected_is_recognised_and_nothing_else_is() {
+        let answer = "endpoint with name vbx-a already exists in network vbx-net";
+        assert!(is_already_connected(&server(403, answer)));
+        assert!(is_already_connected(&server(409, answer)));
+        assert!(!is_already_connected(&server(
+            409,
+            "network with name vbx-net already exists"
+        )));
+        assert!(!is_already_connected(&server(404, "No such container: x")));
+        assert!(!is_already_connected(&DockerError::RequestTimeoutError));
+    }
+
+    #[test]
+    fn not_connected_is_recognised_whatever_the_status() {
+        assert!(is_not_connected(&server(
+            500,
+            "container abc is not connected to network bridge"
+        )));
+        assert!(is_not_connected(&server(
+            500,
+            "container abc is not connected to the network vbx-net"
+        )));
+        assert!(!is_not_connected(&server(500, "driver failed")));
+        assert!(!is_not_connected(&server(404, "network vbx not found")));
+    }
+
+    #[test]
+    fn a_404_names_the_container_or_the_network() {
+        let e = endpoint_error(server(404, "No such container: vbx-none"));
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "container not found");
+        let e = endpoint_error(server(404, "network vbx-nonet not found"));
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "network not found");
+    }
+
+    #[test]
+    fn aliases_on_the_default_bridge_are_invalid_input() {
+        let e = endpoint_error(server(
+            400,
+            "network-scoped alias is supported only for containers in user defined networks",
+        ));
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.field(), Some("aliases"));
+        let e = endpoint_error(server(500, "driver failed"));
+        assert_eq!(e.kind(), ErrorKind::Internal);
     }
 }

@@ -351,3 +351,50 @@ async fn the_idle_policy_is_shown_set_and_refused_naming_the_field() {
         "nothing of a refused patch is kept"
     );
 }
+
+#[tokio::test]
+async fn a_create_with_start_answers_the_running_environment_and_a_bad_one_creates_nothing() {
+    let app = App::new();
+    let alice = app.signed_in("alice").await;
+    let (project, _) = app.project_with_env(&alice).await;
+    let body = |slug: &str, start: serde_json::Value| {
+        json!({"project_id": project, "name": "Now", "slug": slug,
+               "base_image": "vibebox/base:bookworm", "start": start})
+    };
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/environments",
+            &alice,
+            Some(body("now", json!(true))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["status"], "running");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/environments",
+            &alice,
+            Some(body("bad", json!("yes"))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "start");
+    let r = app
+        .call(
+            "GET",
+            &format!("/api/v1/environments?project_id={project}"),
+            &alice,
+            None,
+        )
+        .await;
+    let slugs: Vec<_> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(slugs.len(), 2, "{slugs:?}");
+    assert!(!slugs.contains(&"bad".to_string()));
+}

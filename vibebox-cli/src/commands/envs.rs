@@ -119,6 +119,16 @@ async fn create(ctx: &Context, args: EnvCreateArgs) -> Result<u8, CliError> {
     new.cpu_limit = args.cpu;
     new.memory_limit = memory;
     new.storage_limit = storage;
+    // Nothing to add before it runs: one call creates and starts it (from the server's warm
+    // pool when one matches).
+    new.start = args.start && ports.is_empty() && vars.is_empty();
+    if new.start {
+        let name = format!("{}/{}", project.slug, slug);
+        let bar = lifecycle::spinner(ctx.out.json, &format!("Starting {name}"));
+        let created = ctx.client.create_environment(&new).await;
+        bar.finish_and_clear();
+        return lifecycle::settled_or_failed(ctx, &name, &created?);
+    }
     let env = ctx.client.create_environment(&new).await?;
     for (port, udp) in ports {
         let mut new = NewPort::tcp(port);

@@ -104,6 +104,16 @@ pub async fn run(
         settled = wait_for(ctx, &settled, transition.target(), &bar).await?;
     }
     bar.finish_and_clear();
+    settled_or_failed(ctx, &name, &settled)
+}
+
+/// Prints `NAME is STATUS.` (or the environment as JSON), or fails with the server's reason
+/// when it is in `error`.
+pub(super) fn settled_or_failed(
+    ctx: &Context,
+    name: &str,
+    settled: &Environment,
+) -> Result<u8, CliError> {
     if settled.status == EnvironmentStatus::Error {
         return Err(CliError::new(
             Kind::Failed,
@@ -117,7 +127,7 @@ pub async fn run(
             format!("`vibebox logs {name}` shows what it printed"),
         ));
     }
-    ctx.out.print(&settled, |out| {
+    ctx.out.print(settled, |out| {
         println!("{name} is {}.", out.status(settled.status.as_str()));
         Ok(())
     })?;
@@ -166,7 +176,7 @@ async fn wait_for(
 }
 
 /// A spinner on stderr when it is a terminal (hidden otherwise, and with --json).
-fn spinner(json: bool, message: &str) -> ProgressBar {
+pub(super) fn spinner(json: bool, message: &str) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -35,6 +35,10 @@ pub struct NewEnvironment {
     /// after 24 hours suspended).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_policy: Option<IdlePolicy>,
+    /// Start it at once: the answer is the running environment (from the server's warm pool
+    /// when one matches).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub start: bool,
 }
 
 impl NewEnvironment {
@@ -54,6 +58,7 @@ impl NewEnvironment {
             memory_limit: None,
             storage_limit: None,
             idle_policy: None,
+            start: false,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - `create` never pulls silently forever: an absent image that cannot be pulled is `NotFound`
 //!   with a message naming the image.
 //! - An engine that cannot be reached is `Unavailable` (what `container engine`).
-//! - `start` of a running container and `stop` of a stopped one succeed (idempotent).
+//! - `start` of a running container and `stop` of a stopped one succeed (idempotent), and so
+//!   do connecting a container to a network it is on and disconnecting it from one it is not.
 //! - Streams (`logs`, `stats`, `events`, exec output) end when their source ends; errors are
 //!   items of the stream.
 //!
@@ -173,4 +174,27 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug + 'static {
     /// until it is back). Errors: `NotFound` (`network`); `Conflict` while a running container
     /// is attached; `Unavailable`.
     async fn remove_network(&self, name: &str) -> Result<()>;
+
+    /// Attaches a container (running, paused or stopped) to the network `attachment.network`,
+    /// besides the networks it is already on. Containers on that network reach it by its
+    /// container name and by `attachment.aliases`; while it is live it is among the network's
+    /// [`containers`](NetworkInfo::containers), and [`inspect`](Self::inspect) lists the
+    /// network in [`ContainerInfo::networks`] from now on.
+    ///
+    /// Idempotent: a container already on the network is left alone, aliases included (they
+    /// are not changed; disconnect it first to change them).
+    ///
+    /// Errors: `NotFound` (`container`, or `network`); `InvalidInput` (`aliases`) for aliases
+    /// on the engine's default network (`bridge`), which has no names; `Unavailable`.
+    async fn connect_network(&self, id: &ContainerId, attachment: &NetworkAttachment)
+    -> Result<()>;
+
+    /// Detaches a container (running, paused or stopped) from a network; `bridge` names the
+    /// engine's default network. A running container keeps running, on its other networks
+    /// (or on none).
+    ///
+    /// Idempotent: a container that is not on the network is left alone.
+    ///
+    /// Errors: `NotFound` (`container`, or `network`); `Unavailable`.
+    async fn disconnect_network(&self, id: &ContainerId, network: &str) -> Result<()>;
 }

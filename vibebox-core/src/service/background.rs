@@ -1,6 +1,6 @@
 //! Background work: the reconciler (at startup, periodically and on engine events), OOM
 //! kills counted from engine events, the health pass, the idle-session reaper, the idle
-//! policies (auto-suspend) and log retention. It runs until the shutdown token fires.
+//! policies (auto-suspend), the warm pool's refill and log retention. It runs until the shutdown token fires.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +81,27 @@ impl Vibebox {
                 }
             }
         }));
+
+        let (this, token) = (self.clone(), shutdown.clone());
+        let every = period(cfg.pool_interval);
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {}
+                    _ = this.inner.pool.refill.notified() => {}
+                }
+                match this.refill_pool().await {
+                    Ok(r) if r.created + r.adopted + r.removed > 0 => {
+                        tracing::debug!(?r, "warm pool refilled")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "warm pool refill failed; retrying later"),
+                }
+            }
+        });
 
         let (this, token) = (self.clone(), shutdown.clone());
         let every = cfg.idle_interval;

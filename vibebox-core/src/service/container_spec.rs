@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use super::Vibebox;
 use crate::domain::{Environment, EnvironmentPort, Project};
 use crate::error::Result;
-use crate::id::EnvironmentId;
+use crate::id::{EnvironmentId, ProjectId};
 use crate::runtime::{
     ContainerSpec, LABEL_ENVIRONMENT_ID, LABEL_MANAGED, LABEL_PROJECT_ID, Limits, PortSpec,
     VolumeMount,
@@ -63,6 +63,18 @@ impl Vibebox {
         project: &Project,
         ports: &[EnvironmentPort],
     ) -> Result<ContainerSpec> {
+        self.spec_in(env, Some(project.id), ports).await
+    }
+
+    /// [`container_spec`](Self::container_spec), for an environment of `project` or, without
+    /// one, for a warm pool container made ahead of its environment: no project label, on the
+    /// engine's default network.
+    pub(crate) async fn spec_in(
+        &self,
+        env: &Environment,
+        project: Option<ProjectId>,
+        ports: &[EnvironmentPort],
+    ) -> Result<ContainerSpec> {
         let cfg = self.config();
         let variables = self.store().list_variables(env.id).await?;
         let mut hasher = Sha256::new();
@@ -108,7 +120,7 @@ impl Vibebox {
                 target: target.clone(),
             })
             .collect();
-        let network = self.network_attachment(env, project.id);
+        let network = project.and_then(|p| self.network_attachment(env, p));
         hasher.update(
             format!(
                 "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -138,9 +150,11 @@ impl Vibebox {
         labels.extend([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ENVIRONMENT_ID.to_string(), env.id.to_string()),
-            (LABEL_PROJECT_ID.to_string(), project.id.to_string()),
             (LABEL_SPEC_HASH.to_string(), spec_hash),
         ]);
+        if let Some(project) = project {
+            labels.insert(LABEL_PROJECT_ID.to_string(), project.to_string());
+        }
         Ok(ContainerSpec {
             name: format!("{}{}", cfg.container_name_prefix, env.id),
             image: env.base_image.clone(),

@@ -55,6 +55,10 @@ pub struct NewEnvironment {
     /// stop after 24 hours suspended).
     #[serde(default)]
     pub idle_policy: Option<IdlePolicy>,
+    /// Start it at once (default false): the answer is the running environment. A start
+    /// that fails leaves it created, in `error` with the reason.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// Changes to an environment. Image and limit changes take effect at the next start.
@@ -97,10 +101,14 @@ pub struct EnvironmentPatch {
 }
 
 impl Vibebox {
-    /// Creates a stopped environment in a project (owner, team admins and developers).
+    /// Creates a stopped environment in a project (owner, team admins and developers), or,
+    /// with `start`, a running one: then a warm container of the pool is claimed when one
+    /// matches (see the pool's docs), else it starts cold.
     ///
     /// Errors: `InvalidInput` naming the field; `AlreadyExists` (`slug`); `Conflict` for an
-    /// archived project; `PermissionDenied`; `NotFound` (`project`).
+    /// archived project; `PermissionDenied`; `NotFound` (`project`); with `start`,
+    /// `QuotaExceeded` (nothing is created) and the errors of
+    /// [`start_environment`](Self::start_environment).
     #[instrument(skip_all, fields(project.id = %new.project_id))]
     pub async fn create_environment(
         &self,
@@ -146,6 +154,23 @@ impl Vibebox {
             created_at: now,
             updated_at: now,
         };
+        if new.start {
+            let limit = self.config().max_running_per_user;
+            if self.store().count_running_environments(creator).await? >= limit {
+                return Err(Error::QuotaExceeded {
+                    what: "running environments per user",
+                    limit,
+                });
+            }
+            if let Some(warm) = self.take_warm(&env) {
+                let container = warm.container.clone();
+                let claimed = self.claim_warm(actor, env.clone(), &project, warm).await;
+                self.inner.pool.claimed(&container);
+                if let Some(running) = claimed? {
+                    return Ok(running);
+                }
+            }
+        }
         self.store().create_environment(&env).await?;
         self.publish_in(project.id, env.id, EventKind::Created);
         self.audit(
@@ -155,6 +180,9 @@ impl Vibebox {
                 .details(json!({ "project_id": project.id, "base_image": env.base_image })),
         )
         .await;
+        if new.start {
+            return self.start_environment(actor, env.id).await;
+        }
         Ok(env)
     }
 

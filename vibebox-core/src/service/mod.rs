@@ -17,6 +17,7 @@ mod idle;
 mod logs;
 mod networks;
 mod patch;
+mod pool;
 mod ports;
 mod preview;
 mod project_watch;
@@ -52,6 +53,7 @@ pub use health::HealthReport;
 pub use idle::IdleReport;
 pub use logs::LogFilter;
 pub use patch::Patch;
+pub use pool::PoolReport;
 pub use ports::{NewPort, PortPatch};
 pub use preview::{PreviewGrant, PreviewTarget};
 pub use project_watch::{
@@ -126,6 +128,8 @@ struct Inner {
     tunnels: Arc<tokio::sync::Semaphore>,
     /// The last activity of each environment (the idle policy's input).
     activity: idle::ActivityLog,
+    /// The warm pool's containers.
+    pool: pool::WarmPool,
 }
 
 /// How many revocations a slow listener may fall behind before it is told it lagged.
@@ -349,6 +353,7 @@ impl VibeboxBuilder {
                 revocations: tokio::sync::broadcast::channel(REVOCATION_BUFFER).0,
                 network_allocation: tokio::sync::Mutex::new(()),
                 activity: Default::default(),
+                pool: Default::default(),
                 tunnels,
             }),
         })

@@ -35,7 +35,8 @@ impl Vibebox {
     ///   container runs (and the rest of the start is done), else it goes to `error`.
     /// - An environment stuck in `stopping` past the deadline is stopped.
     /// - A stopped environment whose container runs has the container stopped.
-    /// - A container labelled for an environment that no longer exists is removed.
+    /// - A container labelled for an environment that no longer exists is removed (warm pool
+    ///   containers, made for environments that do not exist yet, are the pool's).
     /// - A project network whose project has no environment left is removed.
     ///
     /// Only containers carrying this instance's labels ([`Config::container_labels`](crate::config::Config::container_labels)) are looked at.
@@ -111,6 +112,13 @@ impl Vibebox {
                         }
                     }
                 }
+                // Warm pool containers wait for their environment: the pool's refill keeps
+                // or removes them.
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound
+                        && containers
+                            .iter()
+                            .all(|c| c.labels.contains_key(super::pool::LABEL_POOL)) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     for c in containers {
                         tracing::info!(container = %c.id, "removing an orphan container");

@@ -190,7 +190,11 @@ impl Vibebox {
         Ok(failed)
     }
 
-    async fn finish_start(&self, env: Environment, project: Project) -> Result<Environment> {
+    pub(crate) async fn finish_start(
+        &self,
+        env: Environment,
+        project: Project,
+    ) -> Result<Environment> {
         let started = match self.bring_up(env.clone(), &project).await {
             Ok(started) => started,
             Err(e) => {

@@ -129,6 +129,7 @@ impl H {
                     memory_limit: Some(512),
                     storage_limit: None,
                     idle_policy: None,
+                    start: false,
                 },
             )
             .await

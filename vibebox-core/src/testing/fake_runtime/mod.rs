@@ -37,6 +37,15 @@
 //! processes starts and no input is read; a statement already under way (a `sleep`) runs on.
 //! With [`Capabilities::pause`] off (see [`with_capabilities`](FakeRuntime::with_capabilities)),
 //! both answer `Unsupported`, like an engine without a freezer.
+//!
+//! # Networks
+//!
+//! The engine starts with Docker's default `bridge`. A container is on the network of its
+//! spec (else `bridge`) and on those it was [connected](ContainerRuntime::connect_network)
+//! to, until [disconnected](ContainerRuntime::disconnect_network); `inspect` lists them, and
+//! a network lists its live containers. It resolves no names;
+//! [`network_aliases`](FakeRuntime::network_aliases) tells the aliases a container has on a
+//! network.
 mod faults;
 mod interp;
 mod networks;
@@ -59,7 +68,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::{
     BoundPort, Capabilities, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
     ContainerState, ContainerStats, ExecId, ExecInfo, ExecSession, ExecSpec, LogChunk, LogOptions,
-    NetworkInfo, NetworkSpec, RuntimeEvent, RuntimeEventKind, TerminalSize,
+    NetworkAttachment, NetworkInfo, NetworkSpec, RuntimeEvent, RuntimeEventKind, TerminalSize,
 };
 
 /// The first port the fake engine hands out when none is requested.
@@ -209,8 +218,8 @@ struct Container {
     stall_generation: u64,
     /// Bumped to end every open log follow of the container.
     end_generation: u64,
-    /// The id of the network it was created on (`None`: the default bridge).
-    network_id: Option<String>,
+    /// The networks it is on: the one it was created on, then those it was connected to.
+    attachments: Vec<networks::Attachment>,
     /// Its files (`echo … > /path`), kept until it is removed.
     files: Files,
     /// True while paused; its processes wait on it.
@@ -286,12 +295,7 @@ impl Container {
             started_at: self.started_at,
             finished_at: self.finished_at,
             storage_limit_enforced: caps.storage_limit && self.spec.limits.storage_bytes.is_some(),
-            networks: vec![
-                self.spec
-                    .network
-                    .as_ref()
-                    .map_or_else(|| "bridge".to_string(), |n| n.network.clone()),
-            ],
+            networks: self.network_names(),
         }
     }
 
@@ -859,7 +863,7 @@ impl ContainerRuntime for FakeRuntime {
         if st.containers.values().any(|c| c.spec.name == spec.name) {
             return Err(Error::already_exists("container", "name"));
         }
-        let network_id = st.network_for(spec)?;
+        let attachments = st.attachments_for(spec)?;
         st.volumes
             .extend(spec.volumes.iter().map(|v| v.name.clone()));
         let id = ContainerId(random_hex_id());
@@ -887,7 +891,7 @@ impl ContainerRuntime for FakeRuntime {
             first_retained_log: 0,
             stall_generation: 0,
             end_generation: 0,
-            network_id,
+            attachments,
             files: Files::default(),
             frozen: watch::Sender::new(false),
             pending_exit: None,
@@ -1450,6 +1454,18 @@ impl ContainerRuntime for FakeRuntime {
         self.remove_fake_network(name)
     }
 
+    async fn connect_network(
+        &self,
+        id: &ContainerId,
+        attachment: &NetworkAttachment,
+    ) -> Result<()> {
+        self.connect_fake_network(id, attachment)
+    }
+
+    async fn disconnect_network(&self, id: &ContainerId, network: &str) -> Result<()> {
+        self.disconnect_fake_network(id, network)
+    }
+
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {
         if self.inner.lock().unavailable {
             return futures::stream::once(async { Err(unavailable()) }).boxed();
@@ -1601,6 +1617,37 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         let e = rt.resume(&id).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
+    }
+
+    #[tokio::test]
+    async fn connecting_again_keeps_the_first_aliases_and_a_removed_network_blocks_start() {
+        let rt = FakeRuntime::new();
+        let net = crate::runtime::NetworkSpec {
+            name: "n".into(),
+            subnet: crate::runtime::Ipv4Subnet::parse("10.9.0.0/28").unwrap(),
+            labels: BTreeMap::new(),
+        };
+        rt.create_network(&net).await.unwrap();
+        let id = rt.create(&spec("c", None)).await.unwrap();
+        let join = |alias: &str| NetworkAttachment {
+            network: "n".into(),
+            aliases: vec![alias.into()],
+        };
+        rt.connect_network(&id, &join("first")).await.unwrap();
+        rt.connect_network(&id, &join("second")).await.unwrap();
+        assert_eq!(
+            rt.network_aliases(&id, "n"),
+            Some(vec!["first".to_string()])
+        );
+        assert_eq!(rt.network_aliases(&id, "bridge"), Some(Vec::new()));
+
+        // A network it was connected to, removed while it is stopped, keeps it from starting
+        // (as the network it was created on would); it cannot be disconnected from it then.
+        rt.remove_network("n").await.unwrap();
+        let e = rt.start(&id).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let e = rt.disconnect_network(&id, "n").await.unwrap_err();
+        assert_eq!(e.to_string(), "network not found");
     }
 
     #[tokio::test]

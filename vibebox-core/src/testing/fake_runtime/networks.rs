@@ -1,11 +1,20 @@
 //! Networks in the fake engine: named bridges with a subnet, as Docker keeps them. The
 //! engine starts with Docker's own `bridge` (172.17.0.0/16), so allocators must avoid it.
+//!
+//! A container is on the networks it holds an `Attachment` to: the one it was created on
+//! (its spec's, else `bridge`), plus those it was connected to, minus those it was
+//! disconnected from. As on Docker 20.10, connecting a container that is on the network
+//! already leaves it (and its aliases) alone, disconnecting one that is not on it does
+//! nothing, aliases on the default bridge are refused, and the state of the container does
+//! not matter.
 
 use std::collections::BTreeMap;
 
 use super::{Container, FakeRuntime, State, carries, random_hex_id};
 use crate::error::{Error, Result};
-use crate::runtime::{ContainerSpec, Ipv4Subnet, NetworkInfo, NetworkSpec};
+use crate::runtime::{
+    ContainerId, ContainerSpec, Ipv4Subnet, NetworkAttachment, NetworkInfo, NetworkSpec,
+};
 
 /// The engine's default bridge, present in every fake engine.
 const DEFAULT_BRIDGE: (&str, &str) = ("bridge", "172.17.0.0/16");
@@ -15,6 +24,25 @@ pub(super) struct FakeNetwork {
     id: String,
     subnet: Option<Ipv4Subnet>,
     labels: BTreeMap<String, String>,
+}
+
+/// A container's place on a network.
+#[derive(Clone, Debug)]
+pub(super) struct Attachment {
+    /// The network's name when the container joined it.
+    network: String,
+    /// The network's id (a network recreated under the same name is another network).
+    network_id: String,
+    /// The extra names the container answers to there.
+    aliases: Vec<String>,
+}
+
+impl Attachment {
+    /// Whether it is to the network of this name or id (Docker keys a container's networks
+    /// by name, and keeps each one's id).
+    fn joins(&self, name: &str, id: &str) -> bool {
+        self.network == name || self.network_id == id
+    }
 }
 
 /// The networks of a new engine: Docker's default bridge.
@@ -30,26 +58,45 @@ pub(super) fn default_networks() -> BTreeMap<String, FakeNetwork> {
     )])
 }
 
+impl Container {
+    /// The names of the networks it is on, sorted (as the Docker adapter reports them).
+    pub(super) fn network_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.attachments.iter().map(|a| a.network.clone()).collect();
+        names.sort();
+        names
+    }
+}
+
 impl State {
-    /// The id of the network a new container joins, or `NotFound` (`network`) when the spec
-    /// names one that does not exist. `None` is the default bridge.
-    pub(super) fn network_for(&self, spec: &ContainerSpec) -> Result<Option<String>> {
-        match &spec.network {
-            None => Ok(None),
-            Some(attachment) => self
-                .networks
-                .get(&attachment.network)
-                .map(|n| Some(n.id.clone()))
-                .ok_or_else(|| Error::not_found("network")),
-        }
+    /// Where a new container is attached: its spec's network, or the default bridge. Errors:
+    /// `NotFound` (`network`) when the spec names one that does not exist.
+    pub(super) fn attachments_for(&self, spec: &ContainerSpec) -> Result<Vec<Attachment>> {
+        let attachment = spec.network.clone().unwrap_or_else(|| NetworkAttachment {
+            network: DEFAULT_BRIDGE.0.to_string(),
+            aliases: Vec::new(),
+        });
+        Ok(vec![self.attachment(&attachment)?])
     }
 
-    /// Whether the container's network still exists (the one it was created on, by id: a
-    /// network recreated under the same name is another network).
+    /// An attachment to an existing network. Errors: `NotFound` (`network`).
+    fn attachment(&self, attachment: &NetworkAttachment) -> Result<Attachment> {
+        let network = self
+            .networks
+            .get(&attachment.network)
+            .ok_or_else(|| Error::not_found("network"))?;
+        Ok(Attachment {
+            network: attachment.network.clone(),
+            network_id: network.id.clone(),
+            aliases: attachment.aliases.clone(),
+        })
+    }
+
+    /// Whether every network the container is on still exists (by id: a network recreated
+    /// under the same name is another network).
     pub(super) fn network_present(&self, c: &Container) -> bool {
-        c.network_id
-            .as_ref()
-            .is_none_or(|id| self.networks.values().any(|n| &n.id == id))
+        c.attachments
+            .iter()
+            .all(|a| self.networks.values().any(|n| n.id == a.network_id))
     }
 
     fn network_info(&self, name: &str, n: &FakeNetwork) -> NetworkInfo {
@@ -57,11 +104,7 @@ impl State {
             .containers
             .values()
             .filter(|c| c.state.is_live())
-            .filter(|c| match (&c.network_id, c.spec.network.is_none()) {
-                (Some(id), _) => id == &n.id,
-                (None, true) => name == DEFAULT_BRIDGE.0,
-                (None, false) => false,
-            })
+            .filter(|c| c.attachments.iter().any(|a| a.network_id == n.id))
             .map(|c| c.id.clone())
             .collect();
         NetworkInfo {
@@ -143,6 +186,78 @@ impl FakeRuntime {
         }
         st.networks.remove(name);
         Ok(())
+    }
+
+    pub(super) fn connect_fake_network(
+        &self,
+        id: &ContainerId,
+        attachment: &NetworkAttachment,
+    ) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(None)?;
+        // Docker looks for the container first.
+        st.container(id)?;
+        let joined = st.attachment(attachment)?;
+        if attachment.network == DEFAULT_BRIDGE.0 && !attachment.aliases.is_empty() {
+            // Docker: 400 "network-scoped alias is supported only for containers in user
+            // defined networks".
+            return Err(Error::invalid(
+                "aliases",
+                "the engine's default network has no names; aliases need a network of its own",
+            ));
+        }
+        let Some(c) = st.containers.get_mut(id.as_str()) else {
+            return Err(Error::not_found("container"));
+        };
+        // Docker 20.10 answers 403 "endpoint with name … already exists in network …" for a
+        // live container and 200 for a stopped one, changing nothing either way.
+        if c.attachments
+            .iter()
+            .any(|a| a.joins(&joined.network, &joined.network_id))
+        {
+            return Ok(());
+        }
+        c.attachments.push(joined);
+        drop(st);
+        self.inner.bump();
+        Ok(())
+    }
+
+    pub(super) fn disconnect_fake_network(&self, id: &ContainerId, network: &str) -> Result<()> {
+        let mut st = self.inner.lock();
+        st.check(None)?;
+        st.container(id)?;
+        let network_id = st
+            .networks
+            .get(network)
+            .map(|n| n.id.clone())
+            .ok_or_else(|| Error::not_found("network"))?;
+        let Some(c) = st.containers.get_mut(id.as_str()) else {
+            return Err(Error::not_found("container"));
+        };
+        // Docker 20.10 answers 500 "container … is not connected to the network …" when it is
+        // not on it: the contract leaves it alone.
+        let before = c.attachments.len();
+        c.attachments.retain(|a| !a.joins(network, &network_id));
+        let changed = c.attachments.len() != before;
+        drop(st);
+        if changed {
+            self.inner.bump();
+        }
+        Ok(())
+    }
+
+    /// The aliases a container answers to on a network it is on (`None` when it is not on
+    /// it, or does not exist).
+    pub fn network_aliases(&self, id: &ContainerId, network: &str) -> Option<Vec<String>> {
+        self.inner
+            .lock()
+            .containers
+            .get(id.as_str())?
+            .attachments
+            .iter()
+            .find(|a| a.network == network)
+            .map(|a| a.aliases.clone())
     }
 
     /// The names of the networks that exist (the default bridge included).

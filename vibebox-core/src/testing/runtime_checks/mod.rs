@@ -40,9 +40,12 @@ pub use self::kill::{
     kill_stops_a_running_container_at_once,
 };
 pub use self::networks::{
-    missing_network_is_not_found, network_name_taken_is_already_exists,
-    network_round_trip_create_inspect_list_remove, overlapping_subnet_is_conflict,
-    running_container_holds_its_network,
+    aliases_on_the_default_network_are_invalid_input,
+    connect_then_disconnect_moves_a_running_container_between_networks,
+    connecting_to_a_missing_network_is_not_found,
+    connecting_twice_and_disconnecting_twice_are_fine, missing_network_is_not_found,
+    network_name_taken_is_already_exists, network_round_trip_create_inspect_list_remove,
+    overlapping_subnet_is_conflict, running_container_holds_its_network,
 };
 pub use self::pause::{
     events_report_pause_and_unpause, pause_freezes_the_container,
@@ -104,6 +107,10 @@ macro_rules! __vibebox_runtime_check_list {
             overlapping_subnet_is_conflict,
             running_container_holds_its_network,
             missing_network_is_not_found,
+            connect_then_disconnect_moves_a_running_container_between_networks,
+            connecting_twice_and_disconnecting_twice_are_fine,
+            aliases_on_the_default_network_are_invalid_input,
+            connecting_to_a_missing_network_is_not_found,
             pause_freezes_the_container,
             resume_thaws_and_keeps_memory,
             pause_of_a_stopped_container_is_conflict,

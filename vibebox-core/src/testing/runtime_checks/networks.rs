@@ -1,11 +1,15 @@
 //! Checks of networks: create, inspect, list and remove; names and subnets are exclusive; a
-//! running container holds its network; a missing network is `NotFound`.
+//! running container holds its network; a missing network is `NotFound`; containers are
+//! connected to networks and disconnected from them, idempotently.
 
 use std::collections::BTreeMap;
 
-use super::{RuntimeFixture, Scope, expect_kind, guarded, within};
+use super::{RuntimeFixture, Scope, absent_id, expect_kind, guarded, within};
 use crate::error::{ErrorKind, Result};
-use crate::runtime::{ContainerRuntime, Ipv4Subnet, NetworkAttachment, NetworkInfo, NetworkSpec};
+use crate::runtime::{
+    ContainerId, ContainerRuntime, ContainerState, Ipv4Subnet, NetworkAttachment, NetworkInfo,
+    NetworkSpec,
+};
 
 /// Where the checks take their subnets from: a range Docker's default pools do not use.
 const CHECK_POOL: &str = "10.254.0.0/16";
@@ -226,6 +230,234 @@ pub async fn missing_network_is_not_found(rt: &dyn ContainerRuntime, fx: &Runtim
             ErrorKind::NotFound,
             "start without its network",
         );
+    })
+    .await;
+}
+
+/// The engine's default network.
+const DEFAULT_NETWORK: &str = "bridge";
+
+fn attachment(network: &str, aliases: &[&str]) -> NetworkAttachment {
+    NetworkAttachment {
+        network: network.to_string(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// The sorted names of the networks the container is on, as `inspect` reports them.
+async fn networks_of(rt: &dyn ContainerRuntime, id: &ContainerId) -> Vec<String> {
+    let mut names = rt.inspect(id).await.expect("inspect").networks;
+    names.sort();
+    names
+}
+
+/// Whether the network lists the container among its attached (running) containers.
+async fn attached(rt: &dyn ContainerRuntime, network: &str, id: &ContainerId) -> bool {
+    rt.inspect_network(network)
+        .await
+        .expect("inspect_network")
+        .containers
+        .contains(id)
+}
+
+/// A running container on the default network, connected to another network with an alias,
+/// is on both (inspect says so both ways); disconnected from the default network it keeps
+/// running on the other one, which cannot be removed while it is attached (`Conflict`);
+/// disconnected from that one too, it still runs, and the network can be removed.
+pub async fn connect_then_disconnect_moves_a_running_container_between_networks(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
+    guarded(rt, |s| async move {
+        let net = s.create_network(fx, "move").await;
+        let id = s.create_started(&fx.spec("mover")).await;
+        assert_eq!(networks_of(s.rt, &id).await, vec![DEFAULT_NETWORK]);
+        assert!(attached(s.rt, DEFAULT_NETWORK, &id).await);
+
+        within(
+            "connect_network",
+            s.rt.connect_network(&id, &attachment(&net.name, &["mover-alias"])),
+        )
+        .await
+        .expect("connect_network");
+        let mut both = vec![DEFAULT_NETWORK.to_string(), net.name.clone()];
+        both.sort();
+        assert_eq!(networks_of(s.rt, &id).await, both);
+        let inspected =
+            s.rt.inspect_network(&net.name)
+                .await
+                .expect("inspect_network");
+        assert_eq!(inspected.containers, vec![id.clone()]);
+
+        within(
+            "disconnect_network",
+            s.rt.disconnect_network(&id, DEFAULT_NETWORK),
+        )
+        .await
+        .expect("disconnect from the default network");
+        let info = s.rt.inspect(&id).await.expect("inspect");
+        assert_eq!(info.state, ContainerState::Running, "{info:?}");
+        assert_eq!(info.networks, vec![net.name.clone()]);
+        assert!(!attached(s.rt, DEFAULT_NETWORK, &id).await);
+        assert!(attached(s.rt, &net.name, &id).await);
+        expect_kind(
+            s.rt.remove_network(&net.name).await,
+            ErrorKind::Conflict,
+            "remove a network a running container was connected to",
+        );
+
+        within(
+            "disconnect_network",
+            s.rt.disconnect_network(&id, &net.name),
+        )
+        .await
+        .expect("disconnect from the other network");
+        let info = s.rt.inspect(&id).await.expect("inspect");
+        assert_eq!(info.state, ContainerState::Running, "{info:?}");
+        assert!(info.networks.is_empty(), "{info:?}");
+        assert!(!attached(s.rt, &net.name, &id).await);
+        within("remove_network", s.rt.remove_network(&net.name))
+            .await
+            .expect("remove_network once disconnected");
+    })
+    .await;
+}
+
+/// Connecting a container to a network it is on already succeeds and changes nothing, while
+/// it is stopped and while it runs; so does disconnecting it from a network it is not on. A
+/// stopped container connected to a network is attached to it once started.
+pub async fn connecting_twice_and_disconnecting_twice_are_fine(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
+    guarded(rt, |s| async move {
+        let net = s.create_network(fx, "twice").await;
+        let id = s.create(&fx.spec("twice")).await;
+        let joined = attachment(&net.name, &["twice-alias"]);
+        let mut both = vec![DEFAULT_NETWORK.to_string(), net.name.clone()];
+        both.sort();
+        for round in ["created", "created, again"] {
+            within("connect_network", s.rt.connect_network(&id, &joined))
+                .await
+                .unwrap_or_else(|e| panic!("connect ({round}): {e}"));
+            assert_eq!(networks_of(s.rt, &id).await, both, "{round}");
+        }
+        // A stopped container holds no network.
+        assert!(!attached(s.rt, &net.name, &id).await);
+
+        within("start", s.rt.start(&id)).await.expect("start");
+        assert!(attached(s.rt, &net.name, &id).await);
+        within("connect_network", s.rt.connect_network(&id, &joined))
+            .await
+            .expect("connect while running, again");
+        assert_eq!(networks_of(s.rt, &id).await, both);
+        let inspected =
+            s.rt.inspect_network(&net.name)
+                .await
+                .expect("inspect_network");
+        assert_eq!(inspected.containers, vec![id.clone()]);
+
+        for round in ["running", "running, again"] {
+            within(
+                "disconnect_network",
+                s.rt.disconnect_network(&id, &net.name),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("disconnect ({round}): {e}"));
+            assert_eq!(
+                networks_of(s.rt, &id).await,
+                vec![DEFAULT_NETWORK],
+                "{round}"
+            );
+        }
+        assert!(!attached(s.rt, &net.name, &id).await);
+        let info = s.rt.inspect(&id).await.expect("inspect");
+        assert_eq!(info.state, ContainerState::Running, "{info:?}");
+    })
+    .await;
+}
+
+/// The default network has no names: connecting a container to it with aliases is
+/// `InvalidInput` (`aliases`) and leaves the container off it; without aliases it works.
+pub async fn aliases_on_the_default_network_are_invalid_input(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
+    guarded(rt, |s| async move {
+        let net = s.create_network(fx, "no-alias").await;
+        let mut spec = fx.spec("no-alias");
+        spec.network = Some(attachment(&net.name, &[]));
+        let id = s.create_started(&spec).await;
+        let e = expect_kind(
+            within(
+                "connect_network",
+                s.rt.connect_network(&id, &attachment(DEFAULT_NETWORK, &["named"])),
+            )
+            .await,
+            ErrorKind::InvalidInput,
+            "aliases on the default network",
+        );
+        assert_eq!(e.field(), Some("aliases"), "{e}");
+        assert_eq!(networks_of(s.rt, &id).await, vec![net.name.clone()]);
+        within(
+            "connect_network",
+            s.rt.connect_network(&id, &attachment(DEFAULT_NETWORK, &[])),
+        )
+        .await
+        .expect("connect to the default network without aliases");
+        let mut both = vec![DEFAULT_NETWORK.to_string(), net.name.clone()];
+        both.sort();
+        assert_eq!(networks_of(s.rt, &id).await, both);
+        assert!(attached(s.rt, DEFAULT_NETWORK, &id).await);
+    })
+    .await;
+}
+
+/// Connecting to or disconnecting from a network that does not exist is `NotFound`
+/// (`network`), and so is either for a container that does not exist (`container`); the
+/// container is left on its networks.
+pub async fn connecting_to_a_missing_network_is_not_found(
+    rt: &dyn ContainerRuntime,
+    fx: &RuntimeFixture,
+) {
+    guarded(rt, |s| async move {
+        let net = s.create_network(fx, "present").await;
+        let id = s.create_started(&fx.spec("lost")).await;
+        let missing = fx.network_name("never-created");
+        let e = expect_kind(
+            s.rt.connect_network(&id, &attachment(&missing, &["lost"]))
+                .await,
+            ErrorKind::NotFound,
+            "connect to a missing network",
+        );
+        assert_eq!(e.to_string(), "network not found");
+        let e = expect_kind(
+            s.rt.disconnect_network(&id, &missing).await,
+            ErrorKind::NotFound,
+            "disconnect from a missing network",
+        );
+        assert_eq!(e.to_string(), "network not found");
+        assert_eq!(networks_of(s.rt, &id).await, vec![DEFAULT_NETWORK]);
+
+        let absent = absent_id(fx);
+        let e = expect_kind(
+            s.rt.connect_network(&absent, &attachment(&net.name, &[]))
+                .await,
+            ErrorKind::NotFound,
+            "connect a missing container",
+        );
+        assert_eq!(e.to_string(), "container not found");
+        let e = expect_kind(
+            s.rt.disconnect_network(&absent, &net.name).await,
+            ErrorKind::NotFound,
+            "disconnect a missing container",
+        );
+        assert_eq!(e.to_string(), "container not found");
+        let inspected =
+            s.rt.inspect_network(&net.name)
+                .await
+                .expect("inspect_network");
+        assert!(inspected.containers.is_empty(), "{inspected:?}");
     })
     .await;
 }
