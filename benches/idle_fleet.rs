@@ -9,9 +9,11 @@
 //!   the figure `docker stats` shows); the usage with the page cache is printed below;
 //! - container CPU: the containers' cumulative CPU time (`cpu_stats.cpu_usage.total_usage`,
 //!   one-shot stats before and after the window), as a share of one core;
-//! - the engine: resident memory (`VmRSS`) and CPU time of the `dockerd`, `containerd` and
-//!   `containerd-shim*` processes read from `/proc` (so the engine must run on this host), and
-//!   the host's `MemAvailable`.
+//! - the engine: resident memory (`VmRSS`, and the proportional set size from `smaps_rollup`,
+//!   which shares the shims' common pages out among them instead of counting them in each)
+//!   and CPU time over the window of the `dockerd`, `containerd` and `containerd-shim*`
+//!   processes, read from `/proc` (so the engine must run on this host), and the host's
+//!   `MemAvailable`.
 //!
 //! The phases run one after the other, never side by side: the empty engine; the raw
 //! containers (the harness's base image, the command, user and limits VibeBox gives its
@@ -22,7 +24,7 @@
 //! the fleet operations took (start, pause/suspend, unpause/resume, removal of all N, eight at
 //! a time) is printed too.
 //!
-//! Run: `cargo bench --bench idle_fleet` (N = 100, about four minutes); `VIBEBOX_BENCH_QUICK=1`
+//! Run: `cargo bench --bench idle_fleet` (N = 100, 4–5 minutes); `VIBEBOX_BENCH_QUICK=1`
 //! (or no `--bench` argument) takes N = 10 and shorter windows, to check that it works.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -66,9 +68,7 @@ struct Scale {
 }
 
 fn scale() -> Scale {
-    let quick = std::env::var("VIBEBOX_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
-        || !std::env::args().any(|a| a == "--bench");
-    if quick {
+    if common::quick() {
         Scale {
             n: 10,
             settle_running: Duration::from_secs(2),
@@ -147,8 +147,30 @@ async fn sweep(docker: &Docker, ids: &[String]) -> Vec<Sample> {
 
 // ---- Host figures: /proc ----
 
-/// The engine's processes: pid → (comm, VmRSS in KiB, utime + stime in clock ticks).
-fn engine_processes() -> HashMap<u32, (String, u64, u64)> {
+/// One of the engine's processes.
+struct EngineProcess {
+    comm: String,
+    /// `VmRSS`, KiB: shared pages (the shims' code) count in full in every process.
+    rss_kib: u64,
+    /// The proportional set size, KiB (`smaps_rollup`; 0 unless asked for): shared pages
+    /// divided among the processes that map them.
+    pss_kib: u64,
+    /// utime + stime, in clock ticks.
+    ticks: u64,
+}
+
+/// A `Name:   value kB` line's value.
+fn kib(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|v| v.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    })
+}
+
+/// The engine's processes (`dockerd`, `containerd`, `containerd-shim*`) by pid; with their
+/// PSS when `pss` (reading it walks their page tables).
+fn engine_processes(pss: bool) -> HashMap<u32, EngineProcess> {
     let mut out = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
@@ -168,15 +190,18 @@ fn engine_processes() -> HashMap<u32, (String, u64, u64)> {
         if !(comm == "dockerd" || comm == "containerd" || comm.starts_with("containerd-shim")) {
             continue;
         }
-        let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        let rss_kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix("VmRSS:")
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                })
-            })
+            .and_then(|s| kib(&s, "VmRSS"))
             .unwrap_or(0);
+        let pss_kib = if pss {
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+                .ok()
+                .and_then(|s| kib(&s, "Pss"))
+                .unwrap_or(0)
+        } else {
+            0
+        };
         // Fields after the command's closing parenthesis: state is the 3rd field of the
         // line, utime the 14th, stime the 15th.
         let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -187,7 +212,15 @@ fn engine_processes() -> HashMap<u32, (String, u64, u64)> {
                 Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
             })
             .unwrap_or(0);
-        out.insert(pid, (comm.to_string(), rss, ticks));
+        out.insert(
+            pid,
+            EngineProcess {
+                comm: comm.to_string(),
+                rss_kib,
+                pss_kib,
+                ticks,
+            },
+        );
     }
     out
 }
@@ -196,13 +229,7 @@ fn engine_processes() -> HashMap<u32, (String, u64, u64)> {
 fn meminfo(field: &str) -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(field)
-                    .and_then(|v| v.strip_prefix(':'))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-        })
+        .and_then(|s| kib(&s, field))
         .unwrap_or(0)
 }
 
@@ -242,9 +269,17 @@ struct Measured {
     /// The containers' CPU, % of one core.
     cpu_pct: f64,
     engine_rss_kib: u64,
+    engine_pss_kib: u64,
+    /// RSS and PSS of `dockerd`, `containerd` and the shims (all of them), KiB.
+    dockerd_rss_kib: u64,
+    containerd_rss_kib: u64,
+    shims_rss_kib: u64,
+    shims_pss_kib: u64,
     /// The engine's CPU over the quiet window, % of one core.
     engine_cpu_pct: f64,
     shims: usize,
+    /// The engine's running (or paused) containers, this bench's and any other's.
+    on_engine: usize,
     mem_available_kib: u64,
     /// The whole host's busy CPU over the quiet window, % of one core.
     host_busy_pct: f64,
@@ -260,10 +295,16 @@ async fn measure(
     hz: f64,
 ) -> Measured {
     let before = sweep(docker, ids).await;
-    let (e0, b0, t0) = (engine_processes(), host_busy_ticks(), Instant::now());
+    let (e0, b0, t0) = (engine_processes(false), host_busy_ticks(), Instant::now());
     tokio::time::sleep(window).await;
-    let (e1, b1, t1) = (engine_processes(), host_busy_ticks(), Instant::now());
+    let (e1, b1, t1) = (engine_processes(false), host_busy_ticks(), Instant::now());
+    let memory = engine_processes(true);
+    let sum = |f: fn(&EngineProcess) -> u64, which: fn(&str) -> bool| -> u64 {
+        memory.values().filter(|p| which(&p.comm)).map(f).sum()
+    };
+    let shim = |c: &str| c.starts_with("containerd-shim");
     let after = sweep(docker, ids).await;
+    let on_engine = harness::docker(&["ps", "-q"]).split_whitespace().count();
     let quiet = (t1 - t0).as_secs_f64();
     let cpu_pct = before
         .iter()
@@ -271,10 +312,10 @@ async fn measure(
         .map(|(b, a)| {
             a.cpu_ns.saturating_sub(b.cpu_ns) as f64 / (a.at - b.at).as_nanos() as f64 * 100.0
         })
-        .sum();
+        .fold(0.0, |sum, c| sum + c);
     let engine_ticks: u64 = e1
         .iter()
-        .filter_map(|(pid, (_, _, t))| e0.get(pid).map(|(_, _, t0)| t.saturating_sub(*t0)))
+        .filter_map(|(pid, p)| e0.get(pid).map(|p0| p.ticks.saturating_sub(p0.ticks)))
         .sum();
     Measured {
         label,
@@ -282,12 +323,15 @@ async fn measure(
         working_set: after.iter().map(|s| s.working_set).sum(),
         usage: after.iter().map(|s| s.usage).sum(),
         cpu_pct,
-        engine_rss_kib: e1.values().map(|(_, rss, _)| rss).sum(),
+        engine_rss_kib: sum(|p| p.rss_kib, |_| true),
+        engine_pss_kib: sum(|p| p.pss_kib, |_| true),
+        dockerd_rss_kib: sum(|p| p.rss_kib, |c| c == "dockerd"),
+        containerd_rss_kib: sum(|p| p.rss_kib, |c| c == "containerd"),
+        shims_rss_kib: sum(|p| p.rss_kib, shim),
+        shims_pss_kib: sum(|p| p.pss_kib, shim),
         engine_cpu_pct: engine_ticks as f64 / hz / quiet * 100.0,
-        shims: e1
-            .values()
-            .filter(|(c, _, _)| c.starts_with("containerd-shim"))
-            .count(),
+        shims: memory.values().filter(|p| shim(&p.comm)).count(),
+        on_engine,
         mem_available_kib: meminfo("MemAvailable"),
         host_busy_pct: b1.saturating_sub(b0) as f64 / hz / quiet * 100.0,
     }
@@ -387,10 +431,11 @@ async fn raw_container(docker: &Docker, d: &D, i: usize) -> String {
 
 fn print_table(rows: &[Measured], window: Duration) {
     println!(
-        "\n| measurement | n | container memory MiB | per container MiB | container CPU % of one core ({} s window) | engine RSS MiB (dockerd + containerd + shims) | engine CPU % of one core | host MemAvailable MiB |",
+        "\n| measurement | n | container memory MiB | per container MiB | container CPU % of one core ({} s window) | engine RSS MiB (dockerd + containerd + shims) | engine PSS MiB | engine CPU % of one core | host MemAvailable MiB |",
         window.as_secs()
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mib = |k: u64| k as f64 / 1024.0;
     for m in rows {
         let per = if m.n == 0 {
             "–".to_string()
@@ -398,25 +443,31 @@ fn print_table(rows: &[Measured], window: Duration) {
             format!("{:.2}", m.working_set as f64 / MIB / m.n as f64)
         };
         println!(
-            "| {} | {} | {:.1} | {per} | {:.2} | {:.1} | {:.2} | {:.0} |",
+            "| {} | {} | {:.1} | {per} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} |",
             m.label,
             m.n,
             m.working_set as f64 / MIB,
             m.cpu_pct,
-            m.engine_rss_kib as f64 / 1024.0,
+            mib(m.engine_rss_kib),
+            mib(m.engine_pss_kib),
             m.engine_cpu_pct,
-            m.mem_available_kib as f64 / 1024.0
+            mib(m.mem_available_kib)
         );
     }
     println!(
-        "\ncontainer memory: one-shot stats, `memory_stats.usage` less `total_inactive_file` (as `docker stats`); with the page cache:"
+        "\ncontainer memory: one-shot stats, `memory_stats.usage` less `total_inactive_file` (as `docker stats`). Details:"
     );
     for m in rows {
         println!(
-            "  {:<28} usage {:>8.1} MiB; {} shim processes; host busy {:.1} % of one core over the window",
+            "  {:<22} usage with page cache {:>6.1} MiB; RSS dockerd {:.1}, containerd {:.1}, {} shims {:.1} (PSS {:.1}) MiB; {} containers on the engine; host busy {:.1} % of one core",
             m.label,
             m.usage as f64 / MIB,
+            mib(m.dockerd_rss_kib),
+            mib(m.containerd_rss_kib),
             m.shims,
+            mib(m.shims_rss_kib),
+            mib(m.shims_pss_kib),
+            m.on_engine,
             m.host_busy_pct
         );
     }

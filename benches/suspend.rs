@@ -28,9 +28,7 @@ use vibebox::domain::EnvironmentStatus;
 use vibebox::service::ExecRequest;
 
 fn samples() -> usize {
-    let quick = std::env::var("VIBEBOX_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
-        || !std::env::args().any(|a| a == "--bench");
-    if quick { 10 } else { 200 }
+    if common::quick() { 10 } else { 200 }
 }
 
 fn main() {

@@ -71,6 +71,13 @@ impl Latencies {
     }
 }
 
+/// Whether to take few samples: `VIBEBOX_BENCH_QUICK` is set, or cargo ran the bench without
+/// `--bench` (as `cargo test --benches` does), to check that it works.
+pub fn quick() -> bool {
+    std::env::var("VIBEBOX_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
+        || !std::env::args().any(|a| a == "--bench")
+}
+
 /// Milliseconds, for tables.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
