@@ -196,11 +196,15 @@ async fn the_reconciler_leaves_warm_containers_and_a_restart_adopts_or_removes_t
         (2, 0, 0),
         "{report:?}"
     );
-    // One whose shapes changed removes them, with their home volumes.
+    // The reconciler of one whose shapes changed removes them, with their home volumes.
     let volumes = h.rt.volumes().len();
     let changed = service(&h, Config::default());
-    let report = changed.refill_pool().await.unwrap();
-    assert_eq!((report.removed, report.warm), (2, 0), "{report:?}");
+    let report = changed.reconcile().await.unwrap();
+    assert_eq!(
+        (report.warm_removed, report.orphans_removed),
+        (2, 0),
+        "{report:?}"
+    );
     assert_eq!(warm_containers(&h).await, 0);
     assert_eq!(h.rt.volumes().len(), volumes - 2);
 }

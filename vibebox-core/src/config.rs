@@ -123,6 +123,9 @@ pub struct Config {
     pub pool: Vec<PoolShape>,
     /// How often the warm pool is checked and refilled besides after each claim (default 30 s).
     pub pool_interval: Duration,
+    /// The pause between two creates of a refill (default 250 ms), so that a refill leaves
+    /// the engine to the API between its creates.
+    pub pool_refill_gap: Duration,
 }
 
 /// A shape of the warm pool: environments created and started with this image, these
@@ -196,6 +199,7 @@ impl Default for Config {
             idle_cpu_window: Duration::from_secs(3),
             pool: Vec::new(),
             pool_interval: Duration::from_secs(30),
+            pool_refill_gap: Duration::from_millis(250),
         }
     }
 }

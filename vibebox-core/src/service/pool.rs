@@ -14,9 +14,9 @@
 //!   spec hash, so the first start after a stop recreates the container cold, on the same
 //!   home volume, as any change of image or limits does.
 //! - The refill runs in the background, one create at a time. Warm containers are labelled
-//!   `vibebox.pool`, never shown as environments; the refill adopts those of configured
-//!   shapes it finds (after a restart) up to the shape's count and removes the rest, and the
-//!   reconciler leaves them to it.
+//!   `vibebox.pool`, never shown as environments; the reconciler (and each refill) adopts
+//!   those of configured shapes it finds (after a restart) up to the shape's count and
+//!   removes the rest.
 //! - An empty pool, or any failure of a claim, falls back to a cold start.
 
 use std::collections::{HashMap, VecDeque};
@@ -180,20 +180,7 @@ impl Vibebox {
                 return self.finish_start(env, project.clone()).await.map(Some);
             }
         };
-        let running = match self
-            .set_status(&env, EnvironmentStatus::Running, None)
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail_environment(&env, format!("could not record the start: {e}"))
-                    .await;
-                return Err(e);
-            }
-        };
-        self.complete_start(&running, &info).await?;
-        tracing::info!(environment.id = %running.id, "environment running from the warm pool");
-        Ok(Some(running))
+        self.mark_running(&env, &info).await.map(Some)
     }
 
     /// Makes a claimed warm container the environment's: connects it to the project's
@@ -224,19 +211,61 @@ impl Vibebox {
     }
 
     /// One pass of the warm pool: adopts warm containers of configured shapes found on the
-    /// engine, removes the others, and creates what each shape lacks, one at a time.
+    /// engine, removes the others, and creates what each shape lacks, one at a time with
+    /// [`Config::pool_refill_gap`](crate::config::Config::pool_refill_gap) between creates.
     ///
     /// Errors: when the engine or the store cannot be reached; a create that fails is logged
     /// and the pass goes on with the next shape.
     #[tracing::instrument(skip_all)]
     pub async fn refill_pool(&self) -> Result<PoolReport> {
-        let mut report = PoolReport::default();
-        let shapes: HashMap<String, &PoolShape> = self
-            .config()
+        let mut report = self.sweep_pool().await?;
+        let shapes = self.pool_shapes();
+        for (key, shape) in &shapes {
+            loop {
+                let have = self.inner.pool.slots().get(key).map_or(0, VecDeque::len);
+                if have >= shape.count {
+                    break;
+                }
+                if report.created > 0 {
+                    tokio::time::sleep(self.config().pool_refill_gap).await;
+                }
+                match self.warm_one(shape).await {
+                    Ok(w) => {
+                        self.inner
+                            .pool
+                            .slots()
+                            .entry(key.clone())
+                            .or_default()
+                            .push_back(w);
+                        report.created += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(image = %shape.image, error = %e, "could not make a warm container");
+                        break;
+                    }
+                }
+            }
+        }
+        report.warm = self.inner.pool.slots().values().map(VecDeque::len).sum();
+        Ok(report)
+    }
+
+    /// The configured shapes by key.
+    fn pool_shapes(&self) -> HashMap<String, &PoolShape> {
+        self.config()
             .pool
             .iter()
             .map(|s| (shape_key(&s.image, s.cpu_limit, s.memory_limit), s))
-            .collect();
+            .collect()
+    }
+
+    /// The cleaning half of [`refill_pool`](Self::refill_pool), also run by the reconciler:
+    /// adopts warm containers of configured shapes found on the engine (up to each count) and
+    /// removes the rest (shapes no longer configured, beyond their count, not running);
+    /// forgets warm containers removed behind its back. Creates nothing.
+    pub(crate) async fn sweep_pool(&self) -> Result<PoolReport> {
+        let mut report = PoolReport::default();
+        let shapes = self.pool_shapes();
         let mut listed = std::collections::HashSet::new();
         for c in self.runtime().list(&self.managed_labels()).await? {
             let Some(key) = c.labels.get(LABEL_POOL) else {
@@ -300,29 +329,6 @@ impl Vibebox {
         for w in &dropped {
             self.discard_warm(w).await;
             report.removed += 1;
-        }
-        for (key, shape) in &shapes {
-            loop {
-                let have = self.inner.pool.slots().get(key).map_or(0, VecDeque::len);
-                if have >= shape.count {
-                    break;
-                }
-                match self.warm_one(shape).await {
-                    Ok(w) => {
-                        self.inner
-                            .pool
-                            .slots()
-                            .entry(key.clone())
-                            .or_default()
-                            .push_back(w);
-                        report.created += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(image = %shape.image, error = %e, "could not make a warm container");
-                        break;
-                    }
-                }
-            }
         }
         report.warm = self.inner.pool.slots().values().map(VecDeque::len).sum();
         Ok(report)

@@ -24,6 +24,9 @@ pub struct ReconcileReport {
     pub orphans_removed: usize,
     /// Project networks removed because their project has no environment left.
     pub networks_removed: usize,
+    /// Warm pool containers removed (of shapes no longer configured, beyond their count, or
+    /// not running).
+    pub warm_removed: usize,
 }
 
 impl Vibebox {
@@ -35,8 +38,9 @@ impl Vibebox {
     ///   container runs (and the rest of the start is done), else it goes to `error`.
     /// - An environment stuck in `stopping` past the deadline is stopped.
     /// - A stopped environment whose container runs has the container stopped.
-    /// - A container labelled for an environment that no longer exists is removed (warm pool
-    ///   containers, made for environments that do not exist yet, are the pool's).
+    /// - A container labelled for an environment that no longer exists is removed, except
+    ///   warm pool containers (made for environments that do not exist yet): those of
+    ///   configured shapes are kept up to each shape's count, the rest removed.
     /// - A project network whose project has no environment left is removed.
     ///
     /// Only containers carrying this instance's labels ([`Config::container_labels`](crate::config::Config::container_labels)) are looked at.
@@ -134,6 +138,7 @@ impl Vibebox {
             }
         }
         report.networks_removed = self.sweep_project_networks().await?.removed;
+        report.warm_removed = self.sweep_pool().await?.removed;
         Ok(report)
     }
 

@@ -204,18 +204,25 @@ impl Vibebox {
             }
         };
         let (env, info) = started;
-        let running = match self
-            .set_status(&env, EnvironmentStatus::Running, None)
-            .await
-        {
+        self.mark_running(&env, &info).await
+    }
+
+    /// Marks a starting environment whose container runs as running (an environment that
+    /// cannot be marked goes to `error`), then completes the start.
+    pub(crate) async fn mark_running(
+        &self,
+        env: &Environment,
+        info: &ContainerInfo,
+    ) -> Result<Environment> {
+        let running = match self.set_status(env, EnvironmentStatus::Running, None).await {
             Ok(r) => r,
             Err(e) => {
-                self.fail_environment(&env, format!("could not record the start: {e}"))
+                self.fail_environment(env, format!("could not record the start: {e}"))
                     .await;
                 return Err(e);
             }
         };
-        self.complete_start(&running, &info).await?;
+        self.complete_start(&running, info).await?;
         tracing::info!(environment.id = %running.id, "environment running");
         Ok(running)
     }
