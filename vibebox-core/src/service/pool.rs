@@ -110,13 +110,19 @@ impl Vibebox {
             return None;
         }
         let key = shape_key(&env.base_image, env.cpu_limit, env.memory_limit);
-        let warm = self.inner.pool.slots().get_mut(&key)?.pop_front()?;
-        self.inner
-            .pool
-            .claiming
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(warm.container.clone());
+        let warm = {
+            // Marked as being claimed before the slots are let go, so that a refill looking
+            // at the engine meanwhile sees it held.
+            let mut slots = self.inner.pool.slots();
+            let warm = slots.get_mut(&key)?.pop_front()?;
+            self.inner
+                .pool
+                .claiming
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(warm.container.clone());
+            warm
+        };
         self.inner.pool.refill.notify_one();
         Some(warm)
     }
