@@ -238,3 +238,30 @@ fn service(h: &H, config: Config) -> Vibebox {
         .build()
         .unwrap()
 }
+
+#[tokio::test]
+async fn two_servers_holding_one_warm_container_claim_it_once() {
+    let h = H::with_config(pooled(1)).await;
+    h.vb.refill_pool().await.unwrap();
+    // A second server on the same store and engine adopts the same warm container.
+    let other = service(&h, pooled(1));
+    assert_eq!(other.refill_pool().await.unwrap().adopted, 1);
+    let (alice, project) = owner(&h, "alice").await;
+    let (a, b) = tokio::join!(
+        h.vb.create_environment(&alice, started(&project, "first")),
+        other.create_environment(&alice, started(&project, "second")),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.status, EnvironmentStatus::Running);
+    assert_eq!(b.status, EnvironmentStatus::Running);
+    assert_ne!(a.id, b.id);
+    assert_ne!(a.container_id, b.container_id, "one claim per container");
+    let from_pool = [&a, &b]
+        .iter()
+        .filter(|e| {
+            h.rt.spec_of(&H::container(e))
+                .is_some_and(|s| s.labels.contains_key("vibebox.pool"))
+        })
+        .count();
+    assert_eq!(from_pool, 1, "exactly one of them got the warm container");
+}
