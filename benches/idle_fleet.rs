@@ -29,6 +29,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
+#[path = "common/engine.rs"]
+mod engine;
 #[path = "../tests/docker/mod.rs"]
 mod harness;
 
@@ -493,11 +495,7 @@ fn print_operations(ops: &[Timed]) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = engine::runtime();
     rt.block_on(async {
         let began = Instant::now();
         let Scale {
@@ -515,11 +513,7 @@ fn main() {
         let _raw_cleanup = RawContainers {
             run: d.run().to_string(),
         };
-        let docker = Docker::connect_with_local_defaults()
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
+        let docker = engine::docker().await;
         // References, which the per-call futures below copy.
         let (docker, d) = (&docker, &d);
         let mut rows = Vec::new();

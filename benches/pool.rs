@@ -24,24 +24,37 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use common::{Percentiles, ms, quick, row};
 use engine::raw_exec_true;
 use harness::{BASE_IMAGE, D, new_env};
 use vibebox::config::PoolShape;
 use vibebox::domain::EnvironmentStatus;
+use vibebox::rbac::Actor;
 use vibebox::service::{ExecRequest, NewEnvironment};
 
 const CPU: f64 = 0.5;
 const MEMORY_MB: i64 = 256;
 
+/// Creates (and starts) `new`, then execs `true` in it, then deletes it: how long the create
+/// took, and how long until the exec had succeeded.
+async fn to_ready(d: &D, actor: &Actor, new: NewEnvironment) -> (Duration, Duration) {
+    let t = Instant::now();
+    let env = d.vb.create_environment(actor, new).await.unwrap();
+    assert_eq!(env.status, EnvironmentStatus::Running);
+    let created = t.elapsed();
+    let r =
+        d.vb.exec(actor, env.id, ExecRequest::new(["true"]))
+            .await
+            .unwrap();
+    assert_eq!(r.exit_code, Some(0));
+    let ready = t.elapsed();
+    d.vb.delete_environment(actor, env.id).await.unwrap();
+    (created, ready)
+}
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = engine::runtime();
     rt.block_on(async {
         let n = if quick() { 5 } else { 40 };
         let d = D::with(|c| {
@@ -54,11 +67,7 @@ fn main() {
             }];
         })
         .await;
-        let docker = Docker::connect_with_local_defaults()
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
+        let docker = engine::docker().await;
         let alice = d.user("alice").await;
         let project = d.project(&alice, "bench").await;
         let user = d.config.container_user.clone();
@@ -81,48 +90,19 @@ fn main() {
         for i in 0..n + 2 {
             // From the pool (refilled, untimed, before each sample).
             assert_eq!(d.vb.refill_pool().await.unwrap().warm, 1);
-            let t = Instant::now();
-            let env =
-                d.vb.create_environment(
-                    &alice,
-                    NewEnvironment {
-                        start: true,
-                        ..new_env(&project, &format!("warm-{i}"), BASE_IMAGE)
-                    },
-                )
-                .await
-                .unwrap();
-            assert_eq!(env.status, EnvironmentStatus::Running);
-            let claim_took = t.elapsed();
-            let r =
-                d.vb.exec(&alice, env.id, ExecRequest::new(["true"]))
-                    .await
-                    .unwrap();
-            assert_eq!(r.exit_code, Some(0));
-            let took_warm = t.elapsed();
-            d.vb.delete_environment(&alice, env.id).await.unwrap();
-
+            let new = NewEnvironment {
+                start: true,
+                ..new_env(&project, &format!("warm-{i}"), BASE_IMAGE)
+            };
+            let (claim_took, took_warm) = to_ready(&d, &alice, new).await;
             // Cold: the same request with the pool drained (another memory size is another
             // shape, so nothing matches).
-            let t = Instant::now();
-            let env =
-                d.vb.create_environment(
-                    &alice,
-                    NewEnvironment {
-                        start: true,
-                        memory_limit: Some(MEMORY_MB + 1),
-                        ..new_env(&project, &format!("cold-{i}"), BASE_IMAGE)
-                    },
-                )
-                .await
-                .unwrap();
-            let r =
-                d.vb.exec(&alice, env.id, ExecRequest::new(["true"]))
-                    .await
-                    .unwrap();
-            assert_eq!(r.exit_code, Some(0));
-            let took_cold = t.elapsed();
-            d.vb.delete_environment(&alice, env.id).await.unwrap();
+            let new = NewEnvironment {
+                start: true,
+                memory_limit: Some(MEMORY_MB + 1),
+                ..new_env(&project, &format!("cold-{i}"), BASE_IMAGE)
+            };
+            let (_, took_cold) = to_ready(&d, &alice, new).await;
 
             // Raw: create, start and exec with bollard.
             let name = format!("{}raw-{i}", d.config.container_name_prefix);

@@ -71,11 +71,7 @@ async fn background(d: &D, env: &Environment, port: u16, command: &str) {
 }
 
 async fn exec_round_trip(d: &D, actor: &Actor, env: &Environment, n: usize) {
-    let docker = Docker::connect_with_local_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .unwrap();
+    let docker = engine::docker().await;
     let id = container(env);
     let (mut raw, mut ours) = (Vec::new(), Vec::new());
     for i in 0..n + 5 {

@@ -20,7 +20,6 @@ mod harness;
 
 use std::time::Instant;
 
-use bollard::Docker;
 use common::{Percentiles, ms, row};
 use engine::raw_exec_true;
 use harness::{D, container};
@@ -32,20 +31,12 @@ fn samples() -> usize {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = engine::runtime();
     rt.block_on(async {
         let n = samples();
         let d = D::with(|c| c.default_sessions = vec![]).await;
         let (alice, env) = d.owner_with_running_env("bench").await;
-        let docker = Docker::connect_with_local_defaults()
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
+        let docker = engine::docker().await;
         let id = container(&env);
         let user = d.config.container_user.clone();
         let (mut raw_ready, mut our_ready, mut raw_pause, mut our_pause) =

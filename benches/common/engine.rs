@@ -7,6 +7,24 @@ use bollard::Docker;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use futures::StreamExt;
 
+/// The runtime the engine benches run on: two workers, like the machine's two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A bollard client of the local engine, for the raw baselines.
+pub async fn docker() -> Docker {
+    Docker::connect_with_local_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap()
+}
+
 /// A raw bollard exec of `true` (create, start, read to the end, inspect): the engine's own
 /// cost, the baseline of exec measurements.
 pub async fn raw_exec_true(docker: &Docker, container: &str, user: Option<String>) {

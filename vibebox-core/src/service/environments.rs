@@ -5,7 +5,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::{AuditRecord, StopMode, Vibebox};
-use crate::domain::{Environment, EnvironmentStatus, IdlePolicy};
+use crate::domain::{Environment, EnvironmentStatus, IdlePolicy, Project};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
 use crate::id::{EnvironmentId, ProjectId};
@@ -155,35 +155,56 @@ impl Vibebox {
             updated_at: now,
         };
         if new.start {
-            let limit = self.config().max_running_per_user;
-            if self.store().count_running_environments(creator).await? >= limit {
-                return Err(Error::QuotaExceeded {
-                    what: "running environments per user",
-                    limit,
-                });
-            }
-            if let Some(warm) = self.take_warm(&env) {
-                let container = warm.container.clone();
-                let claimed = self.claim_warm(actor, env.clone(), &project, warm).await;
-                self.inner.pool.claimed(&container);
-                if let Some(running) = claimed? {
-                    return Ok(running);
-                }
+            self.check_running_quota(creator, false).await?;
+            if let Some(running) = self.start_from_pool(actor, &env, &project).await? {
+                return Ok(running);
             }
         }
         self.store().create_environment(&env).await?;
-        self.publish_in(project.id, env.id, EventKind::Created);
-        self.audit(
-            actor,
-            AuditRecord::new("environment.create", "environment", env.id)
-                .team(project.owner.team_id())
-                .details(json!({ "project_id": project.id, "base_image": env.base_image })),
-        )
-        .await;
+        self.announce_created(actor, &env, &project, false).await;
         if new.start {
             return self.start_environment(actor, env.id).await;
         }
         Ok(env)
+    }
+
+    /// Publishes and audits the creation of `env` (`warm`: from the warm pool).
+    pub(crate) async fn announce_created(
+        &self,
+        actor: &Actor,
+        env: &Environment,
+        project: &Project,
+        warm: bool,
+    ) {
+        self.publish_in(project.id, env.id, EventKind::Created);
+        let mut details = json!({ "project_id": project.id, "base_image": env.base_image });
+        if warm {
+            details["warm"] = json!(true);
+        }
+        self.audit(
+            actor,
+            AuditRecord::new("environment.create", "environment", env.id)
+                .team(project.owner.team_id())
+                .details(details),
+        )
+        .await;
+    }
+
+    /// Every environment matching `filter`, across pages (for the service's own passes).
+    pub(crate) async fn all_environments(
+        &self,
+        filter: &EnvironmentFilter,
+    ) -> Result<Vec<Environment>> {
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut all = Vec::new();
+        loop {
+            let envs = self.store().list_environments(filter, &page).await?;
+            all.extend(envs.items);
+            match envs.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
     }
 
     /// An environment the actor can see. Errors: `NotFound` (`environment`).

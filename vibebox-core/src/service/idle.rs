@@ -35,7 +35,7 @@ use crate::domain::{Environment, EnvironmentStatus};
 use crate::error::Result;
 use crate::id::EnvironmentId;
 use crate::rbac::{Action, Actor};
-use crate::store::{EnvironmentFilter, PageRequest};
+use crate::store::EnvironmentFilter;
 
 /// How many environments one pass samples for CPU at once.
 const CPU_CHECKS_AT_ONCE: usize = 8;
@@ -120,11 +120,13 @@ impl ActivityLog {
 }
 
 /// A handle that records activity on one environment: held by streams (tunnels, exec stdin,
-/// terminals) that mark every transfer.
-#[derive(Clone)]
+/// terminals) that mark every transfer. It writes the shared log at most once a second (of
+/// the service's clock), so a busy stream does not take the log's lock per chunk.
 pub(crate) struct ActivityMark {
     vibebox: Vibebox,
     env: EnvironmentId,
+    /// The second (Unix time) last written to the log.
+    written: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for ActivityMark {
@@ -138,7 +140,15 @@ impl std::fmt::Debug for ActivityMark {
 impl ActivityMark {
     /// Records activity now.
     pub(crate) fn mark(&self) {
-        self.vibebox.note_activity(self.env);
+        let now = self.vibebox.now();
+        let second = now.timestamp();
+        if self
+            .written
+            .swap(second, std::sync::atomic::Ordering::Relaxed)
+            != second
+        {
+            self.vibebox.inner.activity.note(self.env, now);
+        }
     }
 }
 
@@ -153,6 +163,7 @@ impl Vibebox {
         ActivityMark {
             vibebox: self.clone(),
             env,
+            written: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 
@@ -245,11 +256,9 @@ impl Vibebox {
         .unwrap_or_default();
         let busiest = samples
             .into_iter()
-            .filter_map(|s: Result<_>| s.ok())
-            .map(|s: crate::runtime::ContainerStats| s.cpu_percent)
-            .fold(None, |max: Option<f64>, c| {
-                Some(max.map_or(c, |m| m.max(c)))
-            })?;
+            .filter_map(|s: Result<crate::runtime::ContainerStats>| s.ok())
+            .map(|s| s.cpu_percent)
+            .reduce(f64::max)?;
         (busiest >= self.config().idle_cpu_percent).then_some(busiest)
     }
 
@@ -271,7 +280,7 @@ impl Vibebox {
         self.freeze(
             &Actor::System,
             access,
-            json!({ "reason": "idle", "idle_minutes": minutes }),
+            Some(json!({ "reason": "idle", "idle_minutes": minutes })),
         )
         .await?;
         tracing::info!(environment.id = %env.id, idle_minutes = minutes, "suspended for idleness");
@@ -292,21 +301,12 @@ impl Vibebox {
         Ok(())
     }
 
-    /// Every environment in one status, across pages.
+    /// Every environment in one status.
     async fn environments_in(&self, status: EnvironmentStatus) -> Result<Vec<Environment>> {
-        let filter = EnvironmentFilter {
+        self.all_environments(&EnvironmentFilter {
             statuses: vec![status],
             ..Default::default()
-        };
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        let mut all = Vec::new();
-        loop {
-            let envs = self.store().list_environments(&filter, &page).await?;
-            all.extend(envs.items);
-            match envs.next_cursor {
-                Some(c) => page.cursor = Some(c),
-                None => return Ok(all),
-            }
-        }
+        })
+        .await
     }
 }

@@ -23,13 +23,10 @@ use std::collections::{HashMap, VecDeque};
 
 use tokio::sync::Notify;
 
-use serde_json::json;
-
 use super::{AuditRecord, Vibebox};
 use crate::config::PoolShape;
 use crate::domain::{Environment, EnvironmentStatus, IdlePolicy, Project};
-use crate::error::{ErrorKind, Result};
-use crate::events::EventKind;
+use crate::error::{Error, ErrorKind, Result};
 use crate::id::{EnvironmentId, ProjectId, UserId};
 use crate::rbac::Actor;
 use crate::runtime::{ContainerId, ContainerInfo, LABEL_ENVIRONMENT_ID};
@@ -102,10 +99,28 @@ fn shape_key(image: &str, cpu_limit: f64, memory_limit: i64) -> String {
 }
 
 impl Vibebox {
+    /// Creates `env` (not stored yet) running in a warm container of its shape, if the pool
+    /// has one; `None` when it has none or another server claimed it first (the caller starts
+    /// cold).
+    pub(crate) async fn start_from_pool(
+        &self,
+        actor: &Actor,
+        env: &Environment,
+        project: &Project,
+    ) -> Result<Option<Environment>> {
+        let Some(warm) = self.take_warm(env) else {
+            return Ok(None);
+        };
+        let container = warm.container.clone();
+        let claimed = self.claim_warm(actor, env.clone(), project, warm).await;
+        self.inner.pool.claimed(&container);
+        claimed
+    }
+
     /// Takes a warm container for an environment of this image and these limits, if the pool
     /// has one, and wakes the refill. The storage limit must be the default (a warm container
     /// has the default one).
-    pub(crate) fn take_warm(&self, env: &Environment) -> Option<Warm> {
+    fn take_warm(&self, env: &Environment) -> Option<Warm> {
         if env.storage_limit != super::environments::DEFAULT_STORAGE_LIMIT {
             return None;
         }
@@ -131,7 +146,7 @@ impl Vibebox {
     /// container's id as starting, then makes the container its own and marks it running.
     /// `None` when another server claimed the container first (the caller starts cold). A
     /// container that cannot be made the environment's is replaced by a cold start.
-    pub(crate) async fn claim_warm(
+    async fn claim_warm(
         &self,
         actor: &Actor,
         mut env: Environment,
@@ -159,23 +174,12 @@ impl Vibebox {
                 return Err(e);
             }
         }
-        let team = project.owner.team_id();
-        self.publish_in(project.id, env.id, EventKind::Created);
+        self.announce_created(actor, &env, project, true).await;
         self.publish_status(&env);
         self.audit(
             actor,
-            AuditRecord::new("environment.create", "environment", env.id)
-                .team(team)
-                .details(json!({
-                    "project_id": project.id,
-                    "base_image": env.base_image,
-                    "warm": true,
-                })),
-        )
-        .await;
-        self.audit(
-            actor,
-            AuditRecord::new("environment.start", "environment", env.id).team(team),
+            AuditRecord::new("environment.start", "environment", env.id)
+                .team(project.owner.team_id()),
         )
         .await;
         self.note_activity(env.id);
@@ -192,7 +196,7 @@ impl Vibebox {
     /// Makes a claimed warm container the environment's: connects it to the project's
     /// network (when there are project networks) and leaves the default one. Returns the
     /// container's state, which must be running.
-    pub(crate) async fn adopt_warm(
+    async fn adopt_warm(
         &self,
         env: &Environment,
         project: ProjectId,
@@ -209,9 +213,7 @@ impl Vibebox {
         }
         let info = self.runtime().inspect(container).await?;
         if !info.state.is_running() {
-            return Err(crate::error::Error::Conflict(
-                "the warm container is not running".into(),
-            ));
+            return Err(Error::Conflict("the warm container is not running".into()));
         }
         Ok(info)
     }
@@ -265,15 +267,30 @@ impl Vibebox {
             .collect()
     }
 
-    /// The cleaning half of [`refill_pool`](Self::refill_pool), also run by the reconciler:
+    /// The cleaning half of [`refill_pool`](Self::refill_pool) (the reconciler runs it on its
+    /// own listing):
     /// adopts warm containers of configured shapes found on the engine (up to each count) and
     /// removes the rest (shapes no longer configured, beyond their count, not running);
     /// forgets warm containers removed behind its back. Creates nothing.
-    pub(crate) async fn sweep_pool(&self) -> Result<PoolReport> {
+    async fn sweep_pool(&self) -> Result<PoolReport> {
+        let listed = self.runtime().list(&self.managed_labels()).await?;
+        self.sweep_listed_pool(listed, true).await
+    }
+
+    /// [`sweep_pool`](Self::sweep_pool) on the engine's containers as already listed (the
+    /// reconciler's listing; containers without the pool label are passed over). Only a
+    /// listing taken by the refill itself (`fresh`: no create of the pool can be in flight)
+    /// says that a warm container missing from it is gone; the reconciler's may predate a
+    /// create the refill is making meanwhile.
+    pub(crate) async fn sweep_listed_pool(
+        &self,
+        containers: Vec<ContainerInfo>,
+        fresh: bool,
+    ) -> Result<PoolReport> {
         let mut report = PoolReport::default();
         let shapes = self.pool_shapes();
         let mut listed = std::collections::HashSet::new();
-        for c in self.runtime().list(&self.managed_labels()).await? {
+        for c in containers {
             let Some(key) = c.labels.get(LABEL_POOL) else {
                 continue;
             };
@@ -323,7 +340,9 @@ impl Vibebox {
         {
             let mut slots = self.inner.pool.slots();
             for (key, queue) in slots.iter_mut() {
-                queue.retain(|w| listed.contains(&w.container));
+                if fresh {
+                    queue.retain(|w| listed.contains(&w.container));
+                }
                 let wanted = shapes.get(key).map_or(0, |s| s.count);
                 while queue.len() > wanted {
                     if let Some(w) = queue.pop_back() {

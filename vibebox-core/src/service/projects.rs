@@ -169,20 +169,12 @@ impl Vibebox {
     /// Before a project is deleted: refuses if an environment is active, then removes the
     /// containers of the stopped ones. Returns the environments, to announce their deletion.
     async fn remove_project_containers(&self, project: ProjectId) -> Result<Vec<Environment>> {
-        let filter = EnvironmentFilter {
-            project_id: Some(project),
-            ..Default::default()
-        };
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        let mut envs = Vec::new();
-        loop {
-            let p = self.store().list_environments(&filter, &page).await?;
-            envs.extend(p.items);
-            match p.next_cursor {
-                Some(c) => page.cursor = Some(c),
-                None => break,
-            }
-        }
+        let envs = self
+            .all_environments(&EnvironmentFilter {
+                project_id: Some(project),
+                ..Default::default()
+            })
+            .await?;
         if let Some(active) = envs.iter().find(|e| !e.status.is_deletable()) {
             return Err(Error::Conflict(
                 format!(

@@ -56,6 +56,12 @@ impl Vibebox {
     pub async fn reconcile(&self) -> Result<ReconcileReport> {
         let mut report = ReconcileReport::default();
         let containers = self.runtime().list(&self.managed_labels()).await?;
+        // The warm pool's share of the same listing, swept at the end.
+        let warm: Vec<ContainerInfo> = containers
+            .iter()
+            .filter(|c| c.labels.contains_key(super::pool::LABEL_POOL))
+            .cloned()
+            .collect();
         let mut by_env: HashMap<EnvironmentId, Vec<ContainerInfo>> = HashMap::new();
         for c in containers {
             match c
@@ -138,7 +144,7 @@ impl Vibebox {
             }
         }
         report.networks_removed = self.sweep_project_networks().await?.removed;
-        report.warm_removed = self.sweep_pool().await?.removed;
+        report.warm_removed = self.sweep_listed_pool(warm, false).await?.removed;
         Ok(report)
     }
 

@@ -15,7 +15,7 @@ use super::{AuditRecord, Vibebox};
 use crate::domain::{Environment, EnvironmentStatus, Project};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventKind;
-use crate::id::EnvironmentId;
+use crate::id::{EnvironmentId, UserId};
 use crate::lifecycle::StateMachine;
 use crate::rbac::{Action, Actor};
 use crate::runtime::{ContainerId, ContainerInfo, ExecSpec, LABEL_ENVIRONMENT_ID};
@@ -51,19 +51,7 @@ impl Vibebox {
             _ => {}
         }
         env.status.transition_to(EnvironmentStatus::Starting)?;
-        let limit = self.config().max_running_per_user;
-        let quota_error = Error::QuotaExceeded {
-            what: "running environments per user",
-            limit,
-        };
-        if self
-            .store()
-            .count_running_environments(env.creator_id)
-            .await?
-            >= limit
-        {
-            return Err(quota_error);
-        }
+        self.check_running_quota(env.creator_id, false).await?;
         let previous = env.status;
         let starting = match self
             .set_status(&env, EnvironmentStatus::Starting, None)
@@ -84,12 +72,10 @@ impl Vibebox {
         };
         // Concurrent starts of different environments may all pass the first check; the one
         // that finds the quota exceeded after its own write undoes it.
-        if self
-            .store()
-            .count_running_environments(env.creator_id)
-            .await?
-            > limit
-        {
+        if let Err(quota_error) = self.check_running_quota(env.creator_id, true).await {
+            if quota_error.kind() != ErrorKind::QuotaExceeded {
+                return Err(quota_error);
+            }
             let mut undo = starting.clone();
             undo.status = previous;
             undo.status_changed_at = env.status_changed_at;
@@ -115,6 +101,22 @@ impl Vibebox {
                     Some(Box::new(e) as crate::error::BoxError),
                 )
             })?
+    }
+
+    /// Refuses a start by `user` past their running quota: `counted` says whether the start
+    /// is already recorded (and so in the count).
+    ///
+    /// Errors: `QuotaExceeded`.
+    pub(crate) async fn check_running_quota(&self, user: UserId, counted: bool) -> Result<()> {
+        let limit = self.config().max_running_per_user;
+        let running = self.store().count_running_environments(user).await?;
+        if running >= limit + u64::from(counted) {
+            return Err(Error::QuotaExceeded {
+                what: "running environments per user",
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// CAS the status, keeping the state machine, and publish the change.

@@ -57,16 +57,16 @@ impl Vibebox {
         let _freezing = lock.lock.write().await;
         // Read again under the lock: another suspend may have finished meanwhile.
         access.env = self.store().get_environment(id).await?;
-        self.freeze(actor, access, serde_json::Value::Null).await
+        self.freeze(actor, access, None).await
     }
 
-    /// Freezes the environment `access` holds and audits it with `details`. The caller holds
+    /// Freezes the environment `access` holds and audits it (with `details` if given). The caller holds
     /// the environment's freeze lock for writing.
     pub(crate) async fn freeze(
         &self,
         actor: &Actor,
         access: super::access::EnvironmentAccess,
-        details: serde_json::Value,
+        details: Option<serde_json::Value>,
     ) -> Result<Environment> {
         let env = access.env;
         if env.status == EnvironmentStatus::Suspended {
@@ -88,7 +88,7 @@ impl Vibebox {
         let suspended = self.settle(&env, EnvironmentStatus::Suspended).await?;
         let mut record = AuditRecord::new("environment.suspend", "environment", env.id)
             .team(access.project.owner.team_id());
-        if !details.is_null() {
+        if let Some(details) = details {
             record = record.details(details);
         }
         self.audit(actor, record).await;
