@@ -2,8 +2,10 @@
 //! terminal does: `send-keys` in, `capture-pane` out. Every wait polls with a deadline.
 //!
 //! Each [`Tmux`] has its own server (its socket in the test's scratch directory, `tmux -S`)
-//! and configuration (no status line, so a pane is exactly the size it was given), and kills
-//! its server and removes the directory when dropped, also when the test failed.
+//! and configuration (no status line, so a pane is exactly the size it was given; the server
+//! stays up when its last session closes, so a test that closes one pane and opens another
+//! never races a server on its way out), and kills its server and removes the directory when
+//! dropped, also when the test failed.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,7 +32,7 @@ impl Tmux {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("tmux.conf"),
-            "set -g status off\nset -g remain-on-exit on\nset -g history-limit 5000\n",
+            "set -g status off\nset -g remain-on-exit on\nset -g history-limit 5000\nset -g exit-empty off\n",
         )
         .unwrap();
         Self { dir }
