@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, Mount,
-    MountType, MountVolumeOptions, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum,
+    HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum,
 };
 use secrecy::ExposeSecret;
 use vibebox_core::domain::Protocol;
@@ -14,6 +14,28 @@ use vibebox_core::runtime::{ContainerSpec, PortSpec};
 
 /// The `storage_opt` key Docker reads a disk quota from.
 pub(crate) const STORAGE_OPT_SIZE: &str = "size";
+
+/// The log driver every container is created with. Its output is kept on the engine's disk,
+/// and the log collector and `logs` read it back.
+pub(crate) const LOG_DRIVER: &str = "json-file";
+/// The size at which the log file rotates. With [`LOG_MAX_FILE`], this puts a bound on
+/// each container's log on the engine's disk.
+pub(crate) const LOG_MAX_SIZE: &str = "10m";
+/// How many log files are kept, the live one included (3 × 10 MB).
+pub(crate) const LOG_MAX_FILE: &str = "3";
+
+/// The log settings: `json-file` with rotation. They are set here and not left to the
+/// engine, because Docker's default `json-file` has no `max-size`, so one environment that
+/// prints without end would fill the host's disk (RELIABILITY.md, abuse containment).
+fn log_config() -> HostConfigLogConfig {
+    HostConfigLogConfig {
+        typ: Some(LOG_DRIVER.to_string()),
+        config: Some(HashMap::from([
+            ("max-size".to_string(), LOG_MAX_SIZE.to_string()),
+            ("max-file".to_string(), LOG_MAX_FILE.to_string()),
+        ])),
+    }
+}
 
 /// Docker's key for a published port: `8080/tcp`.
 pub(crate) fn port_key(container_port: u16, protocol: Protocol) -> String {
@@ -40,7 +62,8 @@ fn binding(p: &PortSpec) -> PortBinding {
 /// private PID, IPC and UTS namespaces, and the spec's network or else the engine's bridge),
 /// mounts only named volumes,
 /// never a host path (so never the engine's socket), keeps the default seccomp profile, runs an init as PID 1
-/// and is never restarted by the engine: the reconciler decides.
+/// and is never restarted by the engine: the reconciler decides. Its log rotates at
+/// 3 × 10 MB whatever the engine's default log options say.
 pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> ContainerCreateBody {
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
@@ -102,6 +125,7 @@ pub(crate) fn create_body(spec: &ContainerSpec, enforce_storage: bool) -> Contai
             name: Some(RestartPolicyNameEnum::NO),
             maximum_retry_count: None,
         }),
+        log_config: Some(log_config()),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
         mounts: (!mounts.is_empty()).then_some(mounts),
         network_mode: spec.network.as_ref().map(|n| n.network.clone()),
@@ -273,6 +297,16 @@ mod tests {
         assert_eq!(h.pid_mode, None);
         assert_eq!(h.ipc_mode, None);
         assert_eq!(h.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::PRIVATE));
+    }
+
+    #[test]
+    fn the_log_rotates_whatever_the_engines_defaults() {
+        let body = create_body(&spec(HardeningProfile::Strict), false);
+        let log = host(&body).log_config.clone().unwrap_or_default();
+        assert_eq!(log.typ.as_deref(), Some("json-file"));
+        let config = log.config.unwrap_or_default();
+        assert_eq!(config.get("max-size").map(String::as_str), Some("10m"));
+        assert_eq!(config.get("max-file").map(String::as_str), Some("3"));
     }
 
     #[test]
