@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Executor;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use vibebox_core::store::StoreHealth;
 use vibebox_core::{Error, Result};
 
@@ -29,6 +29,19 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 /// the foreign-key checks of every inserted row.
 const SESSION_SETTINGS: &str = "SELECT set_config('jit', 'off', false)";
 
+/// [`SESSION_SETTINGS`] plus the statement timeout (`$1`, in milliseconds).
+const SESSION_SETTINGS_WITH_TIMEOUT: &str =
+    "SELECT set_config('jit', 'off', false), set_config('statement_timeout', $1, false)";
+
+/// Migrations run on a connection of their own with no statement timeout: building an index on
+/// a large table, or waiting for another replica's migration lock, may take minutes. The
+/// connection is closed afterwards rather than returned to the pool.
+const MIGRATION_SETTINGS: &str = "SET statement_timeout = 0";
+
+/// The default [`PgStoreOptions::statement_timeout`]: the server cancels any statement of the
+/// store that runs longer (SQLSTATE 57014, reported as `ErrorKind::Timeout`).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How [`PgStore`] sizes and waits on its connection pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -39,6 +52,16 @@ pub struct PgStoreOptions {
     /// 5 s). Opening a connection never takes longer, so an unreachable server is reported as
     /// `Unavailable` within this time.
     pub acquire_timeout: Duration,
+    /// The longest any one statement of the store may run before the server cancels it
+    /// (default [`DEFAULT_STATEMENT_TIMEOUT`], 30 s). A cancelled statement fails with
+    /// `ErrorKind::Timeout`, and its connection stays usable.
+    ///
+    /// Set on every pooled connection (PostgreSQL's `statement_timeout`, rounded up to whole
+    /// milliseconds; `Duration::ZERO` turns it off). `None` leaves the server's, database's or
+    /// role's setting alone. A `statement_timeout` in the URL's `options` parameter (or in
+    /// `PGOPTIONS`) takes precedence over this field, so an operator can change it without a
+    /// rebuild. Migrations always run without one.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PgStoreOptions {
@@ -46,6 +69,7 @@ impl Default for PgStoreOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
         }
     }
 }
@@ -60,6 +84,12 @@ impl PgStoreOptions {
     /// Sets [`acquire_timeout`](Self::acquire_timeout).
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets [`statement_timeout`](Self::statement_timeout) (`None` leaves the server's).
+    pub fn statement_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.statement_timeout = timeout.into();
         self
     }
 }
@@ -78,9 +108,13 @@ pub struct PgStore {
 impl PgStore {
     /// Connects with the default [`PgStoreOptions`] and brings the schema up to date.
     ///
-    /// Errors: `InvalidInput` (`url`) for a URL that is not a PostgreSQL URL; `Unavailable`
-    /// when the server cannot be reached within the acquire timeout or refuses the
-    /// connection; `Internal` naming the migration when one fails.
+    /// The URL's `sslmode` and `sslrootcert` parameters choose TLS (see the crate docs).
+    ///
+    /// Errors: `InvalidInput` (`url`) for a URL that is not a PostgreSQL URL, an unknown
+    /// `sslmode`, or an `sslrootcert` file that cannot be read; `Unavailable` when the server
+    /// cannot be reached within the acquire timeout, refuses the connection, does not offer TLS
+    /// that the URL requires, or presents a certificate that fails verification; `Internal`
+    /// naming the migration when one fails.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, PgStoreOptions::default()).await
     }
@@ -91,6 +125,15 @@ impl PgStore {
     #[tracing::instrument(skip_all)]
     pub async fn connect_with(url: &str, options: PgStoreOptions) -> Result<Self> {
         let (connect_options, redacted) = parse_url(url)?;
+        let ssl_mode = connect_options.get_ssl_mode();
+        // The URL's (or PGOPTIONS') statement_timeout wins over the field.
+        let url_sets_timeout = connect_options
+            .get_options()
+            .is_some_and(|o| o.contains("statement_timeout"));
+        let timeout_ms = match options.statement_timeout {
+            Some(timeout) if !url_sets_timeout => Some(millis(timeout)),
+            _ => None,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
@@ -106,15 +149,24 @@ impl PgStore {
                     Ok(sqlx::Connection::ping(conn).await.is_ok())
                 })
             })
-            .after_connect(|conn, _meta| {
-                Box::pin(async move { conn.execute(SESSION_SETTINGS).await.map(|_| ()) })
+            .after_connect(move |conn, _meta| {
+                let timeout_ms = timeout_ms.clone();
+                Box::pin(async move {
+                    match timeout_ms {
+                        Some(ms) => sqlx::query(SESSION_SETTINGS_WITH_TIMEOUT)
+                            .bind(ms)
+                            .execute(&mut *conn)
+                            .await
+                            .map(|_| ()),
+                        None => conn.execute(SESSION_SETTINGS).await.map(|_| ()),
+                    }
+                })
             })
             .connect_with(connect_options)
             .await
-            .map_err(|e| connect_error(e, &redacted, options.acquire_timeout))?;
-        if let Err(err) = MIGRATOR.run(&pool).await {
+            .map_err(|e| connect_error(e, &redacted, ssl_mode, options.acquire_timeout))?;
+        if let Err(err) = run_migrations(&pool).await {
             pool.close().await;
-            let err = migrate::map(err);
             tracing::error!(url = %redacted, error = %err, "migrations failed");
             return Err(err);
         }
@@ -148,6 +200,7 @@ impl std::fmt::Debug for PgStore {
             .field("url", &self.url)
             .field("max_connections", &self.options.max_connections)
             .field("acquire_timeout", &self.options.acquire_timeout)
+            .field("statement_timeout", &self.options.statement_timeout)
             .field("open_connections", &self.pool.size())
             .finish()
     }
@@ -169,6 +222,20 @@ impl StoreHealth for PgStore {
     }
 }
 
+/// Runs the migrations on one connection with the statement timeout off, then closes it.
+async fn run_migrations(pool: &PgPool) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(error::map)?;
+    conn.close_on_drop();
+    conn.execute(MIGRATION_SETTINGS).await.map_err(error::map)?;
+    MIGRATOR.run(&mut *conn).await.map_err(migrate::map)
+}
+
+/// A duration as PostgreSQL milliseconds: rounded up, at most `i32::MAX` (PostgreSQL's limit).
+fn millis(timeout: Duration) -> String {
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    ms.min(i32::MAX as u128).to_string()
+}
+
 /// Checks the scheme, parses the URL and returns its options with a redacted copy for logs.
 fn parse_url(url: &str) -> Result<(PgConnectOptions, String)> {
     let scheme = url.split_once("://").map(|(s, _)| s);
@@ -178,9 +245,56 @@ fn parse_url(url: &str) -> Result<(PgConnectOptions, String)> {
             "must start with postgres:// or postgresql://",
         ));
     }
+    check_tls_parameters(url)?;
     let options = PgConnectOptions::from_str(url)
         .map_err(|_| Error::invalid("url", "is not a valid PostgreSQL URL"))?;
     Ok((options, redact_url(url)))
+}
+
+/// Rejects an unknown `sslmode` and, for the modes that verify the server, an `sslrootcert`
+/// file that cannot be read, with messages that name the parameter (sqlx's own would say only
+/// that the URL is invalid, or fail later with a bare I/O error).
+fn check_tls_parameters(url: &str) -> Result<()> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
+    };
+    let params: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    let mut verifies = false;
+    for (key, value) in &params {
+        if matches!(&**key, "sslmode" | "ssl-mode") {
+            let mode = PgSslMode::from_str(value).map_err(|_| {
+                Error::invalid(
+                    "url",
+                    "sslmode must be disable, allow, prefer, require, verify-ca or verify-full",
+                )
+            })?;
+            verifies = matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+        }
+    }
+    if !verifies {
+        return Ok(());
+    }
+    for (key, value) in &params {
+        let inline = value.trim_start().starts_with("-----BEGIN");
+        if matches!(&**key, "sslrootcert" | "ssl-root-cert" | "ssl-ca") && !inline {
+            std::fs::File::open(&**value).map_err(|e| {
+                Error::invalid("url", format!("sslrootcert {value} cannot be read: {e}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The URL spelling of an `sslmode`, for messages.
+fn ssl_mode_name(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
 }
 
 /// `scheme://user:***@host:port/db`: the password (and any query parameters, which may carry
@@ -203,14 +317,38 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Maps a failure to open the pool: every way of not getting a connection is `Unavailable`,
-/// and the message names the server by its redacted URL.
-fn connect_error(err: sqlx::Error, redacted: &str, timeout: Duration) -> Error {
+/// and the message names the server by its redacted URL (and the `sslmode` when TLS failed).
+fn connect_error(
+    err: sqlx::Error,
+    redacted: &str,
+    ssl_mode: PgSslMode,
+    timeout: Duration,
+) -> Error {
+    let mode = ssl_mode_name(ssl_mode);
     match err {
         sqlx::Error::PoolTimedOut => Error::unavailable(
             WHAT,
             format!("could not connect to {redacted} within {timeout:?}"),
             None,
         ),
+        // sqlx: "server does not support TLS", an unreadable or invalid root certificate, ...
+        sqlx::Error::Tls(tls) => Error::unavailable(
+            WHAT,
+            format!("could not open a TLS connection to {redacted} (sslmode={mode}): {tls}"),
+            Some(tls as _),
+        ),
+        // rustls reports a failed handshake (an untrusted certificate, a certificate for
+        // another host name) as invalid data on the socket.
+        sqlx::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData
+                && !matches!(ssl_mode, PgSslMode::Disable | PgSslMode::Allow) =>
+        {
+            Error::unavailable(
+                WHAT,
+                format!("TLS handshake with {redacted} failed (sslmode={mode}): {io}"),
+                Some(Box::new(io) as _),
+            )
+        }
         sqlx::Error::Io(io) => Error::unavailable(
             WHAT,
             format!("could not connect to {redacted}: {io}"),
@@ -252,6 +390,48 @@ mod tests {
             redact_url("postgres://u:p@ss:w@rd@h/d"),
             "postgres://u:***@h/d"
         );
+    }
+
+    #[test]
+    fn statement_timeouts_are_whole_milliseconds_rounded_up() {
+        assert_eq!(millis(Duration::from_millis(200)), "200");
+        assert_eq!(millis(Duration::from_micros(1)), "1");
+        assert_eq!(millis(Duration::ZERO), "0");
+        assert_eq!(millis(DEFAULT_STATEMENT_TIMEOUT), "30000");
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), i32::MAX.to_string());
+    }
+
+    #[test]
+    fn unknown_sslmode_is_invalid_input_naming_it() -> Result<(), &'static str> {
+        let err = parse_url("postgres://u:secret@h/db?sslmode=verify-everything")
+            .err()
+            .ok_or("an unknown sslmode was accepted")?;
+        assert_eq!(err.field(), Some("url"));
+        assert!(err.to_string().contains("sslmode must be"), "{err}");
+        assert!(!err.to_string().contains("secret"));
+        for mode in ["disable", "allow", "prefer", "require", "VERIFY-CA"] {
+            let url = format!("postgres://h/db?sslmode={mode}");
+            parse_url(&url).map_err(|_| "a known sslmode was refused")?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unreadable_root_certificate_is_invalid_input_when_verifying() -> Result<(), &'static str> {
+        let url = "postgres://u:secret@h/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt";
+        let err = parse_url(url)
+            .err()
+            .ok_or("a missing sslrootcert was accepted")?;
+        assert_eq!(err.field(), Some("url"));
+        assert!(
+            err.to_string().contains("sslrootcert /nonexistent/ca.crt"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret"));
+        // `require` does not read it (it encrypts without verifying).
+        parse_url("postgres://h/db?sslmode=require&sslrootcert=/nonexistent/ca.crt")
+            .map_err(|_| "require read the root certificate")?;
+        Ok(())
     }
 
     #[test]

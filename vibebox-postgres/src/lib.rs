@@ -17,6 +17,6 @@ mod teams;
 pub mod testing;
 mod users;
 
-pub use connect::{PgStore, PgStoreOptions, URL_SCHEMES, redact_url};
+pub use connect::{DEFAULT_STATEMENT_TIMEOUT, PgStore, PgStoreOptions, URL_SCHEMES, redact_url};
 pub use migrate::MIGRATOR;
 pub use vibebox_core::store::Store;

@@ -74,6 +74,22 @@ pub async fn fresh_store() -> Result<PgStore> {
     PgStore::connect(&fresh_database_url().await?).await
 }
 
+/// The store's connection pool, for tests that look at the sessions it opens (`pg_stat_ssl`,
+/// `SHOW statement_timeout`).
+pub fn pool(store: &PgStore) -> &sqlx::PgPool {
+    &store.pool
+}
+
+/// Runs one SQL statement on the store's pool, its failure mapped as the store's own calls map
+/// theirs (a statement the server cancelled is `Timeout`, a lost connection `Unavailable`).
+pub async fn execute(store: &PgStore, sql: &'static str) -> Result<()> {
+    sqlx::query(sql)
+        .execute(&store.pool)
+        .await
+        .map(|_| ())
+        .map_err(crate::error::map)
+}
+
 /// The same URL with its database (path) replaced by `database`; query parameters are kept.
 fn with_database(url: &str, database: &str) -> Result<String> {
     let bad = || Error::invalid("url", format!("{URL_VAR} is not a postgres:// URL"));
