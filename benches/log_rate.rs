@@ -55,7 +55,12 @@ async fn run_writer(d: &D, env: &vibebox::domain::Environment, script: &str) -> 
     while let Some(chunk) = session.output.next().await {
         out.extend_from_slice(&chunk.unwrap().data);
     }
-    let info = d.vb.runtime().inspect_exec(&session.id).await.unwrap();
+    let info =
+        d.vb.unchecked()
+            .runtime()
+            .inspect_exec(&session.id)
+            .await
+            .unwrap();
     (
         info.exit_code.unwrap_or(-1),
         String::from_utf8_lossy(&out).into_owned(),
@@ -143,7 +148,7 @@ async fn one_rate(
     let wrote_for = started.elapsed();
     let marker = format!("marker-{rate}");
     loop {
-        let latest = d.vb.store().latest_log(env.id).await.unwrap();
+        let latest = d.vb.unchecked().store().latest_log(env.id).await.unwrap();
         if latest.is_some_and(|l| l.message == marker) {
             break;
         }

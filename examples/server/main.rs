@@ -48,7 +48,8 @@ use vibebox::{Store, StoreBackend};
 use vibebox_docker::{DockerOptions, DockerRuntime, host_from_env};
 use vibebox_http::oauth::OAuthProvider;
 use vibebox_http::{
-    AccessTokens, ConsoleConfig, HttpConfig, PreviewConfig, RateLimit, SshGateway, SshHostKey,
+    AccessTokens, ConsoleConfig, HttpConfig, OpenSockets, PreviewConfig, RateLimit,
+    SOCKET_CLOSE_TIMEOUT, SshGateway, SshHostKey,
 };
 use vibebox_ssh::{SshConfig, SshServer};
 
@@ -167,16 +168,19 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
         }),
         None => None,
     };
+    let sockets = OpenSockets::new();
     let app = vibebox_http::router(
         vibebox.clone(),
         HttpConfig {
             shutdown: shutdown.clone(),
+            sockets: sockets.clone(),
             allowed_origins: opts.cors_origins.clone(),
             per_ip_rate_limit: RateLimit::per_minute(opts.rate_limit_per_ip, 500),
             auth_rate_limit: RateLimit::per_minute(opts.rate_limit_auth, 20),
             per_user_rate_limit: RateLimit::per_minute(opts.rate_limit_per_user, 300),
             oauth_providers,
             secure_cookies: opts.secure_cookies,
+            trusted_proxies: opts.trusted_proxies.clone(),
             ssh: ssh_gateway,
             console: Some(ConsoleConfig {
                 vendor_dir: Some(opts.console_vendor_dir.clone()),
@@ -234,6 +238,17 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
         stop.cancel();
     })
     .await?;
+    // `axum::serve` does not wait for upgraded connections: each socket was sent its 1001 when
+    // `shutdown` was cancelled; wait (bounded) for it to get out before the runtime stops.
+    if tokio::time::timeout(SOCKET_GRACE, sockets.all_closed())
+        .await
+        .is_err()
+    {
+        println!(
+            "warning: {} WebSockets were still closing after {SOCKET_GRACE:?}",
+            sockets.len()
+        );
+    }
     if let Some(ssh) = ssh {
         match ssh.await {
             Ok(Ok(())) => {}
@@ -244,6 +259,12 @@ async fn serve(opts: Options) -> Result<(), BoxError> {
     background.shutdown().await;
     Ok(())
 }
+
+/// How long a shutdown waits for WebSockets to close: their close frames take at most
+/// [`SOCKET_CLOSE_TIMEOUT`], the rest is for their handlers to let go of what they hold (a
+/// terminal's process).
+const SOCKET_GRACE: std::time::Duration =
+    SOCKET_CLOSE_TIMEOUT.saturating_add(std::time::Duration::from_secs(3));
 
 /// The service's configuration from the options.
 fn service_config(opts: &Options) -> Config {

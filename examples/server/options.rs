@@ -41,6 +41,9 @@ usage: server [flags]
                                                        console's xterm.js files)
   --secure-cookies          VIBEBOX_SECURE_COOKIES     true when --public-url is https (the
                                                        session cookie is sent over https only)
+  --trusted-proxy CIDR      VIBEBOX_TRUSTED_PROXIES    none (reverse proxies whose X-Forwarded-For
+                                                       names the client; repeat the flag, or
+                                                       comma-separate: 10.0.0.0/8,127.0.0.1)
   --ssh-listen ADDR         VIBEBOX_SSH_LISTEN         127.0.0.1:2222 (the SSH gateway; off = none)
   --ssh-public-host HOST    VIBEBOX_SSH_PUBLIC_HOST    the API's host (where clients reach the
                                                        gateway, as GET /api/v1/ssh tells them)
@@ -91,6 +94,8 @@ pub struct Options {
     pub console_vendor_dir: PathBuf,
     /// Whether the session cookie is `Secure`.
     pub secure_cookies: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<vibebox_http::client_ip::Cidr>,
     /// Where the SSH gateway listens; `None` runs none.
     pub ssh_listen: Option<SocketAddr>,
     /// The host clients reach the gateway at, when not the API's.
@@ -215,6 +220,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         Some(v) => Some(boolean("VIBEBOX_SECURE_COOKIES", &v)?),
         None => None,
     };
+    let mut trusted_proxies = match env("VIBEBOX_TRUSTED_PROXIES") {
+        Some(v) => v
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("VIBEBOX_TRUSTED_PROXIES: {e}"))?,
+        None => Vec::new(),
+    };
     let mut ssh_listen = env("VIBEBOX_SSH_LISTEN").unwrap_or_else(|| "127.0.0.1:2222".into());
     let mut ssh_public_host = env("VIBEBOX_SSH_PUBLIC_HOST");
     let mut preview_domain =
@@ -252,6 +266,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
             "--no-build-images" => build_images = false,
             "--console-vendor-dir" => console_vendor_dir = value()?,
             "--secure-cookies" => secure_cookies = Some(true),
+            "--trusted-proxy" => trusted_proxies.push(
+                value()?
+                    .parse()
+                    .map_err(|e| format!("--trusted-proxy: {e}"))?,
+            ),
             "--ssh-listen" => ssh_listen = value()?,
             "--ssh-public-host" => ssh_public_host = Some(value()?),
             "--preview-domain" => preview_domain = value()?,
@@ -315,6 +334,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, BoxError
         build_images,
         console_vendor_dir: PathBuf::from(console_vendor_dir),
         secure_cookies,
+        trusted_proxies,
         ssh_listen,
         ssh_public_host,
         preview_domain,

@@ -215,7 +215,7 @@ async fn an_environment_on_the_default_bridge_moves_to_its_project_network_at_ne
     let vb = vibebox_core::Vibebox::builder()
         .store(h.store.clone())
         .runtime(h.rt.clone())
-        .secrets(h.vb.secrets().clone())
+        .secrets(h.vb.unchecked().secrets().clone())
         .clock(h.clock.clone())
         .config(Config::default())
         .build()

@@ -600,7 +600,7 @@ pub enum ExtensionsCommand {
         #[arg(long)]
         env: Option<String>,
     },
-    /// Installs an extension (publisher.name[@version]) in an environment.
+    /// Installs an extension (publisher.name, or publisher.name@version) in an environment.
     Install {
         /// PROJECT/ENV or id.
         env: String,

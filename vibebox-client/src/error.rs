@@ -73,6 +73,8 @@ pub struct ApiProblem {
     pub title: String,
     /// `Retry-After`, when the server sent one (429).
     pub retry_after: Option<Duration>,
+    /// The id under which the server logged the error in full: what to quote to its operator.
+    pub correlation_id: Option<String>,
 }
 
 /// Any failure of a client call.
@@ -127,7 +129,12 @@ fn api_message(p: &ApiProblem) -> String {
         Some(f) => format!(", field {f}"),
         None => String::new(),
     };
-    format!("{} ({} {}{field})", p.detail, p.status, p.code)
+    // A server error's id is worth quoting; a refusal's is not.
+    let id = match &p.correlation_id {
+        Some(id) if p.status >= 500 => format!(", error id {id}"),
+        _ => String::new(),
+    };
+    format!("{} ({} {}{field}{id})", p.detail, p.status, p.code)
 }
 
 impl ClientError {
@@ -231,6 +238,7 @@ mod tests {
             detail: "invalid slug: must be lowercase".into(),
             title: "Unprocessable Entity".into(),
             retry_after: None,
+            correlation_id: Some("0190-refused".into()),
         }));
         assert_eq!(
             e.to_string(),
@@ -238,6 +246,23 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::Invalid);
         assert_eq!(e.field(), Some("slug"));
+    }
+
+    #[test]
+    fn a_server_error_displays_its_correlation_id() {
+        let e = ClientError::Api(Box::new(ApiProblem {
+            status: 503,
+            code: "unavailable".into(),
+            field: None,
+            detail: "store is unavailable".into(),
+            title: "Service Unavailable".into(),
+            retry_after: None,
+            correlation_id: Some("0190-abc".into()),
+        }));
+        assert_eq!(
+            e.to_string(),
+            "store is unavailable (503 unavailable, error id 0190-abc)"
+        );
     }
 
     #[test]

@@ -516,6 +516,8 @@ struct ProblemDoc {
     detail: Option<String>,
     #[serde(default)]
     title: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
 }
 
 /// A problem from a status and a body (a problem document, or anything else).
@@ -526,9 +528,16 @@ pub(crate) fn problem_from(
 ) -> ClientError {
     let reason = status.canonical_reason().unwrap_or("error");
     let doc: Option<ProblemDoc> = serde_json::from_slice(body).ok();
-    let (code, field, detail, title, doc_status) = match doc {
-        Some(d) => (d.code, d.field, d.detail, d.title, d.status),
-        None => (None, None, None, None, None),
+    let (code, field, detail, title, doc_status, correlation_id) = match doc {
+        Some(d) => (
+            d.code,
+            d.field,
+            d.detail,
+            d.title,
+            d.status,
+            d.correlation_id,
+        ),
+        None => (None, None, None, None, None, None),
     };
     let detail = detail.unwrap_or_else(|| {
         let text = String::from_utf8_lossy(body);
@@ -546,6 +555,7 @@ pub(crate) fn problem_from(
         detail,
         title: title.unwrap_or_else(|| reason.to_string()),
         retry_after,
+        correlation_id,
     }))
 }
 

@@ -1,6 +1,10 @@
 //! The error type every VibeBox crate maps into, and the portable [`ErrorKind`].
 
+mod public;
+
 use std::borrow::Cow;
+
+pub use public::{PublicError, new_correlation_id};
 
 /// A boxed error used as the source of adapter failures.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -142,9 +146,9 @@ pub enum Error {
     /// A backend cannot be reached.
     #[error("{what} is unavailable: {message}")]
     Unavailable {
-        /// Which backend (`store`, `container engine`).
+        /// Which backend (`store`, `container engine`); the only part a client is told.
         what: &'static str,
-        /// A description safe to show.
+        /// What happened, for the operator's log (it may quote the backend).
         message: String,
         /// The underlying error, for logs.
         #[source]
@@ -161,9 +165,10 @@ pub enum Error {
     Runtime {
         /// The kind of failure (usually `Internal`, `NotFound` or `Unavailable`).
         kind: ErrorKind,
-        /// A message a user can act on.
+        /// A message a user can act on, written by VibeBox: never the engine's own text, which
+        /// belongs in `source`.
         message: String,
-        /// The underlying error, for logs.
+        /// The underlying error (the engine's answer), for logs.
         #[source]
         source: Option<BoxError>,
     },

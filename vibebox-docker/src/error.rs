@@ -1,8 +1,8 @@
 //! Mapping bollard's errors onto VibeBox's portable error kinds.
 //!
-//! Messages name what failed (the container, the exec, the image) and carry the engine's own
-//! reason, which never includes a variable's value: variables travel only in the create body,
-//! and the engine does not echo it back.
+//! Messages name what failed (the container, the exec, the image) in VibeBox's words; the
+//! engine's own answer is the error's `source`, which reaches the operator's log and never a
+//! client (issue 19: no engine text in responses).
 
 use bollard::errors::Error as DockerError;
 use vibebox_core::error::{BoxError, Error, ErrorKind};
@@ -36,36 +36,38 @@ pub(crate) fn is_unreachable(e: &DockerError) -> bool {
 
 /// Maps an engine error about `resource` (`container`, `exec`, `image`).
 ///
-/// 404 is `NotFound` of the resource; 409 is `Conflict` with the engine's reason; 400 (the
-/// engine refuses the request as given, e.g. a CPU limit above the host's CPUs) is a runtime
-/// `Conflict` carrying the engine's reason: the environment's spec cannot run on this engine as
-/// it is; an engine that cannot be reached is `Unavailable`; anything else is a runtime
-/// `Internal` error carrying the engine's reason.
+/// 404 is `NotFound` of the resource; 409 is a `Conflict` (the resource is not in a state
+/// that allows the call); 400 (the engine refuses the request as given, e.g. a CPU limit
+/// above the host's CPUs) is a runtime `Conflict`: the environment's spec cannot run on this
+/// engine as it is; an engine that cannot be reached is `Unavailable`; anything else is a
+/// runtime `Internal` error. The engine's answer is kept as the source.
 pub(crate) fn map(resource: &'static str, e: DockerError) -> Error {
     if is_unreachable(&e) {
         return unavailable(e);
     }
     match server_error(&e) {
         Some((404, _)) => Error::not_found(resource),
-        Some((409, message)) => Error::Conflict(message.into()),
-        Some((400, message)) => Error::runtime(
+        Some((409, _)) => Error::runtime(
             ErrorKind::Conflict,
-            format!("the Docker engine refused the {resource}: {message}"),
+            format!("the {resource} is not in a state that allows this"),
             Some(boxed(e)),
         ),
-        Some((_, message)) => {
-            let message = format!("the Docker engine refused: {message}");
-            Error::runtime(ErrorKind::Internal, message, Some(boxed(e)))
-        }
-        None => Error::runtime(
+        Some((400, _)) => Error::runtime(
+            ErrorKind::Conflict,
+            format!(
+                "the Docker engine refused the {resource} as specified (the server log has its reason)"
+            ),
+            Some(boxed(e)),
+        ),
+        _ => Error::runtime(
             ErrorKind::Internal,
-            format!("the Docker engine call failed: {e}"),
+            format!("the Docker engine call about the {resource} failed"),
             Some(boxed(e)),
         ),
     }
 }
 
-/// An `Unavailable` error for an engine that cannot be reached.
+/// An `Unavailable` error for an engine that cannot be reached (the log says why).
 pub(crate) fn unavailable(e: DockerError) -> Error {
     let message = match &e {
         DockerError::SocketNotFoundError(path) => {
@@ -106,44 +108,49 @@ mod tests {
         assert_eq!(e.to_string(), "exec not found");
     }
 
-    #[test]
-    fn engine_409_is_conflict_with_the_engine_reason() {
-        let e = map("container", server(409, "Container abc is not running\n"));
-        assert_eq!(e.kind(), ErrorKind::Conflict);
-        assert_eq!(e.to_string(), "Container abc is not running");
+    fn assert_no_engine_text(e: &Error, engine_text: &str) {
+        assert!(!e.to_string().contains(engine_text), "{e}");
+        assert!(!e.public_message().contains(engine_text), "{e}");
+        let source = std::error::Error::source(e).map(ToString::to_string);
+        assert!(
+            source.is_some_and(|s| s.contains(engine_text)),
+            "the engine's answer is kept as the source of {e}"
+        );
     }
 
     #[test]
-    fn missing_socket_is_unavailable_and_says_the_engine_is_not_running() {
+    fn engine_409_is_a_conflict_in_vibeboxs_words() {
+        let e = map("container", server(409, "Container abc is not running\n"));
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_no_engine_text(&e, "Container abc");
+    }
+
+    #[test]
+    fn missing_socket_is_unavailable_and_tells_the_client_only_that() {
         let e = map(
             "container",
             DockerError::SocketNotFoundError("/run/nothing.sock".into()),
         );
         assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(e.to_string().contains("not running"), "{e}");
-        assert!(e.to_string().contains("/run/nothing.sock"), "{e}");
+        assert!(
+            e.to_string().contains("/run/nothing.sock"),
+            "the log says where: {e}"
+        );
+        assert_eq!(e.public_message(), "container engine is unavailable");
     }
 
     #[test]
-    fn engine_400_is_a_conflict_naming_the_engine_reason() {
-        let e = map(
-            "container",
-            server(
-                400,
-                "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available\n",
-            ),
-        );
+    fn engine_400_is_a_conflict_that_keeps_the_reason_for_the_log() {
+        let reason = "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available";
+        let e = map("container", server(400, &format!("{reason}\n")));
         assert_eq!(e.kind(), ErrorKind::Conflict);
-        assert_eq!(
-            e.to_string(),
-            "the Docker engine refused the container: Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"
-        );
+        assert_no_engine_text(&e, reason);
     }
 
     #[test]
-    fn other_engine_errors_are_internal_with_the_reason() {
+    fn other_engine_errors_are_internal_with_the_reason_in_the_source() {
         let e = map("container", server(500, "driver failed programming"));
         assert_eq!(e.kind(), ErrorKind::Internal);
-        assert!(e.to_string().contains("driver failed programming"), "{e}");
+        assert_no_engine_text(&e, "driver failed programming");
     }
 }

@@ -7,8 +7,6 @@
 //! kills its process group. A terminal's shell then takes its foreground job with it (the
 //! kernel hangs up the session), while a tmux server, a session of its own, lives on.
 
-use std::collections::{HashMap, VecDeque};
-
 use bollard::container::LogOutput;
 use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
@@ -21,13 +19,11 @@ use vibebox_core::runtime::{
 };
 
 use crate::error::{self, server_error};
+use crate::exec_registry::{ExecRecord, ExecRegistry};
 use crate::runtime::DockerRuntime;
 
 /// The variable that marks an exec's process.
 pub(crate) const EXEC_MARKER: &str = "VIBEBOX_EXEC";
-
-/// Execs remembered for kill and resize; the oldest are forgotten past this many.
-const REGISTRY_LIMIT: usize = 4096;
 
 /// Finds the exec's own process by its marker and kills its process group (or the process
 /// alone when it leads no group). `$1` is the marker line.
@@ -40,60 +36,6 @@ for d in /proc/[0-9]*; do
   found=0
 done
 exit $found"#;
-
-/// What the runtime remembers about an exec it started.
-#[derive(Clone, Debug)]
-pub(crate) struct ExecRecord {
-    container: ContainerId,
-    user: Option<String>,
-    token: String,
-    tty: bool,
-}
-
-/// Execs started by this runtime, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct ExecRegistry {
-    records: HashMap<String, ExecRecord>,
-    order: VecDeque<String>,
-}
-
-impl ExecRegistry {
-    fn insert(&mut self, id: String, record: ExecRecord) {
-        while self.records.len() >= REGISTRY_LIMIT {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.records.remove(&old);
-                }
-                None => break,
-            }
-        }
-        self.order.push_back(id.clone());
-        self.records.insert(id, record);
-    }
-
-    fn get(&self, id: &str) -> Option<ExecRecord> {
-        self.records.get(id).cloned()
-    }
-
-    /// The execs started in `container` that are still remembered.
-    fn started_in(&self, container: &ContainerId) -> Vec<String> {
-        self.order
-            .iter()
-            .filter(|id| {
-                self.records
-                    .get(id.as_str())
-                    .is_some_and(|r| &r.container == container)
-            })
-            .cloned()
-            .collect()
-    }
-
-    fn remove(&mut self, id: &str) {
-        if self.records.remove(id).is_some() {
-            self.order.retain(|o| o != id);
-        }
-    }
-}
 
 impl DockerRuntime {
     fn registry(&self) -> std::sync::MutexGuard<'_, ExecRegistry> {
@@ -140,11 +82,13 @@ impl DockerRuntime {
             .map_err(|e| match server_error(&e) {
                 // 409 "Container … is paused, unpause the container before exec".
                 Some((409, message)) if message.contains("is paused") => {
-                    Error::Conflict(format!("{PAUSED_REFUSAL}{message}").into())
+                    Error::runtime(ErrorKind::Conflict, PAUSED_REFUSAL, Some(error::boxed(e)))
                 }
-                Some((409, message)) => {
-                    Error::Conflict(format!("the container is not running: {message}").into())
-                }
+                Some((409, _)) => Error::runtime(
+                    ErrorKind::Conflict,
+                    "the container is not running",
+                    Some(error::boxed(e)),
+                ),
                 _ => error::map("container", e),
             })?;
         let exec_id = created.id;
@@ -322,43 +266,14 @@ impl DockerRuntime {
 
 /// Whether `start_exec` refused because the container is paused.
 fn is_paused_refusal(e: &Error) -> bool {
-    e.to_string().starts_with(PAUSED_REFUSAL)
+    e.to_string() == PAUSED_REFUSAL
 }
 
-/// How `start_exec`'s refusal of a paused container begins.
-const PAUSED_REFUSAL: &str = "the container is paused: ";
+/// `start_exec`'s refusal of a paused container.
+const PAUSED_REFUSAL: &str = "the container is paused";
 
 /// How many times `kill_exec` looks for the process.
 const KILL_ATTEMPTS: u32 = 6;
 /// The wait after the first search that found nothing; it doubles each time (about 1.3 s
 /// in all).
 const KILL_RETRY_START: std::time::Duration = std::time::Duration::from_millis(20);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record() -> ExecRecord {
-        ExecRecord {
-            container: ContainerId("c".into()),
-            user: None,
-            token: "t".into(),
-            tty: false,
-        }
-    }
-
-    #[test]
-    fn registry_forgets_the_oldest_past_its_limit() {
-        let mut r = ExecRegistry::default();
-        for i in 0..REGISTRY_LIMIT + 3 {
-            r.insert(format!("e{i}"), record());
-        }
-        assert_eq!(r.records.len(), REGISTRY_LIMIT);
-        assert!(r.get("e0").is_none());
-        assert!(r.get("e2").is_none());
-        assert!(r.get("e3").is_some());
-        r.remove("e3");
-        assert!(r.get("e3").is_none());
-        assert_eq!(r.order.len(), REGISTRY_LIMIT - 1);
-    }
-}

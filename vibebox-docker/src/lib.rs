@@ -4,6 +4,8 @@ mod container_runtime;
 mod error;
 mod events;
 mod exec;
+mod exec_registry;
+mod freeze_gates;
 mod info;
 mod kill;
 mod logs;

@@ -45,7 +45,7 @@ use bollard::models::{
     NetworkDisconnectRequest, NetworkInspect,
 };
 use bollard::query_parameters::{InspectNetworkOptions, ListNetworksOptionsBuilder};
-use vibebox_core::error::{Error, Result};
+use vibebox_core::error::{Error, ErrorKind, Result};
 use vibebox_core::runtime::{ContainerId, Ipv4Subnet, NetworkAttachment, NetworkInfo, NetworkSpec};
 
 use crate::error::{self, server_error};
@@ -79,8 +79,10 @@ impl DockerRuntime {
             .create_network(request)
             .await
             .map_err(|e| match server_error(&e) {
-                Some((403, message)) if message.contains("overlaps") => Error::Conflict(
-                    format!("subnet {} is in use on the engine: {message}", spec.subnet).into(),
+                Some((403, message)) if message.contains("overlaps") => Error::runtime(
+                    ErrorKind::Conflict,
+                    format!("subnet {} is in use on the engine", spec.subnet),
+                    Some(error::boxed(e)),
                 ),
                 _ => error::map("network", e),
             })?;
@@ -135,9 +137,11 @@ impl DockerRuntime {
             .remove_network(name)
             .await
             .map_err(|e| match server_error(&e) {
-                Some((403, message)) | Some((409, message)) => {
-                    Error::Conflict(format!("network {name} is in use: {message}").into())
-                }
+                Some((403 | 409, _)) => Error::runtime(
+                    ErrorKind::Conflict,
+                    format!("network {name} is in use"),
+                    Some(error::boxed(e)),
+                ),
                 _ => error::map("network", e),
             })
     }

@@ -32,14 +32,11 @@
 //! has a pid or has ended, and only then freezes it. An exec started at that moment by
 //! another client of the engine is not covered.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::InspectContainerOptions;
-use tokio::sync::RwLock;
 use vibebox_core::error::{Error, Result};
 use vibebox_core::runtime::ContainerId;
 
@@ -54,26 +51,6 @@ const SETTLE_POLL: Duration = Duration::from_millis(20);
 const FREEZE_ATTEMPTS: u32 = 5;
 /// The wait after the first failed freeze; it doubles each time (1.5 s in all).
 const FREEZE_RETRY_START: Duration = Duration::from_millis(100);
-
-/// One gate per container: exec starts hold it shared, `pause` exclusively.
-#[derive(Debug, Default)]
-pub(crate) struct FreezeGates {
-    gates: Mutex<HashMap<String, Weak<RwLock<()>>>>,
-}
-
-impl FreezeGates {
-    /// The container's gate; gates nobody holds are forgotten.
-    pub(crate) fn gate(&self, id: &ContainerId) -> Arc<RwLock<()>> {
-        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(gate) = gates.get(id.as_str()).and_then(Weak::upgrade) {
-            return gate;
-        }
-        gates.retain(|_, g| g.strong_count() > 0);
-        let gate = Arc::new(RwLock::new(()));
-        gates.insert(id.as_str().to_string(), Arc::downgrade(&gate));
-        gate
-    }
-}
 
 impl DockerRuntime {
     /// Freezes a running container; a paused one is left alone.
@@ -95,7 +72,7 @@ impl DockerRuntime {
                 return Ok(());
             }
             if is_not_running(&e) {
-                return Err(not_running(id));
+                return Err(not_running());
             }
             if !is_unable_to_freeze(&e) {
                 return Err(error::map("container", e));
@@ -127,7 +104,7 @@ impl DockerRuntime {
                 if info.state.is_running() {
                     Ok(())
                 } else {
-                    Err(not_running(id))
+                    Err(not_running())
                 }
             }
             Err(e) => Err(error::map("container", e)),
@@ -222,8 +199,8 @@ impl ExecStart {
     }
 }
 
-fn not_running(id: &ContainerId) -> Error {
-    Error::Conflict(format!("container {id} is not running").into())
+fn not_running() -> Error {
+    Error::Conflict("the container is not running".into())
 }
 
 /// 409 "Container … is already paused".
@@ -319,22 +296,9 @@ mod tests {
     }
 
     #[test]
-    fn one_gate_per_container_while_held() {
-        let gates = FreezeGates::default();
-        let a = ContainerId("a".into());
-        let held = gates.gate(&a);
-        assert!(Arc::ptr_eq(&held, &gates.gate(&a)));
-        assert!(!Arc::ptr_eq(&held, &gates.gate(&ContainerId("b".into()))));
-        drop(held);
-        let _ = gates.gate(&ContainerId("c".into()));
-        let left = gates.gates.lock().map(|g| g.len()).unwrap_or(usize::MAX);
-        assert_eq!(left, 1, "released gates are forgotten");
-    }
-
-    #[test]
-    fn not_running_is_a_conflict_naming_the_container() {
-        let e = not_running(&ContainerId("abc".into()));
+    fn not_running_is_a_conflict_in_vibeboxs_words() {
+        let e = not_running();
         assert_eq!(e.kind(), vibebox_core::error::ErrorKind::Conflict);
-        assert_eq!(e.to_string(), "container abc is not running");
+        assert_eq!(e.to_string(), "the container is not running");
     }
 }

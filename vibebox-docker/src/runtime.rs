@@ -12,13 +12,13 @@ use bollard::query_parameters::{
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
-use vibebox_core::error::{Error, ErrorKind, Result};
+use vibebox_core::error::{BoxError, Error, ErrorKind, Result};
 use vibebox_core::runtime::{ContainerId, ContainerInfo, ContainerSpec};
 
 use crate::error::{self, server_error};
-use crate::exec::ExecRegistry;
+use crate::exec_registry::ExecRegistry;
+use crate::freeze_gates::FreezeGates;
 use crate::info::container_info;
-use crate::pause::FreezeGates;
 use crate::spec::create_body;
 
 /// The engine address used when `DOCKER_HOST` is not set.
@@ -260,8 +260,8 @@ impl DockerRuntime {
                 Some((404, message)) if message.contains("network") => {
                     return Err(Error::runtime(
                         ErrorKind::NotFound,
-                        format!("the container's network does not exist: {message}"),
-                        None,
+                        "the container's network does not exist",
+                        Some(error::boxed(e)),
                     ));
                 }
                 Some((404, _)) if !pulled => {
@@ -295,17 +295,24 @@ impl DockerRuntime {
                 // The network it was created on is gone (removed while it was stopped).
                 Some((404, message)) if message.contains("network") => Error::runtime(
                     ErrorKind::NotFound,
-                    format!("the container's network is gone: {message}"),
+                    "the container's network is gone",
                     Some(error::boxed(e)),
                 ),
                 Some((404, _)) => Error::not_found("container"),
                 // 409 "cannot start a paused container, try unpause instead".
                 Some((409, message)) if message.contains("paused") => {
-                    Error::Conflict(format!("the container is paused: {message}").into())
+                    Error::runtime(ErrorKind::Conflict, "the container is paused", Some(error::boxed(e)))
                 }
-                Some((_, message)) if !error::is_unreachable(&e) => Error::runtime(
+                Some((_, message)) if message.contains("port is already allocated") => {
+                    Error::runtime(
+                        ErrorKind::Internal,
+                        "the container could not start: a host port it publishes is already allocated",
+                        Some(error::boxed(e)),
+                    )
+                }
+                Some(_) if !error::is_unreachable(&e) => Error::runtime(
                     ErrorKind::Internal,
-                    format!("the container could not start: {message}"),
+                    "the container could not start",
                     Some(error::boxed(e)),
                 ),
                 _ => error::map("container", e),
@@ -356,9 +363,11 @@ impl DockerRuntime {
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
             .await
             .map_err(|e| match server_error(&e) {
-                Some((409, message)) => {
-                    Error::Conflict(format!("volume {name} is in use: {message}").into())
-                }
+                Some((409, _)) => Error::runtime(
+                    ErrorKind::Conflict,
+                    format!("volume {name} is in use"),
+                    Some(error::boxed(e)),
+                ),
                 _ => error::map("volume", e),
             })
     }
@@ -467,15 +476,14 @@ fn split_reference(image: &str) -> (&str, &str) {
 }
 
 fn image_not_found(image: &str, reason: &str, hint: Option<&str>) -> Error {
-    let mut message = format!(
-        "image {image} is not present and could not be pulled: {}",
-        error::engine_reason(reason)
-    );
+    let mut message = format!("image {image} is not present and could not be pulled");
     if let Some(hint) = hint.map(str::trim).filter(|h| !h.is_empty()) {
         message.push_str("; ");
         message.push_str(hint);
     }
-    Error::runtime(ErrorKind::NotFound, message, None)
+    // The engine's reason (a registry's answer, a timeout) is for the operator's log.
+    let reason: BoxError = error::engine_reason(reason).to_string().into();
+    Error::runtime(ErrorKind::NotFound, message, Some(reason))
 }
 
 #[cfg(test)]
@@ -522,7 +530,13 @@ mod tests {
         assert_eq!(plain.kind(), ErrorKind::NotFound);
         assert_eq!(
             plain.to_string(),
-            "image vibebox/base:bookworm is not present and could not be pulled: pull access denied"
+            "image vibebox/base:bookworm is not present and could not be pulled"
+        );
+        let reason = std::error::Error::source(&plain).map(ToString::to_string);
+        assert_eq!(
+            reason.as_deref(),
+            Some("pull access denied"),
+            "the log has the engine's reason"
         );
         let hinted = image_not_found(
             "vibebox/base:bookworm",
@@ -532,8 +546,8 @@ mod tests {
         assert_eq!(hinted.kind(), ErrorKind::NotFound);
         assert_eq!(
             hinted.to_string(),
-            "image vibebox/base:bookworm is not present and could not be pulled: \
-             pull access denied; build it with scripts/base-image"
+            "image vibebox/base:bookworm is not present and could not be pulled; \
+             build it with scripts/base-image"
         );
         let options =
             DockerOptions::default().missing_image_hint("build it with scripts/base-image");
@@ -544,7 +558,7 @@ mod tests {
         assert_eq!(
             message.as_deref(),
             Some(
-                "image x:1 is not present and could not be pulled: gone; build it with scripts/base-image"
+                "image x:1 is not present and could not be pulled; build it with scripts/base-image"
             )
         );
     }

@@ -1,14 +1,16 @@
 //! The caller's user agent and address, recorded with sign-ins.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use vibebox_core::service::ClientInfo;
 
-/// The client of this request. The address is the TCP peer when the server runs with
+use crate::client_ip::ClientIp;
+
+/// The client of this request. The address is [`ClientIp`]'s (the TCP peer, or the client a
+/// trusted proxy names) when the server runs with
 /// `into_make_service_with_connect_info::<SocketAddr>()`, else unknown.
 #[derive(Clone, Debug)]
 pub struct Client(pub ClientInfo);
@@ -25,8 +27,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .map(str::to_string);
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+            .get::<ClientIp>()
+            .map(|ClientIp(ip)| ip.to_string());
         Ok(Client(ClientInfo { user_agent, ip }))
     }
 }

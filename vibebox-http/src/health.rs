@@ -50,7 +50,7 @@ pub async fn healthz() -> Json<Health> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let vibebox = &state.vibebox;
-    let (store, engine) = tokio::join!(vibebox.store().ping(), vibebox.runtime().ping());
+    let (store, engine) = vibebox.ping_backends().await;
     let down: Vec<&str> = [
         ("store", store.is_err()),
         ("container engine", engine.is_err()),
@@ -72,13 +72,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         })
         .into_response();
     }
+    let correlation_id = crate::problem::correlation_id();
     for e in [store.err(), engine.err()].into_iter().flatten() {
-        tracing::warn!(error = %e, "not ready");
+        e.report(correlation_id.clone());
     }
-    Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        format!("not ready: {} unavailable", down.join(" and ")),
-    )
+    Problem {
+        correlation_id: Some(correlation_id),
+        ..Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("not ready: {} unavailable", down.join(" and ")),
+        )
+    }
     .into_response()
 }

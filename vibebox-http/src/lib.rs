@@ -14,6 +14,10 @@
 //! let key = SigningKey::new("k1", SecretBox::new(Box::new(vec![7u8; 32])))?;
 //! let app = vibebox_http::router(vibebox, HttpConfig::new(AccessTokens::new("vibebox", "vibebox-api", key)));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // No Nagle delay: small WebSocket frames (a terminal's keystrokes) go out at once.
+//! let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+//!     let _ = tcp.set_nodelay(true);
+//! });
 //! // The peer address drives the per-address rate limits and sign-in throttling.
 //! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
 //! # Ok(())
@@ -33,6 +37,7 @@ mod access_token;
 mod auth;
 mod body_limit;
 mod client;
+pub mod client_ip;
 #[cfg(feature = "console")]
 pub mod console;
 mod csrf;
@@ -71,7 +76,9 @@ pub use routes::ssh_gateway::{SshGateway, SshHostKey};
 pub use session_cookie::{SESSION_COOKIE, SESSION_COOKIE_PATH};
 pub use state::AppState;
 pub use ws::{
-    BEARER_PROTOCOL_PREFIX, PROTOCOL, SOCKET_RECHECK_INTERVAL, TICKET_TTL, Tickets, WsCaller,
+    API_KEY_RECHECK_INTERVAL, BEARER_PROTOCOL_PREFIX, OpenSockets, PROTOCOL, SOCKET_CLOSE_TIMEOUT,
+    SOCKET_QUEUE_BYTES, SOCKET_RECHECK_INTERVAL, SOCKET_WRITE_TIMEOUT, TICKET_TTL, Tickets,
+    WsCaller,
 };
 
 /// How the HTTP front behaves. [`HttpConfig::new`] takes the one thing without a default,
@@ -101,8 +108,13 @@ pub struct HttpConfig {
     /// hosts, do not. Drives CORS, the WebSocket Origin check and the Origin check of the
     /// cookie session routes. Behind a proxy that rewrites `Host`, list the public origin here.
     pub allowed_origins: Vec<String>,
-    /// Cancel it when the server shuts down: open sockets close with 1001 (going away).
+    /// Cancel it when the server shuts down: open sockets close with 1001 (going away), each
+    /// within [`SOCKET_CLOSE_TIMEOUT`] also when its client does not read.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The open WebSockets. `axum::serve` does not wait for upgraded connections: after
+    /// cancelling `shutdown`, await [`OpenSockets::all_closed`] (with a timeout) before the
+    /// process exits, so that every socket gets its 1001.
+    pub sockets: OpenSockets,
     /// The OAuth providers people may sign in with (`/auth/oauth/{name}`); default none.
     pub oauth_providers: Vec<oauth::OAuthProvider>,
     /// Every API request, per client address (default 6,000 a minute, bursts of 500);
@@ -124,6 +136,12 @@ pub struct HttpConfig {
     /// The SSH gateway run beside the router (`vibebox-ssh`), as `GET /api/v1/ssh` shows it
     /// to clients (default `None`: 404, no gateway).
     pub ssh: Option<routes::ssh_gateway::SshGateway>,
+    /// The proxies whose `X-Forwarded-For` is believed (default none: the TCP peer is the
+    /// client). List the address blocks of the reverse proxies in front of the server; the
+    /// client is then the nearest address in the header that is not one of them
+    /// ([`client_ip`]). Rate limits, sign-in records and the preview proxy
+    /// use that address.
+    pub trusted_proxies: Vec<client_ip::Cidr>,
     /// The web console at `/` (default `None`: not served).
     #[cfg(feature = "console")]
     pub console: Option<ConsoleConfig>,
@@ -137,6 +155,7 @@ impl HttpConfig {
             max_body_bytes: 1024 * 1024,
             allowed_origins: Vec::new(),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            sockets: OpenSockets::new(),
             oauth_providers: Vec::new(),
             per_ip_rate_limit: RateLimit::per_minute(6000, 500),
             auth_rate_limit: RateLimit::per_minute(60, 20),
@@ -144,6 +163,7 @@ impl HttpConfig {
             preview: Some(preview::PreviewConfig::default()),
             secure_cookies: false,
             ssh: None,
+            trusted_proxies: Vec::new(),
             #[cfg(feature = "console")]
             console: None,
         }

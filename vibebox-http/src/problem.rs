@@ -26,6 +26,10 @@ pub struct Problem {
     /// The field a validation or uniqueness error names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// On server errors (5xx): the id under which the server logged the error in full (the
+    /// request's `x-request-id`), to quote to the operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 impl Problem {
@@ -38,6 +42,7 @@ impl Problem {
             detail: detail.into(),
             code: code.to_string(),
             field: None,
+            correlation_id: None,
         }
     }
 
@@ -54,7 +59,12 @@ impl Problem {
 }
 
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    /// The problem as `application/problem+json`; a server error without a correlation id
+    /// gets the request's (so a client can always quote one).
+    fn into_response(mut self) -> Response {
+        if self.status >= 500 && self.correlation_id.is_none() {
+            self.correlation_id = Some(correlation_id());
+        }
         let status = self.status_code();
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, body).into_response();
@@ -91,17 +101,19 @@ impl From<Error> for ApiError {
     }
 }
 
+/// Reports `e` (logged in full under the request's correlation id) and answers what the
+/// client may be told: VibeBox's message, never a backend's text.
 impl From<&Error> for Problem {
     fn from(e: &Error) -> Self {
-        let kind = e.kind();
-        let status = status_of(kind);
-        let detail = match e {
-            // The message is for logs only. (Runtime errors carry messages meant for users.)
-            Error::Internal { .. } => "an internal error occurred".to_string(),
-            _ => e.to_string(),
+        let public = e.report(correlation_id());
+        let problem = Problem::new(status_of(public.kind), public.kind.code(), public.message);
+        // A refusal says all there is; a server error's id finds what it does not say.
+        let server_error = problem.status >= 500;
+        let problem = Problem {
+            correlation_id: server_error.then_some(public.correlation_id),
+            ..problem
         };
-        let problem = Problem::new(status, kind.code(), detail);
-        match e.field() {
+        match public.field {
             Some(field) => problem.with_field(field),
             None => problem,
         }
@@ -111,11 +123,6 @@ impl From<&Error> for Problem {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = Problem::from(&self.0);
-        if problem.status >= 500 {
-            tracing::error!(error = %self.0, source = ?std::error::Error::source(&self.0), "request failed");
-        } else {
-            tracing::debug!(error = %self.0, "request refused");
-        }
         let mut response = problem.into_response();
         if let Error::RateLimited { retry_after } = &self.0 {
             let secs = retry_after.as_secs().max(1).to_string();
@@ -124,6 +131,35 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+tokio::task_local! {
+    /// The `x-request-id` of the request being handled, set by [`correlate`].
+    static REQUEST_ID: String;
+}
+
+/// The correlation id of an error reported now: the request's id inside a request, a fresh
+/// one elsewhere (a WebSocket's task, a proxy's connection).
+pub(crate) fn correlation_id() -> String {
+    REQUEST_ID
+        .try_with(String::clone)
+        .unwrap_or_else(|_| vibebox_core::error::new_correlation_id())
+}
+
+/// Makes the request's `x-request-id` the correlation id of the errors its handler reports.
+pub(crate) async fn correlate(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let id = request
+        .headers()
+        .get(crate::router::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match id {
+        Some(id) => REQUEST_ID.scope(id, next.run(request)).await,
+        None => next.run(request).await,
     }
 }
 
@@ -179,6 +215,7 @@ mod tests {
         ));
         assert_eq!(p.detail, "an internal error occurred");
         assert!(!serde_json::to_string(&p)?.contains("SELECT"));
+        assert!(p.correlation_id.is_some());
         Ok(())
     }
 }

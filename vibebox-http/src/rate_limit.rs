@@ -7,16 +7,17 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use vibebox_core::error::Error;
 use vibebox_core::id::UserId;
 
+use crate::client_ip::ClientIp;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -136,7 +137,7 @@ impl RateLimiters {
 }
 
 /// The middleware applying the per-address limits. Health checks are never limited, and
-/// requests whose peer address is unknown (the router served without `ConnectInfo`) are not
+/// requests whose client address is unknown (the router served without `ConnectInfo`) are not
 /// limited by address.
 pub(crate) async fn per_ip(
     State(state): State<AppState>,
@@ -147,8 +148,8 @@ pub(crate) async fn per_ip(
     let health = path.ends_with("/healthz") || path.ends_with("/readyz");
     let ip = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+        .get::<ClientIp>()
+        .map(|ClientIp(ip)| *ip)
         .filter(|_| !health);
     if let Some(ip) = ip {
         let limiters = &state.limiters;

@@ -87,7 +87,12 @@ pub fn router(vibebox: Arc<Vibebox>, config: HttpConfig) -> Router {
             state.clone(),
             crate::preview::route_by_host,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_ip::resolve,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(crate::problem::correlate))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

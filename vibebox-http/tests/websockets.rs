@@ -460,7 +460,15 @@ async fn logs_socket_marks_output_lost_to_rotation_with_a_gap() {
     let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
     // The collector has read the start line once it is stored.
     tokio::time::timeout(WAIT, async {
-        while app.vibebox.store().latest_log(id).await.unwrap().is_none() {
+        while app
+            .vibebox
+            .unchecked()
+            .store()
+            .latest_log(id)
+            .await
+            .unwrap()
+            .is_none()
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })

@@ -129,7 +129,7 @@ async fn watch(shared: &Shared, context: &ConnectionContext, shutdown: &Cancella
                 },
                 // Events were dropped: the stored status says where it is.
                 Err(RecvError::Lagged(_)) => {
-                    match context.vibebox.store().get_environment(env).await {
+                    match context.vibebox.get_environment(&context.grant.actor, env).await {
                         Ok(e) if stops(e.status) => return Cut::EnvironmentStopped,
                         Ok(_) => {}
                         Err(e) if e.kind() == vibebox_core::ErrorKind::NotFound => {

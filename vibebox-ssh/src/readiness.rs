@@ -29,10 +29,12 @@ pub(crate) async fn ensure_running(
 ) -> Result<(), NotReady> {
     // Subscribed first, so a change between the read and the wait is not missed.
     let mut events = vibebox.events().subscribe(env);
-    let current = vibebox
-        .get_environment(actor, env)
-        .await
-        .map_err(|e| NotReady(format!("the environment cannot be read: {e}")))?;
+    let current = vibebox.get_environment(actor, env).await.map_err(|e| {
+        NotReady(format!(
+            "the environment cannot be read: {}",
+            e.report_new()
+        ))
+    })?;
     match current.status {
         // A suspended environment is resumed by the channel's first use.
         EnvironmentStatus::Running | EnvironmentStatus::Suspended | EnvironmentStatus::Resuming => {
@@ -52,7 +54,10 @@ pub(crate) async fn ensure_running(
                 Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(NotReady(
                     "the environment is stopped, and you may not start it".into(),
                 )),
-                Err(e) => Err(NotReady(format!("the environment did not start: {e}"))),
+                Err(e) => Err(NotReady(format!(
+                    "the environment did not start: {}",
+                    e.report_new()
+                ))),
             };
         }
     }
@@ -98,7 +103,12 @@ async fn wait_running(
                             e.status
                         )));
                     }
-                    Err(e) => return Err(NotReady(format!("the environment cannot be read: {e}"))),
+                    Err(e) => {
+                        return Err(NotReady(format!(
+                            "the environment cannot be read: {}",
+                            e.report_new()
+                        )));
+                    }
                 },
                 Err(RecvError::Closed) => {
                     return Err(NotReady("the environment's events ended".into()));

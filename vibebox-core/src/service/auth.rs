@@ -332,6 +332,15 @@ impl Vibebox {
         Ok(())
     }
 
+    /// Whether `user`'s API key `key` still exists and has not expired: for a long-lived
+    /// connection opened with the key, which re-checks it now and then (a deletion made by
+    /// another replica reaches it this way).
+    pub async fn api_key_is_valid(&self, user: UserId, key: ApiKeyId) -> Result<bool> {
+        let keys = self.store().list_api_keys(user).await?;
+        let now = self.clock().now();
+        Ok(keys.iter().any(|k| k.id == key && k.expires_at > now))
+    }
+
     /// Turns a presented API key into an actor. The secret is compared by hash in constant
     /// time; expired keys and keys of disabled users are refused.
     ///

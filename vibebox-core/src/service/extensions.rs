@@ -415,7 +415,7 @@ impl Vibebox {
                     .collect();
                 Err(format!("installation failed (exit code {code}): {detail}"))
             }
-            Err(e) => Err(format!("installation failed: {e}")),
+            Err(e) => Err(format!("installation failed: {}", e.report_new())),
         }
     }
 }

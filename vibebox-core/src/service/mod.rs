@@ -33,6 +33,7 @@ mod suspend;
 mod teams;
 mod terminal;
 mod tunnels;
+mod unchecked;
 mod users;
 mod variables;
 
@@ -54,7 +55,7 @@ pub use idle::IdleReport;
 pub use logs::LogFilter;
 pub use patch::Patch;
 pub use pool::PoolReport;
-pub use ports::{NewPort, PortPatch};
+pub use ports::{MAX_PORTS_PER_ENVIRONMENT, NewPort, PortPatch};
 pub use preview::{PreviewGrant, PreviewTarget};
 pub use project_watch::{
     PROJECT_WATCH_MAX_ENVIRONMENTS, PROJECT_WATCH_METRICS_INTERVAL, PROJECT_WATCH_RESYNC_INTERVAL,
@@ -70,8 +71,9 @@ pub use start_stop::StopMode;
 pub use teams::{MemberView, NewTeam, TeamPatch};
 pub use terminal::{Terminal, TerminalControl, TerminalInput};
 pub use tunnels::{PortStream, TunnelPath};
+pub use unchecked::Unchecked;
 pub use users::{OAuthProfile, ProfilePatch, Registration, UserAdminPatch};
-pub use variables::{MASKED_VALUE, NewVariable, VariableView};
+pub use variables::{MASKED_VALUE, MAX_VARIABLES_PER_ENVIRONMENT, NewVariable, VariableView};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -155,19 +157,25 @@ impl Vibebox {
         VibeboxBuilder::default()
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store (crate-private: embedders go through [`unchecked`](Self::unchecked)).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
 
-    /// The container runtime.
-    pub fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
+    /// The container runtime (crate-private, as [`store`](Self::store)).
+    pub(crate) fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
         &self.inner.runtime
     }
 
-    /// The secrets backend.
-    pub fn secrets(&self) -> &Arc<dyn Secrets> {
+    /// The secrets backend (crate-private, as [`store`](Self::store)).
+    pub(crate) fn secrets(&self) -> &Arc<dyn Secrets> {
         &self.inner.secrets
+    }
+
+    /// Whether the store and the container engine answer, each on its own (for a readiness
+    /// probe): `(store, engine)`.
+    pub async fn ping_backends(&self) -> (Result<()>, Result<()>) {
+        tokio::join!(self.store().ping(), self.runtime().ping())
     }
 
     /// The configuration.

@@ -173,7 +173,7 @@ impl Vibebox {
                         if e.kind() == ErrorKind::Unavailable {
                             return Err(e);
                         }
-                        let message = format!("could not stop the environment: {e}");
+                        let message = format!("could not stop the environment: {}", e.report_new());
                         tracing::warn!(environment.id = %env.id, %message, "environment failed");
                         self.fail_unchanged(env, message).await?;
                         return Ok(true);

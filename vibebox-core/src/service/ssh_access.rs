@@ -111,8 +111,8 @@ fn is_refusal(e: &Error) -> bool {
 }
 
 impl Vibebox {
-    /// Decides an SSH sign-in; see the [module rules](self). Call it only after the client
-    /// proved it holds the key's private half.
+    /// Decides an SSH sign-in, by the rules of this file's module docs. Call it only after the
+    /// client proved it holds the key's private half.
     ///
     /// Errors: `Unauthenticated` for every refusal (one generic message); `RateLimited` with
     /// the time to wait once failures from this key or address are throttled; `Unavailable`

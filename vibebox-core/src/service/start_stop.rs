@@ -200,8 +200,11 @@ impl Vibebox {
         let started = match self.bring_up(env.clone(), &project).await {
             Ok(started) => started,
             Err(e) => {
-                self.fail_environment(&env, format!("could not start the environment: {e}"))
-                    .await;
+                self.fail_environment(
+                    &env,
+                    format!("could not start the environment: {}", e.report_new()),
+                )
+                .await;
                 return Err(missing_is_conflict(e));
             }
         };
@@ -219,8 +222,11 @@ impl Vibebox {
         let running = match self.set_status(env, EnvironmentStatus::Running, None).await {
             Ok(r) => r,
             Err(e) => {
-                self.fail_environment(env, format!("could not record the start: {e}"))
-                    .await;
+                self.fail_environment(
+                    env,
+                    format!("could not record the start: {}", e.report_new()),
+                )
+                .await;
                 return Err(e);
             }
         };
@@ -489,8 +495,11 @@ impl Vibebox {
     ) -> Result<Environment> {
         self.terminate_all_sessions(env.id).await;
         if let Err(e) = self.bring_down(&env, mode).await {
-            self.fail_environment(&env, format!("could not stop the environment: {e}"))
-                .await;
+            self.fail_environment(
+                &env,
+                format!("could not stop the environment: {}", e.report_new()),
+            )
+            .await;
             return Err(e);
         }
         self.drain_collector(env.id).await;

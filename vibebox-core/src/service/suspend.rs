@@ -213,7 +213,10 @@ impl Vibebox {
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Conflict) => {
                 self.fail_environment(
                     &resuming,
-                    format!("the container could not be resumed: {e}; start the environment again"),
+                    format!(
+                        "the container could not be resumed: {}; start the environment again",
+                        e.report_new()
+                    ),
                 )
                 .await;
                 return Err(e);

@@ -17,6 +17,6 @@ pub mod store_checks;
 mod traces;
 
 pub use clock::ManualClock;
-pub use fake_runtime::{ExecRecord, FakeFailure, FakeRuntime, ScriptedExec};
+pub use fake_runtime::{ExecRecord, FakeFailure, FakeRuntime, Outage, ScriptedExec};
 pub use memory_store::MemoryStore;
 pub use traces::TraceCapture;

@@ -11,12 +11,15 @@ const watchers = new Set();
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const detail = body?.detail || body?.title || (status ? `The server answered ${status}` : 'Cannot reach the server');
+    let detail = body?.detail || body?.title || (status ? `The server answered ${status}` : 'Cannot reach the server');
+    // A server error names the id its details were logged under: worth quoting to the operator.
+    if (status >= 500 && body?.correlation_id) detail += ` (error id ${body.correlation_id})`;
     super(detail);
     this.status = status;
     this.detail = detail;
     this.code = body?.code;
     this.field = body?.field;
+    this.correlationId = body?.correlation_id;
   }
 }
 

@@ -8,11 +8,12 @@
 //!   digits of a SHA-256 over every file served, so a file's URL changes with its contents
 //!   and answers are cached for a year (`immutable`). Another version, or an unknown path, is
 //!   404.
-//! - `GET /` and any other page path (see [`pages`]) answers `index.html`, where
+//! - `GET /` and any other page path (see `console/pages.rs`) answers `index.html`, where
 //!   `{{assets}}` becomes `/assets/<version>` and `{{terminal}}` `available` or `missing`
 //!   (whether the vendor files are there), with `Cache-Control: no-cache`.
 //! - Every console answer carries a strict Content-Security-Policy and the other headers of
-//!   [`headers`]. The API under `/api/`, the health checks and preview hosts are untouched.
+//!   `console/headers.rs`. The API under `/api/`, the health checks and preview hosts are
+//!   untouched.
 //!
 //! The folder `vendor/` of `console/` is reserved for the downloaded files.
 

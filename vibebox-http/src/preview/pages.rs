@@ -57,7 +57,7 @@ pub(crate) fn sign_in() -> Response {
     response
 }
 
-/// 502: the app did not answer.
+/// 502: the app did not answer. `detail` is VibeBox's text, never a library's.
 pub(crate) fn bad_gateway(detail: &str) -> Response {
     page(StatusCode::BAD_GATEWAY, "The app is not answering", detail)
 }
@@ -67,18 +67,21 @@ pub(crate) fn for_error(e: &Error) -> Response {
     match e.kind() {
         ErrorKind::Unauthenticated => sign_in(),
         ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidInput => not_found(),
-        ErrorKind::Conflict | ErrorKind::Timeout => bad_gateway(&e.to_string()),
+        ErrorKind::Conflict | ErrorKind::Timeout => bad_gateway(&e.report_new().to_string()),
         ErrorKind::QuotaExceeded | ErrorKind::RateLimited => page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many connections",
             "Too many previews and tunnels are open right now; try again shortly.",
         ),
         _ => {
-            tracing::warn!(error = %e, "preview request failed");
+            let public = e.report_new();
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Preview unavailable",
-                "VibeBox cannot reach this app right now; try again shortly.",
+                &format!(
+                    "VibeBox cannot reach this app right now; try again shortly (error id {}).",
+                    public.correlation_id
+                ),
             )
         }
     }

@@ -1,10 +1,10 @@
 //! Forwarding one preview request: who is asking, what may reach the app, and the bytes both
 //! ways (a WebSocket upgrade becomes a byte pipe).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -48,8 +48,8 @@ pub(crate) async fn handle(
     };
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .get::<crate::client_ip::ClientIp>()
+        .map(|c| c.0);
     let upgrade = wants_upgrade(request.headers());
     prepare_request_headers(
         request.headers_mut(),
@@ -280,16 +280,19 @@ async fn send_new(
     let (mut upstream, connection) = hyper::client::conn::http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| pages::bad_gateway(&format!("the app's connection failed: {e}")))?;
+        .map_err(|e| {
+            tracing::debug!(error = %e, "the app's connection failed");
+            pages::bad_gateway("the app's connection failed")
+        })?;
     tokio::spawn(async move {
         if let Err(e) = connection.with_upgrades().await {
             tracing::debug!(error = %e, "an app connection ended with an error");
         }
     });
-    let response = upstream
-        .send_request(request)
-        .await
-        .map_err(|e| pages::bad_gateway(&format!("the app did not answer: {e}")))?;
+    let response = upstream.send_request(request).await.map_err(|e| {
+        tracing::debug!(error = %e, "the app did not answer");
+        pages::bad_gateway("the app did not answer")
+    })?;
     Ok((upstream, response))
 }
 

@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
@@ -41,10 +41,10 @@ use vibebox_core::runtime::{ExecOutput, TerminalSize};
 use vibebox_core::service::{ExecRequest, ExecStdin, ExecStream};
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, Upgrade, WsCaller, close_with, send_json};
+use super::{Close, Socket, Upgrade, WsCaller, error_frame, upgrade};
 use crate::extract::ApiPath;
 use crate::openapi::{Authenticated, Conflict, NotFound, WebSocketErrors};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::routes::exec::{body_field, timeout_from_seconds};
 use crate::state::AppState;
 
@@ -111,12 +111,11 @@ pub async fn exec(
         return ApiError(e).into_response();
     }
     let watch = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| bridge(socket, s, actor, id, watch))
+    upgrade(s, ws, move |socket, s| bridge(socket, s, actor, id, watch))
 }
 
 async fn bridge(
-    mut socket: WebSocket,
+    mut socket: Socket,
     s: AppState,
     actor: Actor,
     id: EnvironmentId,
@@ -125,12 +124,8 @@ async fn bridge(
     let access_ended = watch.ended(&s);
     tokio::pin!(access_ended);
     let start = tokio::select! {
-        _ = s.config.shutdown.cancelled() => {
-            super::close_going_away(&mut socket).await;
-            return;
-        }
-        _ = &mut access_ended => {
-            super::revoked::close_revoked(&mut socket).await;
+        close = &mut access_ended => {
+            socket.close_now(close);
             return;
         }
         start = tokio::time::timeout(START_WAIT, next_start(&mut socket)) => start,
@@ -139,10 +134,10 @@ async fn bridge(
         Ok(Ok(Some(start))) => start,
         // The client left.
         Ok(Ok(None)) => return,
-        Ok(Err(e)) => return refuse(&mut socket, &e).await,
+        Ok(Err(e)) => return refuse(&socket, &e).await,
         Err(_) => {
             let e = Error::invalid("type", "no start frame came within 30 s");
-            return refuse(&mut socket, &e).await;
+            return refuse(&socket, &e).await;
         }
     };
     let request = ExecRequest {
@@ -154,13 +149,13 @@ async fn bridge(
     };
     let stream = match s.vibebox.exec_stream(&actor, id, request, start.tty).await {
         Ok(stream) => stream,
-        Err(e) => return refuse(&mut socket, &body_field(e)).await,
+        Err(e) => return refuse(&socket, &body_field(e)).await,
     };
-    run(&mut socket, &s, stream, access_ended).await;
+    run(&mut socket, stream, access_ended).await;
 }
 
 /// Reads frames until the start frame. `Ok(None)`: the client left.
-async fn next_start(socket: &mut WebSocket) -> Result<Option<Start>, Error> {
+async fn next_start(socket: &mut Socket) -> Result<Option<Start>, Error> {
     loop {
         match socket.recv().await {
             Some(Ok(Message::Text(text))) => {
@@ -187,10 +182,9 @@ async fn next_start(socket: &mut WebSocket) -> Result<Option<Start>, Error> {
 
 /// Bridges the running command and the socket until one of them ends.
 async fn run(
-    socket: &mut WebSocket,
-    s: &AppState,
+    socket: &mut Socket,
     stream: ExecStream,
-    mut access_ended: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    mut access_ended: std::pin::Pin<&mut impl std::future::Future<Output = Close>>,
 ) {
     let ExecStream {
         mut output,
@@ -201,16 +195,17 @@ async fn run(
     let mut stdin: Option<ExecStdin> = Some(stdin);
     let mut stdin_open = true;
     let mut writing: Option<BoxFuture<'static, (ExecStdin, std::io::Result<()>)>> = None;
+    // Closed (a shutdown, a slow consumer) while a stdin write keeps `recv` from being polled.
+    let ended = socket.ended();
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                super::close_going_away(socket).await;
+            () = ended.cancelled() => break,
+            close = &mut access_ended => {
+                socket.close_now(close);
                 break;
             }
-            _ = &mut access_ended => {
-                super::revoked::close_revoked(socket).await;
-                break;
-            }
+            // A client that does not read holds this up for at most the socket's write
+            // timeout: the process waits, as it would on a full pipe.
             chunk = output.next() => match chunk {
                 Some(Ok(chunk)) => {
                     if socket.send(Message::Binary(frame(&chunk))).await.is_err() {
@@ -218,21 +213,21 @@ async fn run(
                     }
                 }
                 Some(Err(e)) => {
-                    let _ = send_error(socket, &e).await;
-                    close_with(socket, 1011, "the command's output failed").await;
+                    let _ = socket.send_json(&error_frame(&e)).await;
+                    socket.close(Close::new(1011, "the command's output failed"));
                     break;
                 }
                 None => {
                     match control.wait().await {
                         Ok(exit) => {
                             let msg = json!({"type": "exit", "exit_code": exit.exit_code, "timed_out": exit.timed_out});
-                            let _ = send_json(socket, &msg).await;
+                            let _ = socket.send_json(&msg).await;
                         }
                         Err(e) => {
-                            let _ = send_error(socket, &e).await;
+                            let _ = socket.send_json(&error_frame(&e)).await;
                         }
                     }
-                    close_with(socket, 1000, "").await;
+                    socket.close(Close::new(1000, ""));
                     break;
                 }
             },
@@ -262,7 +257,7 @@ async fn run(
                     other => {
                         stdin = other;
                         let e = Error::invalid("stdin", "stdin is closed");
-                        if send_error(socket, &e).await.is_err() {
+                        if socket.send_json(&error_frame(&e)).await.is_err() {
                             break;
                         }
                     }
@@ -288,7 +283,7 @@ async fn run(
                         Err(e) => Err(frame_error(&e)),
                     };
                     if let Err(e) = result
-                        && send_error(socket, &e).await.is_err()
+                        && socket.send_json(&error_frame(&e)).await.is_err()
                     {
                         break;
                     }
@@ -325,21 +320,8 @@ fn frame_error(e: &serde_json::Error) -> Error {
     )
 }
 
-/// Sends an error frame: the problem's code and detail (internal details stay in the log).
-async fn send_error(socket: &mut WebSocket, e: &Error) -> Result<(), axum::Error> {
-    let problem = Problem::from(e);
-    if problem.status >= 500 {
-        tracing::error!(error = %e, "exec over a socket failed");
-    }
-    let mut msg = json!({"type": "error", "code": problem.code, "message": problem.detail});
-    if let Some(field) = problem.field {
-        msg["field"] = json!(field);
-    }
-    send_json(socket, &msg).await
-}
-
 /// Answers a start that cannot go ahead and closes with 1008.
-async fn refuse(socket: &mut WebSocket, e: &Error) {
-    let _ = send_error(socket, e).await;
-    close_with(socket, 1008, "the command was refused").await;
+async fn refuse(socket: &Socket, e: &Error) {
+    let _ = socket.send_json(&error_frame(e)).await;
+    socket.close(Close::new(1008, "the command was refused"));
 }

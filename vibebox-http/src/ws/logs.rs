@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +20,7 @@ use vibebox_core::service::LogFilter;
 use vibebox_core::store::PageRequest;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, Upgrade, WsCaller, send_json};
+use super::{Socket, Upgrade, WsCaller, upgrade};
 use crate::extract::ApiPath;
 use crate::openapi::{Authenticated, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
@@ -76,28 +76,26 @@ pub async fn logs(
         Err(e) => return ApiError(e).into_response(),
     };
     let watch = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| async move {
-            let mut socket = socket;
-            let mut seen: HashSet<(Timestamp, LogStream, String)> = HashSet::new();
-            for line in history.into_iter().rev() {
-                let msg = json!({"type": "log", "timestamp": line.timestamp,
+    upgrade(s, ws, move |socket, s| async move {
+        let mut seen: HashSet<(Timestamp, LogStream, String)> = HashSet::new();
+        for line in history.into_iter().rev() {
+            let msg = json!({"type": "log", "timestamp": line.timestamp,
                              "stream": line.stream, "message": line.message});
-                if send_json(&mut socket, &msg).await.is_err() {
-                    return;
-                }
-                seen.insert((line.timestamp, line.stream, line.message));
+            if socket.send_json(&msg).await.is_err() {
+                return;
             }
-            live(socket, s, watch, rx, seen).await;
-        })
+            seen.insert((line.timestamp, line.stream, line.message));
+        }
+        live(socket, s, watch, rx, seen).await;
+    })
 }
 
 async fn live(
-    mut socket: WebSocket,
+    mut socket: Socket,
     s: AppState,
     watch: AccessWatch,
     mut rx: tokio::sync::broadcast::Receiver<Event>,
-    seen: HashSet<(Timestamp, LogStream, String)>,
+    mut seen: HashSet<(Timestamp, LogStream, String)>,
 ) {
     let mut only: Option<LogStream> = None;
     let mut paused = false;
@@ -106,12 +104,8 @@ async fn live(
     tokio::pin!(access_ended);
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                super::close_going_away(&mut socket).await;
-                return;
-            }
-            _ = &mut access_ended => {
-                super::revoked::close_revoked(&mut socket).await;
+            close = &mut access_ended => {
+                socket.close_now(close);
                 return;
             }
             event = rx.recv() => {
@@ -121,7 +115,7 @@ async fn live(
                     Ok(Event { kind: EventKind::LogGap { after, before, lines, message }, .. }) => {
                         let msg = json!({"type": "gap", "after": after, "before": before,
                                          "lines": lines, "message": message});
-                        if send_json(&mut socket, &msg).await.is_err() {
+                        if socket.send_json(&msg).await.is_err() {
                             return;
                         }
                         continue;
@@ -140,17 +134,24 @@ async fn live(
                     dropped += 1;
                     continue;
                 }
-                if seen.contains(&(timestamp, stream, message.clone())) {
-                    continue;
+                // A line sent with the history is not sent again; lines after the newest
+                // one of the history cannot be among them.
+                if !seen.is_empty() {
+                    if seen.contains(&(timestamp, stream, message.clone())) {
+                        continue;
+                    }
+                    if seen.iter().all(|(t, _, _)| *t < timestamp) {
+                        seen.clear();
+                    }
                 }
                 if dropped > 0 {
-                    if send_json(&mut socket, &json!({"type": "dropped", "count": dropped})).await.is_err() {
+                    if socket.send_json(&json!({"type": "dropped", "count": dropped})).await.is_err() {
                         return;
                     }
                     dropped = 0;
                 }
                 let msg = json!({"type": "log", "timestamp": timestamp, "stream": stream, "message": message});
-                if send_json(&mut socket, &msg).await.is_err() {
+                if socket.send_json(&msg).await.is_err() {
                     return;
                 }
             }
@@ -167,7 +168,7 @@ async fn live(
                     Ok(ClientMessage::Resume) => {
                         paused = false;
                         if dropped > 0 {
-                            if send_json(&mut socket, &json!({"type": "dropped", "count": dropped})).await.is_err() {
+                            if socket.send_json(&json!({"type": "dropped", "count": dropped})).await.is_err() {
                                 return;
                             }
                             dropped = 0;
@@ -175,7 +176,7 @@ async fn live(
                     }
                     Err(_) => {
                         let err = json!({"type": "error", "message": "unknown message; expected filter, pause or resume"});
-                        if send_json(&mut socket, &err).await.is_err() {
+                        if socket.send_json(&err).await.is_err() {
                             return;
                         }
                     }

@@ -9,18 +9,30 @@
 //! the console this server serves) or one of
 //! [`HttpConfig::allowed_origins`](crate::HttpConfig); any other origin, a preview host's
 //! included, is refused with 403 (cross-site WebSocket hijacking).
+//!
+//! Every socket is opened through [`upgrade`]: it is counted in
+//! [`HttpConfig::sockets`](crate::HttpConfig) and every frame it sends goes through one
+//! bounded [`Socket`] (see the `socket` module for the bounds: a slow consumer is closed with
+//! 1008 `slow consumer`, a shutdown closes every socket with 1001, neither waits forever on a
+//! client that does not read).
 
 pub(crate) mod exec;
 pub(crate) mod logs;
+mod open_sockets;
 pub(crate) mod project_status;
 mod revoked;
+mod socket;
 pub(crate) mod status;
 pub(crate) mod terminal;
 pub(crate) mod tickets;
 pub(crate) mod tunnel;
 
-pub use revoked::SOCKET_RECHECK_INTERVAL;
+pub use open_sockets::OpenSockets;
+pub use revoked::{API_KEY_RECHECK_INTERVAL, SOCKET_RECHECK_INTERVAL};
+pub use socket::{SOCKET_CLOSE_TIMEOUT, SOCKET_QUEUE_BYTES, SOCKET_WRITE_TIMEOUT};
 pub use tickets::{TICKET_TTL, Tickets};
+
+pub(crate) use socket::{Close, SLOW_CONSUMER, Socket, TrySendError};
 
 use axum::extract::FromRequestParts;
 use axum::extract::ws::WebSocketUpgrade;
@@ -133,33 +145,41 @@ fn bearer_protocol(parts: &Parts) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Sends a JSON text frame.
-pub(crate) async fn send_json<T: serde::Serialize>(
-    socket: &mut axum::extract::ws::WebSocket,
-    value: &T,
-) -> std::result::Result<(), axum::Error> {
-    let text = serde_json::to_string(value).unwrap_or_default();
-    socket
-        .send(axum::extract::ws::Message::Text(text.into()))
-        .await
+/// Finishes an upgrade to the `vibebox.v1` subprotocol. The socket counts in
+/// [`HttpConfig::sockets`](crate::HttpConfig) from now (a socket upgraded while the server
+/// shuts down is waited for too) until `handler` and the socket's writer are done.
+pub(crate) fn upgrade<F, Fut>(s: AppState, ws: WebSocketUpgrade, handler: F) -> Response
+where
+    F: FnOnce(Socket, AppState) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let guard = s.config.sockets.enter();
+    let ws = ws
+        .protocols([PROTOCOL])
+        .read_buffer_size(socket::READ_BUFFER_BYTES);
+    ws.on_upgrade(move |ws| async move {
+        let socket = Socket::open(
+            ws,
+            s.config.shutdown.clone(),
+            s.config.sockets.clone(),
+            guard.clone(),
+        );
+        handler(socket, s).await;
+        drop(guard);
+    })
 }
 
-/// Closes a socket with 1001 (going away), as the server does when it shuts down.
-pub(crate) async fn close_going_away(socket: &mut axum::extract::ws::WebSocket) {
-    close_with(socket, 1001, "server shutting down").await;
-}
-
-/// Sends a close frame; a client already gone is fine.
-pub(crate) async fn close_with(
-    socket: &mut axum::extract::ws::WebSocket,
-    code: u16,
-    reason: &'static str,
-) {
-    let frame = axum::extract::ws::CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket
-        .send(axum::extract::ws::Message::Close(Some(frame)))
-        .await;
+/// The error frame of `e`: `{"type":"error","code","message","field"?}` from its problem
+/// (internal details stay in the log).
+pub(crate) fn error_frame(e: &vibebox_core::error::Error) -> serde_json::Value {
+    let problem = Problem::from(e);
+    if problem.status >= 500 {
+        tracing::error!(error = %e, "a WebSocket failed");
+    }
+    let mut frame =
+        serde_json::json!({"type": "error", "code": problem.code, "message": problem.detail});
+    if let Some(field) = problem.field {
+        frame["field"] = serde_json::json!(field);
+    }
+    frame
 }

@@ -8,13 +8,13 @@
 //! [`watch_project`](vibebox_core::Vibebox::watch_project); this handler only pumps its frames.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
 use vibebox_core::id::ProjectId;
 use vibebox_core::service::ProjectWatch;
 
-use super::revoked::{AccessWatch, close_revoked};
-use super::{PROTOCOL, Upgrade, WsCaller, close_going_away, send_json};
+use super::revoked::{ACCESS_REVOKED, AccessWatch};
+use super::{Socket, Upgrade, WsCaller, upgrade};
 use crate::extract::ApiPath;
 use crate::openapi::{Authenticated, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
@@ -47,34 +47,30 @@ pub async fn project_status(
         Err(e) => return ApiError(e).into_response(),
     };
     let access = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| run(socket, s, watch, access))
+    upgrade(s, ws, move |socket, s| run(socket, s, watch, access))
 }
 
-async fn run(mut socket: WebSocket, s: AppState, mut watch: ProjectWatch, access: AccessWatch) {
+async fn run(mut socket: Socket, s: AppState, mut watch: ProjectWatch, access: AccessWatch) {
     let access_ended = access.ended(&s);
     tokio::pin!(access_ended);
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                close_going_away(&mut socket).await;
+            close = &mut access_ended => {
+                socket.close_now(close);
                 return;
             }
-            _ = &mut access_ended => {
-                close_revoked(&mut socket).await;
-                return;
-            }
-            // While a send waits on a slow client the watch is not read: its events pile up
-            // in the bounded project channel, and what overflows becomes a `dropped` frame.
+            // While a send waits for room in the socket's queue the watch is not read: its
+            // events pile up in the bounded project channel, and what overflows becomes a
+            // `dropped` frame.
             frame = watch.next() => match frame {
                 Some(frame) => {
-                    if send_json(&mut socket, &frame).await.is_err() {
+                    if socket.send_json(&frame).await.is_err() {
                         return;
                     }
                 }
                 // The project is gone or the caller may no longer read it.
                 None => {
-                    close_revoked(&mut socket).await;
+                    socket.close(ACCESS_REVOKED);
                     return;
                 }
             },

@@ -4,7 +4,7 @@
 //! while the environment runs.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -18,7 +18,7 @@ use vibebox_core::rbac::Actor;
 use vibebox_core::runtime::ContainerStats;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, Upgrade, WsCaller, send_json};
+use super::{Socket, Upgrade, WsCaller, upgrade};
 use crate::extract::ApiPath;
 use crate::openapi::{Authenticated, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
@@ -51,8 +51,7 @@ pub async fn status(
         Err(e) => return ApiError(e).into_response(),
     };
     let watch = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| run(socket, s, actor, id, rx, watch))
+    upgrade(s, ws, move |socket, s| run(socket, s, actor, id, rx, watch))
 }
 
 async fn metrics_of(
@@ -64,7 +63,7 @@ async fn metrics_of(
 }
 
 async fn run(
-    mut socket: WebSocket,
+    mut socket: Socket,
     s: AppState,
     actor: Actor,
     id: EnvironmentId,
@@ -77,13 +76,13 @@ async fn run(
     };
     let first = json!({"type": "status", "status": current.status,
                        "error_message": current.error_message, "version": current.version});
-    if send_json(&mut socket, &first).await.is_err() {
+    if socket.send_json(&first).await.is_err() {
         return;
     }
     let health = EventKind::Health {
         health: current.health.clone(),
     };
-    if send_json(&mut socket, &health).await.is_err() {
+    if socket.send_json(&health).await.is_err() {
         return;
     }
     let mut metrics = if current.status == EnvironmentStatus::Running {
@@ -95,12 +94,8 @@ async fn run(
     tokio::pin!(access_ended);
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                super::close_going_away(&mut socket).await;
-                return;
-            }
-            _ = &mut access_ended => {
-                super::revoked::close_revoked(&mut socket).await;
+            close = &mut access_ended => {
+                socket.close_now(close);
                 return;
             }
             event = rx.recv() => match event {
@@ -117,12 +112,12 @@ async fn run(
                         EventKind::Health { .. } => {}
                         _ => continue,
                     }
-                    if send_json(&mut socket, &event).await.is_err() {
+                    if socket.send_json(&event).await.is_err() {
                         return;
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
-                    if send_json(&mut socket, &json!({"type": "dropped", "count": n})).await.is_err() {
+                    if socket.send_json(&json!({"type": "dropped", "count": n})).await.is_err() {
                         return;
                     }
                 }
@@ -133,7 +128,7 @@ async fn run(
                     let msg = json!({"type": "metrics", "cpu_percent": m.cpu_percent,
                                      "memory_bytes": m.memory_bytes,
                                      "memory_limit_bytes": m.memory_limit_bytes});
-                    if send_json(&mut socket, &msg).await.is_err() {
+                    if socket.send_json(&msg).await.is_err() {
                         return;
                     }
                 }

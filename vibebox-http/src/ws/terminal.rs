@@ -3,19 +3,27 @@
 //! `{"type":"input","data"}` from the client, `{"type":"exit","code"}` and
 //! `{"type":"error","message"}` from the server. When the client leaves, the terminal's
 //! process is killed; a tmux session stays, and the next terminal on it resumes it.
+//!
+//! The terminal's output is read as it comes, never held up by the client nor by keystrokes
+//! waiting for the process to read them: a client that falls
+//! [`SOCKET_QUEUE_BYTES`](crate::SOCKET_QUEUE_BYTES) behind (beyond what the network buffers
+//! hold) is closed with 1008 `slow consumer` at once (a tmux session resumes on reconnect).
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
+use vibebox_core::error::{Error, Result};
 use vibebox_core::id::EnvironmentId;
 use vibebox_core::runtime::TerminalSize;
-use vibebox_core::service::Terminal;
+use vibebox_core::service::{Terminal, TerminalInput};
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, Upgrade, WsCaller, send_json};
+use super::{SLOW_CONSUMER, Socket, TrySendError, Upgrade, WsCaller, error_frame, upgrade};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::openapi::{Authenticated, Conflict, Invalid, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
@@ -79,63 +87,81 @@ pub async fn terminal(
         Err(e) => return ApiError(e).into_response(),
     };
     let watch = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| bridge(socket, s, watch, terminal))
+    upgrade(s, ws, move |socket, s| bridge(socket, s, watch, terminal))
 }
 
-async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, terminal: Terminal) {
+async fn bridge(mut socket: Socket, s: AppState, watch: AccessWatch, terminal: Terminal) {
     let Terminal {
         mut output,
-        mut input,
+        input,
         control,
         ..
     } = terminal;
     let access_ended = watch.ended(&s);
     tokio::pin!(access_ended);
+    // `None` while a write of keystrokes is under way: the output is read meanwhile, and the
+    // client's next frames wait (a process that does not read its input holds up the client's,
+    // never the output).
+    let mut input = Some(input);
+    let mut writing: Option<BoxFuture<'static, (TerminalInput, Result<()>)>> = None;
+    // Closed (a shutdown, a slow consumer) while a write keeps `recv` from being polled.
+    let ended = socket.ended();
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                super::close_going_away(&mut socket).await;
-                break;
-            }
-            _ = &mut access_ended => {
-                super::revoked::close_revoked(&mut socket).await;
+            () = ended.cancelled() => break,
+            close = &mut access_ended => {
+                socket.close_now(close);
                 break;
             }
             chunk = output.next() => match chunk {
-                Some(Ok(bytes)) => {
-                    if socket.send(Message::Binary(bytes)).await.is_err() {
+                Some(Ok(bytes)) => match socket.try_send(Message::Binary(bytes)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full) => {
+                        socket.close_now(SLOW_CONSUMER);
                         break;
                     }
-                }
+                    Err(TrySendError::Gone) => break,
+                },
                 Some(Err(e)) => {
-                    let _ = send_json(&mut socket, &json!({"type": "error", "message": e.to_string()})).await;
+                    let _ = socket.send_json(&error_frame(&e)).await;
                     break;
                 }
                 None => {
                     let code = control.exit_code().await.ok().flatten();
-                    let _ = send_json(&mut socket, &json!({"type": "exit", "code": code})).await;
+                    let _ = socket.send_json(&json!({"type": "exit", "code": code})).await;
                     let _ = socket.send(Message::Close(None)).await;
                     break;
                 }
             },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Binary(bytes))) => {
-                    if input.write(&bytes).await.is_err() {
-                        break;
-                    }
+            written = async {
+                match writing.as_mut() {
+                    Some(w) => w.await,
+                    None => std::future::pending().await,
                 }
+            }, if writing.is_some() => {
+                writing = None;
+                let (writer, result) = written;
+                if let Err(e) = result {
+                    let _ = socket.send_json(&error_frame(&e)).await;
+                    break;
+                }
+                input = Some(writer);
+            }
+            incoming = socket.recv(), if writing.is_none() => match incoming {
+                Some(Ok(Message::Binary(bytes))) => writing = write(&mut input, bytes),
                 Some(Ok(Message::Text(text))) => {
                     let result = match serde_json::from_str::<Control>(&text) {
                         Ok(Control::Resize { cols, rows }) => control.resize(TerminalSize { cols, rows }).await,
-                        Ok(Control::Input { data }) => input.write(data.as_bytes()).await,
-                        Err(_) => Err(vibebox_core::error::Error::invalid("type", "expected resize or input")),
-                    };
-                    if let Err(e) = result {
-                        let msg = json!({"type": "error", "message": e.to_string()});
-                        if send_json(&mut socket, &msg).await.is_err() {
-                            break;
+                        Ok(Control::Input { data }) => {
+                            writing = write(&mut input, data.into());
+                            Ok(())
                         }
+                        Err(_) => Err(Error::invalid("type", "expected resize or input")),
+                    };
+                    if let Err(e) = result
+                        && socket.send_json(&error_frame(&e)).await.is_err()
+                    {
+                        break;
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
@@ -146,4 +172,16 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, terminal
     // The client left (or the process ended): kill the terminal's process; for tmux only the
     // client, so the session can be resumed.
     control.close().await;
+}
+
+/// Writes keystrokes in a future of their own, which hands the input back when done.
+fn write(
+    input: &mut Option<TerminalInput>,
+    data: Bytes,
+) -> Option<BoxFuture<'static, (TerminalInput, Result<()>)>> {
+    let mut writer = input.take()?;
+    Some(Box::pin(async move {
+        let result = writer.write(&data).await;
+        (writer, result)
+    }))
 }

@@ -9,7 +9,7 @@
 //! upgrade (409), like a stopped environment.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use vibebox_core::id::EnvironmentId;
 use vibebox_core::service::PortStream;
 
 use super::revoked::AccessWatch;
-use super::{PROTOCOL, Upgrade, WsCaller};
+use super::{Close, Socket, Upgrade, WsCaller, upgrade};
 use crate::extract::ApiPath;
 use crate::openapi::{Authenticated, Conflict, Invalid, NotFound, WebSocketErrors};
 use crate::problem::ApiError;
@@ -62,11 +62,13 @@ pub async fn tunnel(
         Err(e) => return ApiError(e).into_response(),
     };
     let watch = AccessWatch::new(&s, &actor);
-    ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| bridge(socket, s, watch, stream))
+    upgrade(s, ws, move |socket, s| bridge(socket, s, watch, stream))
 }
 
-async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: PortStream) {
+/// 1011: the connection inside the environment failed.
+const CONNECTION_FAILED: Close = Close::new(1011, "the connection failed");
+
+async fn bridge(mut socket: Socket, s: AppState, watch: AccessWatch, stream: PortStream) {
     let (mut from_app, mut to_app) = tokio::io::split(stream);
     let access_ended = watch.ended(&s);
     tokio::pin!(access_ended);
@@ -75,17 +77,15 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: 
     let mut input_ended = false;
     loop {
         tokio::select! {
-            _ = s.config.shutdown.cancelled() => {
-                super::close_going_away(&mut socket).await;
+            close = &mut access_ended => {
+                socket.close_now(close);
                 break;
             }
-            _ = &mut access_ended => {
-                super::revoked::close_revoked(&mut socket).await;
-                break;
-            }
+            // A client that does not read holds the app up (as TCP would) for at most the
+            // socket's write timeout.
             read = from_app.read_buf(&mut buf) => match read {
                 Ok(0) => {
-                    super::close_with(&mut socket, 1000, "the connection closed").await;
+                    socket.close(Close::new(1000, "the connection closed"));
                     break;
                 }
                 Ok(_) => {
@@ -97,18 +97,18 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: 
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "tunnel read failed");
-                    super::close_with(&mut socket, 1011, "the connection failed").await;
+                    socket.close(CONNECTION_FAILED);
                     break;
                 }
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Binary(_))) if input_ended => {
-                    super::close_with(&mut socket, 1002, "bytes after eof").await;
+                    socket.close(Close::new(1002, "bytes after eof"));
                     break;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     if to_app.write_all(&bytes).await.is_err() {
-                        super::close_with(&mut socket, 1011, "the connection failed").await;
+                        socket.close(CONNECTION_FAILED);
                         break;
                     }
                 }
@@ -117,7 +117,7 @@ async fn bridge(mut socket: WebSocket, s: AppState, watch: AccessWatch, stream: 
                         input_ended = true;
                         if let Err(e) = to_app.shutdown().await {
                             tracing::debug!(error = %e, "tunnel half-close failed");
-                            super::close_with(&mut socket, 1011, "the connection failed").await;
+                            socket.close(CONNECTION_FAILED);
                             break;
                         }
                     }

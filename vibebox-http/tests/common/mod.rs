@@ -30,6 +30,7 @@ pub struct App {
     pub router: axum::Router,
     pub vibebox: Arc<Vibebox>,
     pub runtime: Arc<FakeRuntime>,
+    pub store: Arc<MemoryStore>,
 }
 
 /// A response: status, headers and the body as JSON (Null when empty or not JSON).
@@ -51,9 +52,10 @@ impl App {
     /// An app on the given fake engine (with its capabilities, say).
     pub fn with_runtime(config: HttpConfig, runtime: FakeRuntime) -> Self {
         let runtime = Arc::new(runtime);
+        let store = Arc::new(MemoryStore::new());
         let vibebox = Arc::new(
             Vibebox::builder()
-                .store(Arc::new(MemoryStore::new()))
+                .store(store.clone())
                 .runtime(runtime.clone())
                 .secrets(Arc::new(AesGcmSecrets::new(
                     Keyring::generate(KeyId::new("k1").unwrap()).unwrap(),
@@ -66,13 +68,20 @@ impl App {
             router,
             vibebox,
             runtime,
+            store,
         }
     }
 
     /// The container of an environment (by its id as the API shows it).
     pub async fn container_of(&self, env: &str) -> vibebox_core::runtime::ContainerId {
         let id: vibebox_core::id::EnvironmentId = env.parse().unwrap();
-        let env = self.vibebox.store().get_environment(id).await.unwrap();
+        let env = self
+            .vibebox
+            .unchecked()
+            .store()
+            .get_environment(id)
+            .await
+            .unwrap();
         vibebox_core::runtime::ContainerId(env.container_id.unwrap())
     }
 
@@ -283,6 +292,10 @@ impl App {
 pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // As the example server does: small frames go out at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move {
         axum::serve(
             listener,

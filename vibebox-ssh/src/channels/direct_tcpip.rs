@@ -60,8 +60,10 @@ pub(crate) async fn run(
     let stream = match ctx.vibebox.connect_port(actor, env, port).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::debug!(error = %e, port, "a tunnel did not connect");
-            reply.reject(refuse(2, format!("vibebox: {e}"))).await;
+            tracing::debug!(port, "a tunnel did not connect");
+            reply
+                .reject(refuse(2, format!("vibebox: {}", e.report_new())))
+                .await;
             return;
         }
     };

@@ -80,7 +80,9 @@ pub(crate) async fn run(
     {
         Ok(s) => s,
         Err(e) => {
-            outlet.notice(&format!("cannot run the command: {e}")).await;
+            outlet
+                .notice(&format!("cannot run the command: {}", e.report_new()))
+                .await;
             outlet.finish(Exit::Status(1)).await;
             return;
         }

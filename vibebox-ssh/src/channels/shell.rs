@@ -25,7 +25,9 @@ pub(crate) async fn run(
     let terminal = match open(ctx, &setup).await {
         Ok(t) => t,
         Err(e) => {
-            outlet.notice(&format!("cannot open a terminal: {e}")).await;
+            outlet
+                .notice(&format!("cannot open a terminal: {}", e.report_new()))
+                .await;
             outlet.finish(Exit::Status(1)).await;
             return;
         }

@@ -36,6 +36,7 @@ async fn assert_refused(client: &Client) -> std::process::Output {
 
 async fn audit_count(f: &Fixture, action: &str, resource_id: &str) -> usize {
     f.d.vb
+        .unchecked()
         .store()
         .list_audit(&Default::default(), &PageRequest::first(500))
         .await

@@ -177,7 +177,9 @@ struct State {
     networks: BTreeMap<String, networks::FakeNetwork>,
     execs: HashMap<String, ExecEntry>,
     failures: Vec<FakeFailure>,
-    unavailable: bool,
+    /// Every call fails with this error while it is set ([`FakeRuntime::set_unavailable`],
+    /// [`FakeRuntime::fail_every_call_with`]).
+    outage: Option<Outage>,
     capabilities: Capabilities,
     stats_interval: Duration,
     scripts: Vec<(String, ScriptedExec)>,
@@ -250,6 +252,10 @@ fn random_hex_id() -> String {
     )
 }
 
+/// Decides, call by call, whether a fake backend fails and with what error: `Some` fails the
+/// call (the closure may count calls, so a test can let the first N through).
+pub type Outage = Arc<dyn Fn() -> Option<Error> + Send + Sync>;
+
 fn unavailable() -> Error {
     Error::unavailable(
         "container engine",
@@ -258,12 +264,12 @@ fn unavailable() -> Error {
     )
 }
 
-fn not_running(id: &ContainerId) -> Error {
-    Error::Conflict(format!("container {id} is not running").into())
+fn not_running() -> Error {
+    Error::Conflict("the container is not running".into())
 }
 
-fn paused(id: &ContainerId) -> Error {
-    Error::Conflict(format!("container {id} is paused, unpause the container before exec").into())
+fn paused() -> Error {
+    Error::Conflict("the container is paused".into())
 }
 
 fn carries(labels: &BTreeMap<String, String>, wanted: &[(String, String)]) -> bool {
@@ -310,8 +316,8 @@ impl Container {
 impl State {
     /// Fails if the engine is unavailable or a failure of `op` was injected.
     fn check(&mut self, op: Option<FakeFailure>) -> Result<()> {
-        if self.unavailable {
-            return Err(unavailable());
+        if let Some(e) = self.outage.as_ref().and_then(|outage| outage()) {
+            return Err(e);
         }
         if let Some(op) = op
             && let Some(i) = self.failures.iter().position(|f| *f == op)
@@ -552,7 +558,7 @@ impl std::fmt::Debug for FakeRuntime {
         f.debug_struct("FakeRuntime")
             .field("containers", &st.containers.len())
             .field("images", &st.images)
-            .field("unavailable", &st.unavailable)
+            .field("outage", &st.outage.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -578,7 +584,7 @@ impl FakeRuntime {
                     networks: networks::default_networks(),
                     execs: HashMap::new(),
                     failures: Vec::new(),
-                    unavailable: false,
+                    outage: None,
                     capabilities: Capabilities {
                         storage_limit: false,
                         kill_exec: true,
@@ -650,8 +656,16 @@ impl FakeRuntime {
 
     /// Makes every call fail with `Unavailable` (`container engine`) until set back; open
     /// `events` streams yield the error and end.
-    pub fn set_unavailable(&self, unavailable: bool) {
-        self.inner.lock().unavailable = unavailable;
+    pub fn set_unavailable(&self, down: bool) {
+        let outage: Option<Outage> = down.then(|| Arc::new(|| Some(unavailable())) as Outage);
+        self.fail_every_call_with(outage);
+    }
+
+    /// Makes calls fail as `outage` decides, until set back to `None` (as
+    /// [`set_unavailable`](Self::set_unavailable), with errors of the test's choice: an
+    /// error-hygiene test makes ones that carry a canary string).
+    pub fn fail_every_call_with(&self, outage: Option<Outage>) {
+        self.inner.lock().outage = outage;
         self.inner.bump();
     }
 
@@ -1069,7 +1083,7 @@ impl ContainerRuntime for FakeRuntime {
                 self.inner.set_paused(&mut st, id.as_str(), true);
                 Ok(())
             }
-            _ => Err(not_running(id)),
+            _ => Err(not_running()),
         }
     }
 
@@ -1088,7 +1102,7 @@ impl ContainerRuntime for FakeRuntime {
             }
             // Docker answers 500 "is not paused"; the contract leaves a running one alone.
             state if state.is_running() => Ok(()),
-            _ => Err(not_running(id)),
+            _ => Err(not_running()),
         }
     }
 
@@ -1190,8 +1204,8 @@ impl ContainerRuntime for FakeRuntime {
                 }
             }
             if !cur.started {
-                if st.unavailable {
-                    return Step::Last(Err(unavailable()));
+                if let Some(e) = st.outage.as_ref().and_then(|outage| outage()) {
+                    return Step::Last(Err(e));
                 }
                 let Some(c) = st.containers.get(cur.id.as_str()) else {
                     return Step::Last(Err(Error::not_found("container")));
@@ -1240,7 +1254,7 @@ impl ContainerRuntime for FakeRuntime {
         let c = st.container(id)?;
         if c.state == ContainerState::Paused {
             // What Docker answers (409).
-            return Err(paused(id));
+            return Err(paused());
         }
         if !c.state.is_running() {
             return Err(Error::Conflict(
@@ -1362,7 +1376,7 @@ impl ContainerRuntime for FakeRuntime {
                 return Err(faults::exec_at_pids_limit());
             }
             if c.state == ContainerState::Paused {
-                return Err(paused(&c.id));
+                return Err(paused());
             }
         }
         let entry = st.exec_entry(exec)?;
@@ -1388,8 +1402,10 @@ impl ContainerRuntime for FakeRuntime {
             next_at: tokio::time::Instant::now(),
         };
         poll_stream(&self.inner, cursor, |st, cur| {
-            if cur.run.is_none() && st.unavailable {
-                return Step::Last(Err(unavailable()));
+            if cur.run.is_none()
+                && let Some(e) = st.outage.as_ref().and_then(|outage| outage())
+            {
+                return Step::Last(Err(e));
             }
             let Some(c) = st.containers.get(cur.id.as_str()) else {
                 return match cur.run {
@@ -1467,8 +1483,14 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>> {
-        if self.inner.lock().unavailable {
-            return futures::stream::once(async { Err(unavailable()) }).boxed();
+        let failed = self
+            .inner
+            .lock()
+            .outage
+            .as_ref()
+            .and_then(|outage| outage());
+        if let Some(e) = failed {
+            return futures::stream::once(async move { Err(e) }).boxed();
         }
         let events = self.inner.events.subscribe();
         let changes = self.inner.changes.subscribe();
@@ -1489,9 +1511,11 @@ impl ContainerRuntime for FakeRuntime {
                     },
                     r = changes.changed() => {
                         r.ok()?;
-                        let down = weak.upgrade().is_some_and(|i| i.lock().unavailable);
-                        if down {
-                            return Some((Err(unavailable()), None));
+                        let failed = weak
+                            .upgrade()
+                            .and_then(|i| i.lock().outage.as_ref().and_then(|outage| outage()));
+                        if let Some(e) = failed {
+                            return Some((Err(e), None));
                         }
                     }
                 }

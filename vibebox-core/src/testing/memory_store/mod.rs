@@ -50,6 +50,8 @@ use crate::store::cursor::page_by_id as paginate;
 /// ```
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// While set, every call fails with the error it makes ([`MemoryStore::fail_every_call_with`]).
+    outage: Mutex<Option<crate::testing::Outage>>,
 }
 
 impl MemoryStore {
@@ -57,12 +59,32 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self {
             state: Mutex::new(State::default()),
+            outage: Mutex::new(None),
+        }
+    }
+
+    /// Makes later calls fail as `outage` decides, until set back to `None`: a store that is
+    /// down, or (in an error-hygiene test) one whose errors carry a canary.
+    pub fn fail_every_call_with(&self, outage: Option<crate::testing::Outage>) {
+        *self.outage.lock().unwrap_or_else(|e| e.into_inner()) = outage;
+    }
+
+    fn outage(&self) -> Result<()> {
+        let outage = self
+            .outage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match outage.and_then(|outage| outage()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
     /// Runs `f` with exclusive access to the whole state. `f` must check every rule before it
     /// writes anything, so that an error leaves the state unchanged.
     fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        self.outage()?;
         let mut state: MutexGuard<'_, State> = self.state.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut state)
     }
@@ -87,7 +109,7 @@ impl StoreHealth for MemoryStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        Ok(())
+        self.outage()
     }
 }
 
