@@ -5,6 +5,8 @@
 //! in one line why it cannot start.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod example;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -13,23 +15,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use example::server_binary;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WAIT: Duration = Duration::from_secs(60);
-
-/// The example binary `cargo test` built beside this test.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().unwrap().parent().unwrap();
-    let path = debug.join("examples").join("server");
-    assert!(
-        path.exists(),
-        "{} is missing: cargo test builds the examples",
-        path.display()
-    );
-    path
-}
 
 fn scratch(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()

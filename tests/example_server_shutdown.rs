@@ -11,12 +11,15 @@
 //! Run with `--nocapture` to see the figures (RELIABILITY.md, "Overload and shutdown").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod example;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use example::server_binary;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,19 +43,6 @@ const STALLED_THEN_READING: usize = 4;
 const NEVER_READING: usize = 2;
 /// A server connection with this much unsent is held up by its client.
 const STALLED_BYTES: u64 = 256 * 1024;
-
-/// The example binary `cargo test` built beside this test.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().unwrap().parent().unwrap();
-    let path = debug.join("examples").join("server");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --example server`",
-        path.display()
-    );
-    path
-}
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")

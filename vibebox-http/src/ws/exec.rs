@@ -231,13 +231,7 @@ async fn run(
                     break;
                 }
             },
-            written = async {
-                match writing.as_mut() {
-                    Some(w) => w.await,
-                    None => std::future::pending().await,
-                }
-            }, if writing.is_some() => {
-                writing = None;
+            written = super::in_flight(&mut writing), if writing.is_some() => {
                 let (writer, result) = written;
                 if let Err(e) = result {
                     // The process closed its stdin or ended; its output says the rest.

@@ -183,3 +183,17 @@ pub(crate) fn error_frame(e: &vibebox_core::error::Error) -> serde_json::Value {
     }
     frame
 }
+
+/// The write a socket handler has in flight (keystrokes to a terminal, stdin to an exec), as
+/// a `select!` branch guarded by `if writing.is_some()`: resolves with the write's result and
+/// leaves `None` behind, so the handler can read the socket again.
+pub(crate) async fn in_flight<T>(
+    writing: &mut Option<futures::future::BoxFuture<'static, T>>,
+) -> T {
+    let result = match writing.as_mut() {
+        Some(write) => write.await,
+        None => std::future::pending().await,
+    };
+    *writing = None;
+    result
+}

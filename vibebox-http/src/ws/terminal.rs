@@ -133,13 +133,7 @@ async fn bridge(mut socket: Socket, s: AppState, watch: AccessWatch, terminal: T
                     break;
                 }
             },
-            written = async {
-                match writing.as_mut() {
-                    Some(w) => w.await,
-                    None => std::future::pending().await,
-                }
-            }, if writing.is_some() => {
-                writing = None;
+            written = super::in_flight(&mut writing), if writing.is_some() => {
                 let (writer, result) = written;
                 if let Err(e) = result {
                     let _ = socket.send_json(&error_frame(&e)).await;
